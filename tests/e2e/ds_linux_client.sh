@@ -40,7 +40,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
   [ -n "$guest_pid" ] && kill "$guest_pid" 2>/dev/null
-  if ip netns list 2>/dev/null | grep -qw "$ns"; then
+  if [ -e "/run/netns/$ns" ]; then
     ip netns exec "$ns" "$local_cluster" down --dir "$tmp/cluster" >/dev/null 2>&1
     [ -n "$capture_pid" ] && { kill -INT "$capture_pid" 2>/dev/null; wait "$capture_pid" 2>/dev/null; }
     # Whatever still runs in the namespace was started by this test.
