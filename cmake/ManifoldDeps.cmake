@@ -1,0 +1,13 @@
+# Every third-party dependency, found once. Debian 12 packages only (tools/install-deps).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(TIRPC REQUIRED IMPORTED_TARGET libtirpc)
+pkg_check_modules(LIBNFS REQUIRED IMPORTED_TARGET libnfs)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+find_package(Threads REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_program(RPCGEN rpcgen REQUIRED)
+if(MANIFOLD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

@@ -1,0 +1,33 @@
+# manifold_module(NAME SOURCES ... DEPS ...): one static library per module under src/.
+# Dependencies are named explicitly so that a wrong include is a link error.
+set(MANIFOLD_WARNINGS -Wall -Wextra -Wno-unused-parameter)
+if(MANIFOLD_WERROR)
+  list(APPEND MANIFOLD_WARNINGS -Werror)
+endif()
+
+function(manifold_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${M_SOURCES})
+  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/include)
+  target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${MANIFOLD_WARNINGS}>)
+  target_link_libraries(${name} PUBLIC ${M_DEPS})
+endfunction()
+
+function(manifold_binary name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${M_SOURCES})
+  target_compile_options(${name} PRIVATE ${MANIFOLD_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${M_DEPS})
+endfunction()
+
+function(manifold_test name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${M_SOURCES})
+  target_compile_options(${name} PRIVATE ${MANIFOLD_WARNINGS})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${M_DEPS} GTest::gtest GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name})
+  if(M_LABELS)
+    set_tests_properties(${name} PROPERTIES LABELS "${M_LABELS}")
+  endif()
+endfunction()

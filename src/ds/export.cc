@@ -1,0 +1,209 @@
+#include "ds/export.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/statfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace manifold::ds {
+
+namespace {
+
+constexpr uint8_t kHandleVersion = 1;
+constexpr size_t kMacBytes = 8;
+constexpr const char* kKeyXattr = "trusted.manifold.fhkey";
+
+struct KernelHandle {
+  struct file_handle h;
+  unsigned char bytes[kKernelHandleBytesMax];
+};
+
+}  // namespace
+
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+Result<std::unique_ptr<Export>> Export::Open(const std::string& root_dir,
+                                             size_t fd_cache_entries_max) {
+  std::unique_ptr<Export> e(new Export());
+  e->root_dir_ = root_dir;
+  e->fd_cache_entries_max_ = fd_cache_entries_max;
+  // A real open (not O_PATH): open_by_handle_at rejects O_PATH descriptors as mount_fd.
+  e->root_fd_ = Fd(::open(root_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!e->root_fd_.valid()) return Status::FromErrno(errno, "open export " + root_dir);
+  struct stat st;
+  if (::fstat(e->root_fd_.get(), &st) != 0) return Status::FromErrno(errno, "stat export");
+  e->root_ino_ = st.st_ino;
+  e->root_dev_ = st.st_dev;
+
+  // The handle key: created once per export and kept with it, so handles survive restarts.
+  int rd = e->root_fd_.get();
+  ssize_t n = ::fgetxattr(rd, kKeyXattr, e->key_.data(), e->key_.size());
+  if (n != ssize_t(e->key_.size())) {
+    if (n >= 0 || errno != ENODATA) {
+      return Status(Code::kCorruption, std::string("export handle key xattr ") + kKeyXattr +
+                                           " is damaged; refusing to guess");
+    }
+    if (RAND_bytes(e->key_.data(), int(e->key_.size())) != 1) {
+      return Status(Code::kInternal, "no randomness for the handle key");
+    }
+    if (::fsetxattr(rd, kKeyXattr, e->key_.data(), e->key_.size(), XATTR_CREATE) != 0) {
+      return Status::FromErrno(errno, std::string("store handle key xattr ") + kKeyXattr +
+                                          " (manifold-ds needs root and a file system with "
+                                          "trusted xattrs)");
+    }
+    ::fsync(rd);
+  }
+
+  KernelHandle kh;
+  kh.h.handle_bytes = kKernelHandleBytesMax;
+  if (::name_to_handle_at(e->root_fd_.get(), "", &kh.h, &e->mount_id_, AT_EMPTY_PATH) != 0) {
+    return Status::FromErrno(errno, "file handles on " + root_dir +
+                                        " (the file system must support name_to_handle_at)");
+  }
+  e->root_handle_ = e->Seal(kh.h.handle_type, {kh.h.f_handle, kh.h.handle_bytes});
+  // fsid: stable for the export (derived from the key), distinct between exports.
+  std::memcpy(&e->fsid_, e->key_.data(), sizeof(e->fsid_));
+  return e;
+}
+
+FileHandle Export::Seal(int handle_type, std::span<const uint8_t> kernel_handle) const {
+  FileHandle fh(kFileHandleHeaderBytes + kernel_handle.size(), '\0');
+  auto* p = reinterpret_cast<uint8_t*>(fh.data());
+  p[0] = kHandleVersion;
+  p[1] = uint8_t(handle_type);
+  p[2] = uint8_t(kernel_handle.size());
+  p[3] = 0;
+  std::memcpy(p + kFileHandleHeaderBytes, kernel_handle.data(), kernel_handle.size());
+  uint8_t mac[EVP_MAX_MD_SIZE];
+  unsigned mac_len = 0;
+  // The MAC covers the header bytes 0..3 and the kernel handle (bytes 12..).
+  uint8_t msg[4 + kKernelHandleBytesMax];
+  std::memcpy(msg, p, 4);
+  std::memcpy(msg + 4, kernel_handle.data(), kernel_handle.size());
+  HMAC(EVP_sha256(), key_.data(), int(key_.size()), msg, 4 + kernel_handle.size(), mac, &mac_len);
+  std::memcpy(p + 4, mac, kMacBytes);
+  return fh;
+}
+
+bool Export::Verify(std::span<const uint8_t> fh) const {
+  if (fh.size() < kFileHandleHeaderBytes || fh.size() > kFileHandleBytesMax) return false;
+  if (fh[0] != kHandleVersion || fh[3] != 0) return false;
+  size_t len = fh[2];
+  if (len == 0 || len > kKernelHandleBytesMax || kFileHandleHeaderBytes + len != fh.size()) {
+    return false;
+  }
+  FileHandle expect = Seal(fh[1], fh.subspan(kFileHandleHeaderBytes));
+  return CRYPTO_memcmp(expect.data() + 4, fh.data() + 4, kMacBytes) == 0;
+}
+
+Result<FileHandle> Export::HandleAt(int dir_fd, const char* name) const {
+  KernelHandle kh;
+  kh.h.handle_bytes = kKernelHandleBytesMax;
+  int mount_id = -1;
+  if (::name_to_handle_at(dir_fd, name, &kh.h, &mount_id, 0) != 0) {
+    return Status::FromErrno(errno, "name_to_handle_at");
+  }
+  if (mount_id != mount_id_) {
+    return Status(Code::kPermission, "crosses into another mount, which is not exported");
+  }
+  return Seal(kh.h.handle_type, {kh.h.f_handle, kh.h.handle_bytes});
+}
+
+Result<FileHandle> Export::HandleOf(int fd) const {
+  KernelHandle kh;
+  kh.h.handle_bytes = kKernelHandleBytesMax;
+  int mount_id = -1;
+  if (::name_to_handle_at(fd, "", &kh.h, &mount_id, AT_EMPTY_PATH) != 0) {
+    return Status::FromErrno(errno, "name_to_handle_at");
+  }
+  return Seal(kh.h.handle_type, {kh.h.f_handle, kh.h.handle_bytes});
+}
+
+HandleError Export::Resolve(std::span<const uint8_t> fh, Fd& out, struct stat& st) const {
+  if (!Verify(fh)) return HandleError::kBadHandle;
+  KernelHandle kh;
+  kh.h.handle_type = fh[1];
+  kh.h.handle_bytes = fh[2];
+  std::memcpy(kh.h.f_handle, fh.data() + kFileHandleHeaderBytes, fh[2]);
+  int fd = ::open_by_handle_at(root_fd_.get(), &kh.h, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    return (errno == ESTALE || errno == ENOENT) ? HandleError::kStale : HandleError::kIo;
+  }
+  out = Fd(fd);
+  if (::fstat(fd, &st) != 0) return HandleError::kIo;
+  // The inode may linger in memory after its last name is gone: a removed file is stale.
+  if (st.st_nlink == 0) return HandleError::kStale;
+  return HandleError::kOk;
+}
+
+HandleError Export::OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& out,
+                              struct stat& st) {
+  FileHandle key(reinterpret_cast<const char*>(fh.data()), fh.size());
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru_pos);
+      out = it->second.fd;
+    }
+  }
+  if (out) {
+    if (::fstat(out->get(), &st) != 0) return HandleError::kIo;
+    if (st.st_nlink == 0) {
+      Forget(key);
+      return HandleError::kStale;
+    }
+    return HandleError::kOk;
+  }
+  Fd path_fd;
+  HandleError err = Resolve(fh, path_fd, st);
+  if (err != HandleError::kOk) return err;
+  if (!S_ISREG(st.st_mode)) return HandleError::kOk;  // caller reports the type error
+  std::string proc = "/proc/self/fd/" + std::to_string(path_fd.get());
+  int fd = ::open(proc.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 && (errno == EROFS || errno == ETXTBSY || errno == EACCES)) {
+    fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (fd < 0) return errno == ESTALE ? HandleError::kStale : HandleError::kIo;
+  out = std::make_shared<Fd>(fd);
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = cache_.try_emplace(key);
+  if (inserted) {
+    lru_.push_front(key);
+    it->second = CacheEntry{out, lru_.begin()};
+    while (cache_.size() > fd_cache_entries_max_) {
+      cache_.erase(lru_.back());
+      lru_.pop_back();
+    }
+  } else {
+    out = it->second.fd;
+  }
+  return HandleError::kOk;
+}
+
+void Export::Forget(const FileHandle& fh) {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(fh);
+  if (it == cache_.end()) return;
+  lru_.erase(it->second.lru_pos);
+  cache_.erase(it);
+}
+
+}  // namespace manifold::ds

@@ -1,0 +1,79 @@
+// NFS version 3 (RFC 1813) over one exported directory. One method per procedure; the table
+// in nfs3_program.cc maps procedure numbers to them.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "ds/creds.h"
+#include "ds/export.h"
+#include "rpc/program.h"
+#include "xdr/nfs3.h"
+
+namespace manifold::ds {
+
+struct DsOptions {
+  bool root_squash = false;
+  // Largest READ/WRITE this server offers in FSINFO (and accepts).
+  uint32_t io_bytes_max = 1u << 20;
+  // Preferred READDIR reply size offered in FSINFO.
+  uint32_t readdir_bytes_pref = 64u << 10;
+};
+
+class Nfs3Program : public rpc::Program {
+ public:
+  Nfs3Program(Export& exp, DsOptions options);
+  uint32_t number() const override { return NFS_PROGRAM; }
+  uint32_t version_low() const override { return NFS_V3; }
+  uint32_t version_high() const override { return NFS_V3; }
+  rpc::AcceptStat Call(const rpc::CallContext& ctx, std::span<const uint8_t> args,
+                       std::vector<uint8_t>& out) override;
+
+  // The write verifier (RFC 1813 3.3.7): changes on every start of the server so that
+  // clients resend UNSTABLE writes that a restart may have lost.
+  const std::array<char, NFS3_WRITEVERFSIZE>& write_verifier() const { return verifier_; }
+
+  // Per-call state handed to each procedure.
+  struct Req {
+    const rpc::CallContext& ctx;
+    Identity id;
+    rpc::Arena& arena;
+  };
+
+  void GetAttr(Req& r, GETATTR3args& a, GETATTR3res& res);
+  void SetAttr(Req& r, SETATTR3args& a, SETATTR3res& res);
+  void Lookup(Req& r, LOOKUP3args& a, LOOKUP3res& res);
+  void Access(Req& r, ACCESS3args& a, ACCESS3res& res);
+  void ReadLink(Req& r, READLINK3args& a, READLINK3res& res);
+  void Read(Req& r, READ3args& a, READ3res& res);
+  void Write(Req& r, WRITE3args& a, WRITE3res& res);
+  void Create(Req& r, CREATE3args& a, CREATE3res& res);
+  void MkDir(Req& r, MKDIR3args& a, MKDIR3res& res);
+  void Symlink(Req& r, SYMLINK3args& a, SYMLINK3res& res);
+  void MkNod(Req& r, MKNOD3args& a, MKNOD3res& res);
+  void Remove(Req& r, REMOVE3args& a, REMOVE3res& res);
+  void RmDir(Req& r, RMDIR3args& a, RMDIR3res& res);
+  void Rename(Req& r, RENAME3args& a, RENAME3res& res);
+  void Link(Req& r, LINK3args& a, LINK3res& res);
+  void ReadDir(Req& r, READDIR3args& a, READDIR3res& res);
+  void ReadDirPlus(Req& r, READDIRPLUS3args& a, READDIRPLUS3res& res);
+  void FsStat(Req& r, FSSTAT3args& a, FSSTAT3res& res);
+  void FsInfo(Req& r, FSINFO3args& a, FSINFO3res& res);
+  void PathConf(Req& r, PATHCONF3args& a, PATHCONF3res& res);
+  void Commit(Req& r, COMMIT3args& a, COMMIT3res& res);
+
+ private:
+  // Applies sattr3 to an object (mode, owner, size, times) with the caller's credentials.
+  nfsstat3 ApplySattr(Req& r, int path_fd, const struct stat& st, const sattr3& s);
+  // Shared tail of CREATE/MKDIR/SYMLINK/MKNOD: handle and attributes of the new object.
+  nfsstat3 NewObjectResult(Req& r, int dir_fd, const char* name, post_op_fh3& fh,
+                           post_op_attr& attrs);
+
+  Export& export_;
+  DsOptions options_;
+  std::array<char, NFS3_WRITEVERFSIZE> verifier_{};
+};
+
+}  // namespace manifold::ds

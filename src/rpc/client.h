@@ -1,0 +1,64 @@
+// ONC RPC client over TCP on Boost.Asio. Thread-safe: many threads may have calls in flight
+// on one connection; replies are matched by xid. One background thread runs the socket.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "rpc/message.h"
+#include "rpc/xdr_codec.h"
+
+namespace manifold::rpc {
+
+struct ClientReply {
+  ReplyHeader header;
+  std::vector<uint8_t> record;  // the whole reply record
+  size_t results_offset = 0;    // results start here in `record`
+  std::span<const uint8_t> results() const {
+    return std::span<const uint8_t>(record).subspan(results_offset);
+  }
+};
+
+class Client {
+ public:
+  static Result<std::unique_ptr<Client>> Connect(const std::string& host, uint16_t port,
+                                                 size_t record_bytes_max = 4u << 20);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends a call and waits for its reply. Errors: kUnavailable (connection lost or timeout).
+  Result<ClientReply> Call(uint32_t prog, uint32_t vers, uint32_t proc, const Credential& cred,
+                           std::span<const uint8_t> args,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // Typed call: encodes `args` with xargs; on an accepted SUCCESS decodes the results into
+  // `res` (zeroed by the caller, freed by the caller with XdrFree(xres, res)).
+  // Returns the accept status, or an error for a denied reply or a lost connection.
+  Result<AcceptStat> CallXdr(uint32_t prog, uint32_t vers, uint32_t proc, const Credential& cred,
+                             xdrproc_t xargs, void* args, xdrproc_t xres, void* res);
+
+  // Sends raw bytes (the caller's own record marks) and waits for the reply with `xid`.
+  // For tests of record marking and malformed input.
+  Result<ClientReply> CallRaw(uint32_t xid, std::vector<uint8_t> bytes,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // True while the server has not closed the connection.
+  bool connected() const;
+  uint32_t NextXid();
+
+ private:
+  Client();
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+Credential AuthSysCred(uint32_t uid, uint32_t gid, std::vector<uint32_t> gids = {},
+                       std::string machine = "manifold");
+
+}  // namespace manifold::rpc

@@ -1,0 +1,145 @@
+#include "rpc/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include "rpc/server.h"
+
+namespace manifold::rpc {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+// Bytes read per read_some when not reading straight into a large fragment.
+constexpr size_t kReadChunkBytes = 64 * 1024;
+}  // namespace
+
+Connection::Connection(tcp::socket socket, asio::thread_pool& workers,
+                       std::shared_ptr<Dispatcher> dispatcher, const ServerOptions& options,
+                       ServerStats& stats)
+    : socket_(std::move(socket)),
+      strand_(asio::make_strand(socket_.get_executor())),
+      workers_(workers),
+      dispatcher_(std::move(dispatcher)),
+      options_(options),
+      stats_(stats),
+      parser_(options.record_bytes_max),
+      resume_(strand_) {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(tcp::no_delay(true), ec);
+  stats_.connections_open++;
+}
+
+Connection::~Connection() { stats_.connections_open--; }
+
+void Connection::Start() {
+  asio::co_spawn(strand_, [self = shared_from_this()] { return self->ReadLoop(); },
+                 asio::detached);
+}
+
+void Connection::SetReplySink(std::function<void(std::vector<uint8_t>)> sink) {
+  asio::post(strand_, [self = shared_from_this(), sink = std::move(sink)]() mutable {
+    self->reply_sink_ = std::move(sink);
+  });
+}
+
+asio::awaitable<void> Connection::ReadLoop() {
+  std::vector<uint8_t> chunk(kReadChunkBytes);
+  boost::system::error_code ec;
+  while (!closed_) {
+    size_t n = 0;
+    if (parser_.body_remaining() >= kReadChunkBytes) {
+      auto direct = parser_.DirectBuffer();
+      n = co_await socket_.async_read_some(asio::buffer(direct.data(), direct.size()),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      parser_.CommitDirect(n);
+    } else {
+      n = co_await socket_.async_read_some(asio::buffer(chunk),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      Status s = parser_.Consume({chunk.data(), n});
+      if (!s.ok()) {
+        stats_.records_oversized++;
+        spdlog::warn("rpc {}: {}; closing connection", peer_, s.message());
+        break;
+      }
+    }
+    std::vector<uint8_t> record;
+    while (parser_.Pop(record)) Dispatch(std::move(record));
+    // Back-pressure: stop reading while the peer has too many calls in flight.
+    while (inflight_ >= options_.inflight_per_connection_max && !closed_) {
+      resume_.expires_at(asio::steady_timer::time_point::max());
+      co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+  if (ec && ec != asio::error::eof && ec != asio::error::operation_aborted &&
+      ec != asio::error::connection_reset) {
+    spdlog::info("rpc {}: connection ended: {}", peer_, ec.message());
+  }
+  closed_ = true;
+  socket_.close(ec);
+}
+
+void Connection::Dispatch(std::vector<uint8_t> record) {
+  stats_.calls++;
+  ++inflight_;
+  asio::post(workers_, [self = shared_from_this(), record = std::move(record)]() mutable {
+    auto reply = self->dispatcher_->Dispatch(record, self->peer_, self);
+    asio::post(self->strand_, [self, record = std::move(record), reply = std::move(reply)]() mutable {
+      --self->inflight_;
+      self->resume_.cancel();
+      if (reply) {
+        self->writes_.push_back(std::move(*reply));
+        self->DoWrite();
+      } else if (self->reply_sink_) {
+        self->reply_sink_(std::move(record));  // an RPC reply on this connection: backchannel
+      } else {
+        self->stats_.calls_dropped++;
+      }
+    });
+  });
+}
+
+void Connection::Send(std::vector<uint8_t> record) {
+  asio::post(strand_, [self = shared_from_this(), record = std::move(record)]() mutable {
+    self->writes_.push_back(std::move(record));
+    self->DoWrite();
+  });
+}
+
+void Connection::DoWrite() {
+  if (writing_ || writes_.empty() || closed_) {
+    if (closed_) writes_.clear();
+    return;
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(writes_.front()),
+                    asio::bind_executor(strand_, [self = shared_from_this()](
+                                                     boost::system::error_code ec, size_t) {
+                      self->writing_ = false;
+                      self->writes_.pop_front();
+                      if (ec) {
+                        self->closed_ = true;
+                        self->writes_.clear();
+                        boost::system::error_code ignored;
+                        self->socket_.close(ignored);
+                        return;
+                      }
+                      self->DoWrite();
+                    }));
+}
+
+void Connection::Close() {
+  asio::post(strand_, [self = shared_from_this()] {
+    self->closed_ = true;
+    self->resume_.cancel();
+    boost::system::error_code ec;
+    self->socket_.shutdown(tcp::socket::shutdown_both, ec);
+    self->socket_.close(ec);
+  });
+}
+
+}  // namespace manifold::rpc

@@ -1,0 +1,59 @@
+// One client TCP connection of the RPC server. Owned by shared_ptr: the read loop, queued
+// writes and procedures in flight each hold a reference, so a peer that disconnects mid-call
+// only makes the late reply be dropped.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rpc/asio.h"
+#include "rpc/program.h"
+#include "rpc/record.h"
+
+namespace manifold::rpc {
+
+struct ServerOptions;
+struct ServerStats;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket socket, boost::asio::thread_pool& workers,
+             std::shared_ptr<Dispatcher> dispatcher, const ServerOptions& options,
+             ServerStats& stats);
+  ~Connection();
+
+  void Start();
+  // Thread-safe: queues a whole record (with its record mark) for sending.
+  void Send(std::vector<uint8_t> record);
+  // Thread-safe: closes the socket; pending procedures finish and their replies are dropped.
+  void Close();
+  const std::string& peer() const { return peer_; }
+  // Records on this connection that are RPC replies (the backchannel) go here; unset, they
+  // are dropped.
+  void SetReplySink(std::function<void(std::vector<uint8_t>)> sink);
+
+ private:
+  boost::asio::awaitable<void> ReadLoop();
+  void Dispatch(std::vector<uint8_t> record);
+  void DoWrite();
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::thread_pool& workers_;
+  std::shared_ptr<Dispatcher> dispatcher_;
+  const ServerOptions& options_;
+  ServerStats& stats_;
+  std::string peer_;
+  RecordParser parser_;
+  size_t inflight_ = 0;  // strand only
+  boost::asio::steady_timer resume_;
+  std::deque<std::vector<uint8_t>> writes_;  // strand only
+  bool writing_ = false;
+  bool closed_ = false;
+  std::function<void(std::vector<uint8_t>)> reply_sink_;  // strand only
+};
+
+}  // namespace manifold::rpc

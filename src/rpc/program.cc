@@ -1,0 +1,77 @@
+#include "rpc/program.h"
+
+#include <spdlog/spdlog.h>
+
+#include "rpc/record.h"
+
+namespace manifold::rpc {
+
+void* Arena::Alloc(size_t bytes) {
+  blocks_.push_back(std::make_unique<uint8_t[]>(bytes == 0 ? 1 : bytes));
+  return blocks_.back().get();
+}
+
+char* Arena::CopyString(std::string_view s) {
+  char* p = static_cast<char*>(Alloc(s.size() + 1));
+  std::memcpy(p, s.data(), s.size());
+  p[s.size()] = '\0';
+  return p;
+}
+
+void Dispatcher::Add(std::shared_ptr<Program> program) {
+  programs_[program->number()] = std::move(program);
+}
+
+std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
+    std::span<const uint8_t> record, const std::string& peer,
+    std::shared_ptr<Connection> connection) const {
+  CallHeader header;
+  std::span<const uint8_t> args;
+  std::vector<uint8_t> out(kRecordMarkBytes);
+  switch (ParseCall(record, header, args)) {
+    case ParseOutcome::kGarbage:
+      spdlog::warn("rpc {}: record of {} bytes is not an RPC call header; dropped", peer,
+                   record.size());
+      return std::nullopt;
+    case ParseOutcome::kNotACall:
+      return std::nullopt;
+    case ParseOutcome::kRpcMismatch:
+      AppendRpcMismatch(out, header.xid);
+      WriteRecordMark(out);
+      return out;
+    case ParseOutcome::kBadCred:
+      spdlog::warn("rpc {} xid {:#x}: bad or unsupported credential", peer, header.xid);
+      AppendAuthError(out, header.xid, AuthStat::kBadCred);
+      WriteRecordMark(out);
+      return out;
+    case ParseOutcome::kOk:
+      break;
+  }
+  auto it = programs_.find(header.prog);
+  if (it == programs_.end()) {
+    AppendAcceptedReply(out, header.xid, AcceptStat::kProgUnavail);
+    WriteRecordMark(out);
+    return out;
+  }
+  Program& program = *it->second;
+  if (header.vers < program.version_low() || header.vers > program.version_high()) {
+    AppendProgMismatch(out, header.xid, program.version_low(), program.version_high());
+    WriteRecordMark(out);
+    return out;
+  }
+  AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
+  CallContext ctx{header, peer, std::move(connection)};
+  AcceptStat stat = program.Call(ctx, args, out);
+  if (stat != AcceptStat::kSuccess) {
+    if (stat == AcceptStat::kGarbageArgs) {
+      spdlog::warn("rpc {} xid {:#x}: prog {} vers {} proc {}: garbage arguments", peer,
+                   header.xid, header.prog, header.vers, header.proc);
+    }
+    out.resize(kRecordMarkBytes);
+    AppendAcceptedReply(out, header.xid, stat);
+  }
+  WriteRecordMark(out);
+  return out;
+}
+
+}  // namespace manifold::rpc

@@ -1,0 +1,87 @@
+// RPC programs and dispatch. A Program answers one program number over a range of versions;
+// the Dispatcher turns a whole call record into a whole reply record (or nothing, for a
+// record that is not a call and cannot be answered). Dispatch runs on a worker thread.
+#pragma once
+
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rpc/message.h"
+#include "rpc/xdr_codec.h"
+
+namespace manifold::rpc {
+
+class Connection;
+
+struct CallContext {
+  const CallHeader& header;
+  const std::string& peer;  // "address:port" of the caller, for logs and export rules
+  // The connection the call came on (null in tests and the fuzzer). The MDS uses it for the
+  // backchannel; procedure code must not assume it is set.
+  std::shared_ptr<Connection> connection;
+};
+
+class Program {
+ public:
+  virtual ~Program() = default;
+  virtual uint32_t number() const = 0;
+  virtual uint32_t version_low() const = 0;
+  virtual uint32_t version_high() const = 0;
+  // Decodes `args`, runs the procedure and appends its encoded results to `out`.
+  // Returns kProcUnavail / kGarbageArgs / kSystemErr without touching `out` on failure.
+  virtual AcceptStat Call(const CallContext& ctx, std::span<const uint8_t> args,
+                          std::vector<uint8_t>& out) = 0;
+};
+
+// Memory for a procedure's results that must live until they are encoded. rpcgen result
+// structs hold raw pointers; handlers point them into an Arena, never into locals.
+class Arena {
+ public:
+  void* Alloc(size_t bytes);
+  template <typename T>
+  T* Make() {
+    auto* p = static_cast<T*>(Alloc(sizeof(T)));
+    std::memset(static_cast<void*>(p), 0, sizeof(T));
+    return p;
+  }
+  char* CopyString(std::string_view s);
+
+ private:
+  std::vector<std::unique_ptr<uint8_t[]>> blocks_;
+};
+
+// Runs one rpcgen-typed procedure: decode Args, call fn(args, res, arena), encode Res.
+template <typename Args, typename Res, typename Fn>
+AcceptStat RunXdrProc(std::span<const uint8_t> in, std::vector<uint8_t>& out, xdrproc_t xargs,
+                      xdrproc_t xres, Fn&& fn) {
+  XdrDecoded<Args> args(xargs);
+  if (!args.Decode(in)) return AcceptStat::kGarbageArgs;
+  Res res;
+  std::memset(static_cast<void*>(&res), 0, sizeof(res));
+  Arena arena;
+  fn(*args, res, arena);
+  if (!XdrEncode(out, xres, &res)) return AcceptStat::kSystemErr;
+  return AcceptStat::kSuccess;
+}
+
+
+class Dispatcher {
+ public:
+  void Add(std::shared_ptr<Program> program);
+  // Returns the reply record including its record mark, or nullopt when the record gets no
+  // reply (not a call, or too short to carry a call header).
+  std::optional<std::vector<uint8_t>> Dispatch(std::span<const uint8_t> record,
+                                               const std::string& peer,
+                                               std::shared_ptr<Connection> connection) const;
+
+ private:
+  std::map<uint32_t, std::shared_ptr<Program>> programs_;
+};
+
+}  // namespace manifold::rpc

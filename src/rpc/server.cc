@@ -1,0 +1,120 @@
+#include "rpc/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <list>
+#include <mutex>
+
+#include "rpc/asio.h"
+#include "rpc/connection.h"
+
+namespace manifold::rpc {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct Server::Impl {
+  explicit Impl(size_t workers) : pool(workers) {}
+  asio::io_context io;
+  asio::thread_pool pool;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::mutex mu;
+  std::list<std::weak_ptr<Connection>> connections;  // guarded by mu
+  bool stopped = false;
+};
+
+Server::Server(ServerOptions options, std::shared_ptr<Dispatcher> dispatcher)
+    : options_(std::move(options)), dispatcher_(std::move(dispatcher)) {
+  if (options_.worker_threads == 0) {
+    options_.worker_threads = std::max(4u, 4 * std::thread::hardware_concurrency());
+  }
+  if (options_.io_threads == 0) options_.io_threads = 1;
+  impl_ = std::make_unique<Impl>(options_.worker_threads);
+}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options_.address, ec);
+  if (ec) return Status(Code::kInvalid, "bad listen address '" + options_.address + "'");
+  tcp::endpoint endpoint(address, options_.port);
+  auto acceptor = std::make_unique<tcp::acceptor>(impl_->io);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status(Code::kUnavailable, "cannot listen on " + options_.address + ":" +
+                                          std::to_string(options_.port) + ": " + ec.message());
+  }
+  bound_port_ = acceptor->local_endpoint().port();
+  impl_->acceptor = std::move(acceptor);
+
+  asio::co_spawn(
+      impl_->io,
+      [this]() -> asio::awaitable<void> {
+        for (;;) {
+          boost::system::error_code aec;
+          tcp::socket socket = co_await impl_->acceptor->async_accept(
+              asio::make_strand(impl_->io), asio::redirect_error(asio::use_awaitable, aec));
+          if (aec) {
+            if (aec == asio::error::operation_aborted) co_return;
+            spdlog::warn("rpc: accept failed: {}", aec.message());
+            continue;
+          }
+          if (stats_.connections_open.load() >= options_.connections_max) {
+            stats_.connections_refused_limit++;
+            spdlog::warn("rpc: {} connections open (connections_max); refusing one",
+                         options_.connections_max);
+            socket.close(aec);
+            continue;
+          }
+          stats_.connections_accepted++;
+          auto conn = std::make_shared<Connection>(std::move(socket), impl_->pool, dispatcher_,
+                                                   options_, stats_);
+          {
+            std::lock_guard lock(impl_->mu);
+            impl_->connections.remove_if([](auto& w) { return w.expired(); });
+            impl_->connections.push_back(conn);
+          }
+          conn->Start();
+        }
+      },
+      asio::detached);
+  return Status::Ok();
+}
+
+void Server::Run() {
+  auto work = asio::make_work_guard(impl_->io);
+  std::vector<std::thread> extra;
+  for (size_t i = 1; i < options_.io_threads; ++i) extra.emplace_back([this] { impl_->io.run(); });
+  impl_->io.run();
+  for (auto& t : extra) t.join();
+}
+
+void Server::RunInBackground() {
+  background_.emplace_back([this] { Run(); });
+}
+
+void Server::Stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+  }
+  asio::post(impl_->io, [this] {
+    boost::system::error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+    std::lock_guard lock(impl_->mu);
+    for (auto& w : impl_->connections) {
+      if (auto c = w.lock()) c->Close();
+    }
+  });
+  impl_->pool.join();  // procedures in flight finish; their replies are dropped
+  impl_->io.stop();
+  for (auto& t : background_) t.join();
+  background_.clear();
+}
+
+}  // namespace manifold::rpc

@@ -1,0 +1,68 @@
+// ONC RPC server over TCP on Boost.Asio. One I/O context reads and writes; a worker pool runs
+// procedures, so calls on one connection run concurrently and replies go out in completion
+// order. Every per-connection resource is bounded (see ServerOptions).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "rpc/program.h"
+
+namespace manifold::rpc {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0: pick a free port (tests)
+  // Largest request record a peer may send; a larger one closes the connection.
+  size_t record_bytes_max = 2u << 20;
+  // Calls a connection may have in flight; past it the server stops reading from it.
+  size_t inflight_per_connection_max = 64;
+  size_t connections_max = 4096;
+  // Procedure threads. 0: four per core, since procedures block in fsync and disk reads.
+  size_t worker_threads = 0;
+  size_t io_threads = 1;
+};
+
+struct ServerStats {
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_refused_limit{0};
+  std::atomic<uint64_t> records_oversized{0};
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> calls_dropped{0};
+  std::atomic<uint64_t> connections_open{0};
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, std::shared_ptr<Dispatcher> dispatcher);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. Errors: address in use, bad address.
+  Status Start();
+  uint16_t port() const { return bound_port_; }
+  // Runs the I/O threads until Stop(); returns when they are done.
+  void Run();
+  // Starts the threads and returns at once (tests).
+  void RunInBackground();
+  // Thread-safe. Stops accepting, closes connections, waits for in-flight procedures.
+  void Stop();
+  const ServerStats& stats() const { return stats_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  ServerOptions options_;
+  std::shared_ptr<Dispatcher> dispatcher_;
+  uint16_t bound_port_ = 0;
+  ServerStats stats_;
+  std::vector<std::thread> background_;
+};
+
+}  // namespace manifold::rpc
