@@ -54,6 +54,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "off"}));
   CLI11_PARSE(app, argc, argv);
 
+  // SIGTERM/SIGINT are blocked before any thread exists (threads inherit the mask) and taken
+  // by one thread with sigwait, which stops the server.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
   if (Status s = InitLogging("ds", log_file, log_level); !s.ok()) {
     std::fprintf(stderr, "manifold-ds: %s\n", s.ToString().c_str());
     return 2;
@@ -103,13 +112,6 @@ int main(int argc, char** argv) {
   bool registered = rpcbind_mode == "auto" && ds::RegisterWithRpcbind(programs, server.port());
   if (!pid_file.empty()) std::ofstream(pid_file) << ::getpid() << "\n";
 
-  // SIGTERM/SIGINT: a dedicated thread waits for them and stops the server.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&set, &sig);
