@@ -24,6 +24,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::map<uint32_t, std::promise<Result<ClientReply>>> pending;  // guarded by mu
   bool dead = false;                                               // guarded by mu
   std::atomic<uint32_t> xid{0};
+  CallHandler call_handler;  // guarded by mu
 
   void FailAll(const std::string& why) {
     std::lock_guard lock(mu);
@@ -47,6 +48,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 
   void Deliver(std::vector<uint8_t> record) {
+    if (record.size() >= 8 && GetU32(record.data() + 4) == kMsgCall) {
+      ServeCall(record);
+      return;
+    }
     ClientReply reply;
     std::span<const uint8_t> results;
     if (!ParseReply(record, reply.header, results)) return;  // not a reply: ignored
@@ -57,6 +62,23 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (it == pending.end()) return;  // late reply after a timeout
     it->second.set_value(std::move(reply));
     pending.erase(it);
+  }
+
+  // A call from the server (backchannel); runs on the I/O thread.
+  void ServeCall(const std::vector<uint8_t>& record) {
+    CallHandler handler;
+    {
+      std::lock_guard lock(mu);
+      handler = call_handler;
+    }
+    if (!handler) return;
+    auto reply = handler(record);
+    if (!reply) return;
+    auto buf = std::make_shared<std::vector<uint8_t>>(std::move(*reply));
+    asio::async_write(socket, asio::buffer(*buf),
+                      [self = shared_from_this(), buf](boost::system::error_code ec, size_t) {
+                        if (ec) self->FailAll("write failed: " + ec.message());
+                      });
   }
 
   Result<ClientReply> Send(uint32_t xid, std::vector<uint8_t> bytes,
@@ -116,6 +138,11 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& host, uint16_
 }
 
 uint32_t Client::NextXid() { return ++impl_->xid; }
+
+void Client::SetCallHandler(CallHandler handler) {
+  std::lock_guard lock(impl_->mu);
+  impl_->call_handler = std::move(handler);
+}
 
 bool Client::connected() const {
   std::lock_guard lock(impl_->mu);

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,6 +49,13 @@ class Client {
   // For tests of record marking and malformed input.
   Result<ClientReply> CallRaw(uint32_t xid, std::vector<uint8_t> bytes,
                               std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // Calls the server sends on this connection (the NFSv4.1 backchannel: CB_SEQUENCE,
+  // CB_LAYOUTRECALL, ...) go to `handler`, which runs on the connection's thread and returns
+  // the whole reply record (with its record mark) or nullopt to send nothing. Without a
+  // handler such calls are dropped.
+  using CallHandler = std::function<std::optional<std::vector<uint8_t>>(std::span<const uint8_t>)>;
+  void SetCallHandler(CallHandler handler);
 
   // True while the server has not closed the connection.
   bool connected() const;
