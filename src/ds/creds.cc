@@ -9,10 +9,6 @@
 
 namespace manifold::ds {
 
-bool Identity::InGroup(uint32_t g) const {
-  return g == gid || std::find(gids.begin(), gids.end(), g) != gids.end();
-}
-
 Identity IdentityFor(const rpc::Credential& cred, bool root_squash) {
   Identity id;
   if (cred.flavor != rpc::AuthFlavor::kSys) return id;
@@ -42,20 +38,8 @@ CredScope::~CredScope() {
 }
 
 bool MayAccess(const Identity& id, const struct stat& st, uint32_t want, bool owner_override) {
-  if (id.uid == 0) {
-    if ((want & kMayExec) && !S_ISDIR(st.st_mode) && !(st.st_mode & 0111)) return false;
-    return true;
-  }
-  if (owner_override && id.uid == st.st_uid && !(want & kMayExec)) return true;
-  uint32_t bits;
-  if (id.uid == st.st_uid) {
-    bits = (st.st_mode >> 6) & 7;
-  } else if (id.InGroup(st.st_gid)) {
-    bits = (st.st_mode >> 3) & 7;
-  } else {
-    bits = st.st_mode & 7;
-  }
-  return (bits & want) == want;
+  return manifold::MayAccess(id, st.st_uid, st.st_gid, st.st_mode & 07777, S_ISDIR(st.st_mode),
+                             want, owner_override);
 }
 
 }  // namespace manifold::ds

@@ -1,0 +1,28 @@
+// A caller's identity (from AUTH_SYS) and the POSIX mode-bit check servers apply with it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace manifold {
+
+// uid/gid for AUTH_NONE and for root when root squash is on.
+inline constexpr uint32_t kAnonymousId = 65534;
+
+struct Identity {
+  uint32_t uid = kAnonymousId;
+  uint32_t gid = kAnonymousId;
+  std::vector<uint32_t> gids;
+  bool InGroup(uint32_t g) const;
+  bool is_root() const { return uid == 0; }
+};
+
+enum AccessBits : uint32_t { kMayRead = 4, kMayWrite = 2, kMayExec = 1 };
+
+// Mode-bit check as an NFS server does it: root may do anything except execute a file with
+// no execute bit; with `owner_override` the owner may read and write their own file whatever
+// its mode (a client that opened a file before a chmod keeps working, as with a local fd).
+bool MayAccess(const Identity& id, uint32_t file_uid, uint32_t file_gid, uint32_t mode,
+               bool is_dir, uint32_t want, bool owner_override);
+
+}  // namespace manifold
