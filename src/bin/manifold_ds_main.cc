@@ -1,6 +1,7 @@
 // manifold-ds: the NFSv3 data server over one local directory.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,12 +40,15 @@ int main(int argc, char** argv) {
   CLI::App app{"manifold-ds: NFSv3 data server for one local directory"};
   std::string export_dir, listen = "127.0.0.1:2050", export_path, log_file, log_level = "info";
   std::string pid_file, rpcbind_mode = "auto";
-  bool root_squash = false;
+  bool root_squash = false, unsafe_async = false;
   size_t threads = 0, fd_cache = ds::kFdCacheEntriesMaxDefault;
   app.add_option("--export", export_dir, "directory to export")->required();
   app.add_option("--listen", listen, "address:port for NFS v3 and MOUNT v3 (TCP)");
   app.add_option("--export-path", export_path, "path clients mount (default: the directory)");
   app.add_flag("--root-squash", root_squash, "map uid 0 to nobody");
+  app.add_flag("--unsafe-async-metadata", unsafe_async,
+               "reply to namespace and attribute changes before they are on disk (RFC 1813 "
+               "requires them stable: a crash may lose acknowledged creates)");
   app.add_option("--threads", threads, "procedure threads (default: 4 per core)");
   app.add_option("--fd-cache", fd_cache, "open files kept for I/O");
   app.add_option("--log-file", log_file, "log file (default: stderr)");
@@ -84,6 +88,17 @@ int main(int argc, char** argv) {
   }
   if (export_path.empty()) export_path = real;
   ::umask(0);  // clients send the mode they want, their umask already applied
+  // Two descriptor caches of --fd-cache entries each: raise the soft limit to the hard one.
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && 2 * fd_cache + 256 > nofile.rlim_cur) {
+    fd_cache = nofile.rlim_cur > 512 ? (nofile.rlim_cur - 256) / 2 : 128;
+    spdlog::warn("open file limit {}: descriptor caches cut to {} entries each", nofile.rlim_cur,
+                 fd_cache);
+  }
 
   auto exp = ds::Export::Open(real, fd_cache);
   if (!exp.ok()) {
@@ -92,6 +107,7 @@ int main(int argc, char** argv) {
   }
   ds::DsOptions options;
   options.root_squash = root_squash;
+  options.sync_metadata = !unsafe_async;
   auto dispatcher = std::make_shared<rpc::Dispatcher>();
   dispatcher->Add(std::make_shared<ds::Nfs3Program>(**exp, options));
   dispatcher->Add(std::make_shared<ds::MountProgram>(**exp, export_path));

@@ -136,7 +136,7 @@ Result<FileHandle> Export::HandleOf(int fd) const {
   return Seal(kh.h.handle_type, {kh.h.f_handle, kh.h.handle_bytes});
 }
 
-HandleError Export::Resolve(std::span<const uint8_t> fh, Fd& out, struct stat& st) const {
+HandleError Export::OpenHandle(std::span<const uint8_t> fh, Fd& out) const {
   if (!Verify(fh)) return HandleError::kBadHandle;
   KernelHandle kh;
   kh.h.handle_type = fh[1];
@@ -147,23 +147,31 @@ HandleError Export::Resolve(std::span<const uint8_t> fh, Fd& out, struct stat& s
     return (errno == ESTALE || errno == ENOENT) ? HandleError::kStale : HandleError::kIo;
   }
   out = Fd(fd);
-  if (::fstat(fd, &st) != 0) return HandleError::kIo;
+  return HandleError::kOk;
+}
+
+HandleError Export::Resolve(std::span<const uint8_t> fh, PathFd& out, struct stat& st) {
+  FileHandle key(reinterpret_cast<const char*>(fh.data()), fh.size());
+  out.fd_ = path_cache_.Find(key);
+  if (!out.fd_) {
+    Fd fd;
+    HandleError err = OpenHandle(fh, fd);
+    if (err != HandleError::kOk) return err;
+    out.fd_ = path_cache_.Insert(key, std::make_shared<Fd>(std::move(fd)), fd_cache_entries_max_);
+  }
+  if (::fstat(out.get(), &st) != 0) return HandleError::kIo;
   // The inode may linger in memory after its last name is gone: a removed file is stale.
-  if (st.st_nlink == 0) return HandleError::kStale;
+  if (st.st_nlink == 0) {
+    Forget(key);
+    return HandleError::kStale;
+  }
   return HandleError::kOk;
 }
 
 HandleError Export::OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& out,
                               struct stat& st) {
   FileHandle key(reinterpret_cast<const char*>(fh.data()), fh.size());
-  {
-    std::lock_guard lock(mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second.lru_pos);
-      out = it->second.fd;
-    }
-  }
+  out = io_cache_.Find(key);
   if (out) {
     if (::fstat(out->get(), &st) != 0) return HandleError::kIo;
     if (st.st_nlink == 0) {
@@ -172,7 +180,7 @@ HandleError Export::OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& 
     }
     return HandleError::kOk;
   }
-  Fd path_fd;
+  PathFd path_fd;
   HandleError err = Resolve(fh, path_fd, st);
   if (err != HandleError::kOk) return err;
   if (!S_ISREG(st.st_mode)) return HandleError::kOk;  // caller reports the type error
@@ -182,28 +190,44 @@ HandleError Export::OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& 
     fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
   }
   if (fd < 0) return errno == ESTALE ? HandleError::kStale : HandleError::kIo;
-  out = std::make_shared<Fd>(fd);
-  std::lock_guard lock(mu_);
-  auto [it, inserted] = cache_.try_emplace(key);
-  if (inserted) {
-    lru_.push_front(key);
-    it->second = CacheEntry{out, lru_.begin()};
-    while (cache_.size() > fd_cache_entries_max_) {
-      cache_.erase(lru_.back());
-      lru_.pop_back();
-    }
-  } else {
-    out = it->second.fd;
-  }
+  out = io_cache_.Insert(key, std::make_shared<Fd>(fd), fd_cache_entries_max_);
   return HandleError::kOk;
 }
 
 void Export::Forget(const FileHandle& fh) {
+  path_cache_.Erase(fh);
+  io_cache_.Erase(fh);
+}
+
+std::shared_ptr<Fd> Export::FdLru::Find(const FileHandle& fh) {
   std::lock_guard lock(mu_);
-  auto it = cache_.find(fh);
-  if (it == cache_.end()) return;
+  auto it = map_.find(fh);
+  if (it == map_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second.lru_pos);
+  return it->second.fd;
+}
+
+std::shared_ptr<Fd> Export::FdLru::Insert(const FileHandle& fh, std::shared_ptr<Fd> fd,
+                                          size_t max) {
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = map_.try_emplace(fh);
+  if (!inserted) return it->second.fd;
+  lru_.push_front(fh);
+  it->second = Entry{std::move(fd), lru_.begin()};
+  auto result = it->second.fd;
+  while (map_.size() > max) {
+    map_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return result;
+}
+
+void Export::FdLru::Erase(const FileHandle& fh) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fh);
+  if (it == map_.end()) return;
   lru_.erase(it->second.lru_pos);
-  cache_.erase(it);
+  map_.erase(it);
 }
 
 }  // namespace manifold::ds

@@ -52,6 +52,17 @@ class Fd {
   int fd_;
 };
 
+// A cached O_PATH descriptor of a resolved handle, shared by the requests using it.
+class PathFd {
+ public:
+  int get() const { return fd_ ? fd_->get() : -1; }
+  bool valid() const { return fd_ && fd_->valid(); }
+
+ private:
+  friend class Export;
+  std::shared_ptr<Fd> fd_;
+};
+
 // Errors from handle resolution, in protocol-neutral terms.
 enum class HandleError { kOk, kBadHandle, kStale, kIo };
 
@@ -71,13 +82,14 @@ class Export {
   Result<FileHandle> HandleAt(int dir_fd, const char* name) const;
   Result<FileHandle> HandleOf(int fd) const;
 
-  // Opens a handle as O_PATH (root credentials: open_by_handle_at needs CAP_DAC_READ_SEARCH).
-  // Fills `st`. A removed file (nlink 0) is stale.
-  HandleError Resolve(std::span<const uint8_t> fh, Fd& out, struct stat& st) const;
+  // Opens a handle as O_PATH (root credentials: open_by_handle_at needs CAP_DAC_READ_SEARCH),
+  // or finds it in the cache of resolved handles: a cached handle was verified when it was
+  // first resolved, so a hit costs one fstat. Fills `st`. A removed file (nlink 0) is stale.
+  HandleError Resolve(std::span<const uint8_t> fh, PathFd& out, struct stat& st);
   // Opens a handle for I/O (O_RDWR, or O_RDONLY where writing is impossible), via the cache.
   HandleError OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& out,
                         struct stat& st);
-  // Drops a cached descriptor (after REMOVE or RENAME over a file).
+  // Drops cached descriptors of a handle (after REMOVE, RMDIR, or RENAME over an entry).
   void Forget(const FileHandle& fh);
   bool IsRoot(const struct stat& st) const {
     return st.st_ino == root_ino_ && st.st_dev == root_dev_;
@@ -86,6 +98,7 @@ class Export {
  private:
   Export() = default;
   bool Verify(std::span<const uint8_t> fh) const;
+  HandleError OpenHandle(std::span<const uint8_t> fh, Fd& out) const;
   FileHandle Seal(int handle_type, std::span<const uint8_t> kernel_handle) const;
 
   std::string root_dir_;
@@ -97,15 +110,28 @@ class Export {
   std::array<uint8_t, 32> key_{};
   FileHandle root_handle_;
 
-  // LRU of descriptors for I/O, keyed by filehandle bytes.
-  size_t fd_cache_entries_max_ = kFdCacheEntriesMaxDefault;
-  std::mutex mu_;
-  std::list<FileHandle> lru_;  // front = most recent; guarded by mu_
-  struct CacheEntry {
-    std::shared_ptr<Fd> fd;
-    std::list<FileHandle>::iterator lru_pos;
+  // Two LRUs keyed by filehandle bytes: O_PATH descriptors of resolved handles, and
+  // read-write descriptors of regular files for I/O. Each holds at most
+  // fd_cache_entries_max_ entries.
+  class FdLru {
+   public:
+    std::shared_ptr<Fd> Find(const FileHandle& fh);
+    // Inserts unless present; returns the cached descriptor either way.
+    std::shared_ptr<Fd> Insert(const FileHandle& fh, std::shared_ptr<Fd> fd, size_t max);
+    void Erase(const FileHandle& fh);
+
+   private:
+    struct Entry {
+      std::shared_ptr<Fd> fd;
+      std::list<FileHandle>::iterator lru_pos;
+    };
+    std::mutex mu_;
+    std::list<FileHandle> lru_;  // front = most recent; guarded by mu_
+    std::unordered_map<FileHandle, Entry> map_;  // guarded by mu_
   };
-  std::unordered_map<FileHandle, CacheEntry> cache_;  // guarded by mu_
+  size_t fd_cache_entries_max_ = kFdCacheEntriesMaxDefault;
+  FdLru path_cache_;
+  FdLru io_cache_;
 };
 
 }  // namespace manifold::ds

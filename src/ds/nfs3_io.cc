@@ -7,7 +7,9 @@
 #include <string>
 
 #include "ds/nfs3_program.h"
+#include "common/check.h"
 #include "ds/nfs3_util.h"
+#include "rpc/xdr_codec.h"
 
 namespace manifold::ds {
 
@@ -27,39 +29,61 @@ nfsstat3 IoTypeError(const struct stat& st) {
 
 }  // namespace
 
-void Nfs3Program::Read(Req& r, READ3args& a, READ3res& res) {
+rpc::AcceptStat Nfs3Program::ReadInto(Req& r, std::span<const uint8_t> args,
+                                      std::vector<uint8_t>& out) {
+  rpc::XdrDecoded<READ3args> a{xdrproc_t(xdr_READ3args)};
+  if (!a.Decode(args)) return rpc::AcceptStat::kGarbageArgs;
   std::shared_ptr<Fd> fd;
   struct stat st;
-  res.status = Nfs3StatusFromHandle(export_.OpenForIo(HandleBytes(a.file), fd, st));
-  if (res.status != NFS3_OK) return;
-  FillPostOp(&st, export_.fsid(), res.READ3res_u.resfail.file_attributes);
-  if (!S_ISREG(st.st_mode)) {
-    res.status = IoTypeError(st);
-    return;
+  READ3res res;
+  std::memset(&res, 0, sizeof(res));
+  res.status = Nfs3StatusFromHandle(export_.OpenForIo(HandleBytes(a->file), fd, st));
+  if (res.status == NFS3_OK) {
+    FillPostOp(&st, export_.fsid(), res.READ3res_u.resfail.file_attributes);
+    if (!S_ISREG(st.st_mode)) {
+      res.status = IoTypeError(st);
+    } else if (!MayRead(r.id, st)) {
+      res.status = NFS3ERR_ACCES;
+    }
   }
-  if (!MayRead(r.id, st)) {
-    res.status = NFS3ERR_ACCES;
-    return;
+  if (res.status != NFS3_OK) {
+    return rpc::XdrEncode(out, xdrproc_t(xdr_READ3res), &res) ? rpc::AcceptStat::kSuccess
+                                                              : rpc::AcceptStat::kSystemErr;
   }
-  uint32_t count = std::min<uint32_t>(a.count, options_.io_bytes_max);
-  char* buf = static_cast<char*>(r.arena.Alloc(count));
+  // READ3resok = status, post_op_attr (present), count, eof, opaque data<>: a fixed-size
+  // prefix, then the data, read in place.
+  constexpr size_t kPrefixBytes = 4 + (4 + 84) + 4 + 4 + 4;
+  uint32_t count = std::min<uint32_t>(a->count, options_.io_bytes_max);
+  size_t at = out.size();
+  out.resize(at + kPrefixBytes + count + 3);
   size_t done = 0;
   while (done < count) {
-    ssize_t n = ::pread(fd->get(), buf + done, count - done, off_t(a.offset + done));
+    ssize_t n = ::pread(fd->get(), out.data() + at + kPrefixBytes + done, count - done,
+                        off_t(a->offset + done));
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      if (errno == EINTR) continue;
+      out.resize(at);
       res.status = Nfs3StatusFromErrno(errno);
-      return;
+      return rpc::XdrEncode(out, xdrproc_t(xdr_READ3res), &res) ? rpc::AcceptStat::kSuccess
+                                                                : rpc::AcceptStat::kSystemErr;
     }
     if (n == 0) break;
     done += size_t(n);
   }
-  auto& ok = res.READ3res_u.resok;
-  FillPostOp(&st, export_.fsid(), ok.file_attributes);
-  ok.count = uint32_t(done);
-  ok.eof = a.offset + done >= uint64_t(st.st_size);
-  ok.data.data_len = u_int(done);
-  ok.data.data_val = buf;
+  std::memset(out.data() + at + kPrefixBytes + done, 0, 3);  // XDR padding
+  out.resize(at + kPrefixBytes + ((done + 3) & ~size_t(3)));
+  post_op_attr attrs;
+  FillPostOp(&st, export_.fsid(), attrs);
+  std::vector<uint8_t> prefix;
+  rpc::XdrWriter p(prefix);
+  p.U32(NFS3_OK);
+  if (!rpc::XdrEncode(prefix, xdrproc_t(xdr_post_op_attr), &attrs)) return rpc::AcceptStat::kSystemErr;
+  p.U32(uint32_t(done));
+  p.U32(a->offset + done >= uint64_t(st.st_size) ? 1 : 0);  // eof
+  p.U32(uint32_t(done));
+  MANIFOLD_CHECK(prefix.size() == kPrefixBytes);
+  std::memcpy(out.data() + at, prefix.data(), kPrefixBytes);
+  return rpc::AcceptStat::kSuccess;
 }
 
 void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
@@ -178,8 +202,16 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
   return NFS3_OK;
 }
 
+nfsstat3 Nfs3Program::SyncObject(int path_fd) {
+  if (!options_.sync_metadata) return NFS3_OK;
+  // fsync needs a real descriptor; the O_PATH one can be reopened through /proc.
+  Fd fd(::open(ProcPath(path_fd).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return errno == ELOOP ? NFS3_OK : Nfs3StatusFromErrno(errno);  // symlink
+  return ::fsync(fd.get()) == 0 ? NFS3_OK : Nfs3StatusFromErrno(errno);
+}
+
 void Nfs3Program::SetAttr(Req& r, SETATTR3args& a, SETATTR3res& res) {
-  Fd fd;
+  PathFd fd;
   struct stat st;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.object), fd, st));
   if (res.status != NFS3_OK) return;
@@ -193,6 +225,7 @@ void Nfs3Program::SetAttr(Req& r, SETATTR3args& a, SETATTR3res& res) {
     return;
   }
   res.status = ApplySattr(r, fd.get(), st, a.new_attributes);
+  if (res.status == NFS3_OK) res.status = SyncObject(fd.get());
   FillPostOpFd(fd.get(), export_.fsid(), wcc.after);
 }
 

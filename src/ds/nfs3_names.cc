@@ -16,7 +16,7 @@ namespace manifold::ds {
 namespace {
 
 // Resolves a directory handle for a namespace change; fills the pre-op half of `wcc`.
-nfsstat3 OpenDir(Export& exp, const nfs_fh3& fh, Fd& fd, struct stat& st, wcc_data* wcc) {
+nfsstat3 OpenDir(Export& exp, const nfs_fh3& fh, PathFd& fd, struct stat& st, wcc_data* wcc) {
   nfsstat3 s = Nfs3StatusFromHandle(exp.Resolve(HandleBytes(fh), fd, st));
   if (s != NFS3_OK) return s;
   if (wcc) {
@@ -33,7 +33,7 @@ void FinishWcc(Export& exp, int dir_fd, wcc_data& wcc) {
 }  // namespace
 
 void Nfs3Program::Lookup(Req& r, LOOKUP3args& a, LOOKUP3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.what.dir), dir, dst));
   if (res.status != NFS3_OK) return;
@@ -78,7 +78,7 @@ nfsstat3 Nfs3Program::NewObjectResult(Req& r, int dir_fd, const char* name, post
 }
 
 void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   auto& wcc = res.CREATE3res_u.resfail.dir_wcc;
   res.status = OpenDir(export_, a.where.dir, dir, dst, &wcc);
@@ -135,6 +135,7 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
   }
   auto& ok = res.CREATE3res_u.resok;
   if (res.status == NFS3_OK) res.status = NewObjectResult(r, dir.get(), name, ok.obj, ok.obj_attributes);
+  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -142,7 +143,7 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
 }
 
 void Nfs3Program::MkDir(Req& r, MKDIR3args& a, MKDIR3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   auto& wcc = res.MKDIR3res_u.resfail.dir_wcc;
   res.status = OpenDir(export_, a.where.dir, dir, dst, &wcc);
@@ -169,6 +170,7 @@ void Nfs3Program::MkDir(Req& r, MKDIR3args& a, MKDIR3res& res) {
   if (res.status == NFS3_OK) {
     res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
   }
+  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -176,7 +178,7 @@ void Nfs3Program::MkDir(Req& r, MKDIR3args& a, MKDIR3res& res) {
 }
 
 void Nfs3Program::Symlink(Req& r, SYMLINK3args& a, SYMLINK3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   auto& wcc = res.SYMLINK3res_u.resfail.dir_wcc;
   res.status = OpenDir(export_, a.where.dir, dir, dst, &wcc);
@@ -193,6 +195,7 @@ void Nfs3Program::Symlink(Req& r, SYMLINK3args& a, SYMLINK3res& res) {
   }
   auto& ok = res.SYMLINK3res_u.resok;
   res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
+  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -200,7 +203,7 @@ void Nfs3Program::Symlink(Req& r, SYMLINK3args& a, SYMLINK3res& res) {
 }
 
 void Nfs3Program::MkNod(Req& r, MKNOD3args& a, MKNOD3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   auto& wcc = res.MKNOD3res_u.resfail.dir_wcc;
   res.status = OpenDir(export_, a.where.dir, dir, dst, &wcc);
@@ -237,6 +240,7 @@ void Nfs3Program::MkNod(Req& r, MKNOD3args& a, MKNOD3res& res) {
   }
   auto& ok = res.MKNOD3res_u.resok;
   res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
+  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -244,7 +248,7 @@ void Nfs3Program::MkNod(Req& r, MKNOD3args& a, MKNOD3res& res) {
 }
 
 void Nfs3Program::Remove(Req& r, REMOVE3args& a, REMOVE3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   auto& wcc = res.REMOVE3res_u.resfail.dir_wcc;
   res.status = OpenDir(export_, a.object.dir, dir, dst, &wcc);
@@ -260,12 +264,13 @@ void Nfs3Program::Remove(Req& r, REMOVE3args& a, REMOVE3res& res) {
       export_.Forget(*victim);
     }
   }
+  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
   FinishWcc(export_, dir.get(), wcc);
   if (res.status == NFS3_OK) res.REMOVE3res_u.resok.dir_wcc = wcc;
 }
 
 void Nfs3Program::RmDir(Req& r, RMDIR3args& a, RMDIR3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   auto& wcc = res.RMDIR3res_u.resfail.dir_wcc;
   res.status = OpenDir(export_, a.object.dir, dir, dst, &wcc);
@@ -283,12 +288,13 @@ void Nfs3Program::RmDir(Req& r, RMDIR3args& a, RMDIR3res& res) {
     CredScope as_caller(r.id);
     if (::unlinkat(dir.get(), name, AT_REMOVEDIR) != 0) res.status = Nfs3StatusFromErrno(errno);
   }
+  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
   FinishWcc(export_, dir.get(), wcc);
   if (res.status == NFS3_OK) res.RMDIR3res_u.resok.dir_wcc = wcc;
 }
 
 void Nfs3Program::Rename(Req& r, RENAME3args& a, RENAME3res& res) {
-  Fd from_dir, to_dir;
+  PathFd from_dir, to_dir;
   struct stat fst, tst;
   auto& fail = res.RENAME3res_u.resfail;
   res.status = OpenDir(export_, a.from.dir, from_dir, fst, &fail.fromdir_wcc);
@@ -308,6 +314,8 @@ void Nfs3Program::Rename(Req& r, RENAME3args& a, RENAME3res& res) {
       export_.Forget(*replaced);
     }
   }
+  if (res.status == NFS3_OK) res.status = SyncObject(to_dir.get());
+  if (res.status == NFS3_OK && fst.st_ino != tst.st_ino) res.status = SyncObject(from_dir.get());
   FinishWcc(export_, from_dir.get(), fail.fromdir_wcc);
   FinishWcc(export_, to_dir.get(), fail.todir_wcc);
   if (res.status == NFS3_OK) {
@@ -318,7 +326,7 @@ void Nfs3Program::Rename(Req& r, RENAME3args& a, RENAME3res& res) {
 }
 
 void Nfs3Program::Link(Req& r, LINK3args& a, LINK3res& res) {
-  Fd file, dir;
+  PathFd file, dir;
   struct stat st, dst;
   auto& fail = res.LINK3res_u.resfail;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.file), file, st));
@@ -337,6 +345,7 @@ void Nfs3Program::Link(Req& r, LINK3args& a, LINK3res& res) {
       res.status = Nfs3StatusFromErrno(errno);
     }
   }
+  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
   FillPostOpFd(file.get(), export_.fsid(), fail.file_attributes);
   FinishWcc(export_, dir.get(), fail.linkdir_wcc);
   if (res.status == NFS3_OK) {

@@ -42,7 +42,11 @@ rpc::AcceptStat Nfs3Program::Call(const rpc::CallContext& ctx, std::span<const u
     MANIFOLD_NFS3_PROC(NFSPROC3_LOOKUP, LOOKUP3args, LOOKUP3res, Lookup)
     MANIFOLD_NFS3_PROC(NFSPROC3_ACCESS, ACCESS3args, ACCESS3res, Access)
     MANIFOLD_NFS3_PROC(NFSPROC3_READLINK, READLINK3args, READLINK3res, ReadLink)
-    MANIFOLD_NFS3_PROC(NFSPROC3_READ, READ3args, READ3res, Read)
+    case NFSPROC3_READ: {
+      rpc::Arena arena;
+      Req r{ctx, id, arena};
+      return ReadInto(r, args, out);
+    }
     MANIFOLD_NFS3_PROC(NFSPROC3_WRITE, WRITE3args, WRITE3res, Write)
     MANIFOLD_NFS3_PROC(NFSPROC3_CREATE, CREATE3args, CREATE3res, Create)
     MANIFOLD_NFS3_PROC(NFSPROC3_MKDIR, MKDIR3args, MKDIR3res, MkDir)
@@ -65,15 +69,32 @@ rpc::AcceptStat Nfs3Program::Call(const rpc::CallContext& ctx, std::span<const u
 
 #undef MANIFOLD_NFS3_PROC
 
+bool Nfs3Program::RunsInline(uint32_t proc) const {
+  // Attribute reads answered from cached inodes. Anything that writes, syncs or reads file
+  // data goes to the worker pool, where blocking cannot stall other connections.
+  switch (proc) {
+    case NFSPROC3_NULL:
+    case NFSPROC3_GETATTR:
+    case NFSPROC3_LOOKUP:
+    case NFSPROC3_ACCESS:
+    case NFSPROC3_READLINK:
+    case NFSPROC3_FSINFO:
+    case NFSPROC3_PATHCONF:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void Nfs3Program::GetAttr(Req& r, GETATTR3args& a, GETATTR3res& res) {
-  Fd fd;
+  PathFd fd;
   struct stat st;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.object), fd, st));
   if (res.status == NFS3_OK) FillFattr(st, export_.fsid(), res.GETATTR3res_u.resok.obj_attributes);
 }
 
 void Nfs3Program::Access(Req& r, ACCESS3args& a, ACCESS3res& res) {
-  Fd fd;
+  PathFd fd;
   struct stat st;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.object), fd, st));
   if (res.status != NFS3_OK) return;
@@ -91,7 +112,7 @@ void Nfs3Program::Access(Req& r, ACCESS3args& a, ACCESS3res& res) {
 }
 
 void Nfs3Program::ReadLink(Req& r, READLINK3args& a, READLINK3res& res) {
-  Fd fd;
+  PathFd fd;
   struct stat st;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.symlink), fd, st));
   if (res.status != NFS3_OK) return;
@@ -113,7 +134,7 @@ void Nfs3Program::ReadLink(Req& r, READLINK3args& a, READLINK3res& res) {
 }
 
 void Nfs3Program::FsStat(Req& r, FSSTAT3args& a, FSSTAT3res& res) {
-  Fd fd;
+  PathFd fd;
   struct stat st;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.fsroot), fd, st));
   if (res.status != NFS3_OK) return;
@@ -135,7 +156,7 @@ void Nfs3Program::FsStat(Req& r, FSSTAT3args& a, FSSTAT3res& res) {
 }
 
 void Nfs3Program::FsInfo(Req& r, FSINFO3args& a, FSINFO3res& res) {
-  Fd fd;
+  PathFd fd;
   struct stat st;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.fsroot), fd, st));
   if (res.status != NFS3_OK) return;
@@ -151,7 +172,7 @@ void Nfs3Program::FsInfo(Req& r, FSINFO3args& a, FSINFO3res& res) {
 }
 
 void Nfs3Program::PathConf(Req& r, PATHCONF3args& a, PATHCONF3res& res) {
-  Fd fd;
+  PathFd fd;
   struct stat st;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.object), fd, st));
   if (res.status != NFS3_OK) return;

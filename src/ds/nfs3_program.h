@@ -20,6 +20,9 @@ struct DsOptions {
   uint32_t io_bytes_max = 1u << 20;
   // Preferred READDIR reply size offered in FSINFO.
   uint32_t readdir_bytes_pref = 64u << 10;
+  // RFC 1813 (e.g. 3.3.8): namespace and attribute changes are on stable storage before the
+  // reply. Off only with --unsafe-async-metadata (like knfsd's "async" export option).
+  bool sync_metadata = true;
 };
 
 class Nfs3Program : public rpc::Program {
@@ -30,6 +33,7 @@ class Nfs3Program : public rpc::Program {
   uint32_t version_high() const override { return NFS_V3; }
   rpc::AcceptStat Call(const rpc::CallContext& ctx, std::span<const uint8_t> args,
                        std::vector<uint8_t>& out) override;
+  bool RunsInline(uint32_t proc) const override;
 
   // The write verifier (RFC 1813 3.3.7): changes on every start of the server so that
   // clients resend UNSTABLE writes that a restart may have lost.
@@ -47,7 +51,8 @@ class Nfs3Program : public rpc::Program {
   void Lookup(Req& r, LOOKUP3args& a, LOOKUP3res& res);
   void Access(Req& r, ACCESS3args& a, ACCESS3res& res);
   void ReadLink(Req& r, READLINK3args& a, READLINK3res& res);
-  void Read(Req& r, READ3args& a, READ3res& res);
+  // READ encodes its own reply: the data is read straight into the reply buffer.
+  rpc::AcceptStat ReadInto(Req& r, std::span<const uint8_t> args, std::vector<uint8_t>& out);
   void Write(Req& r, WRITE3args& a, WRITE3res& res);
   void Create(Req& r, CREATE3args& a, CREATE3res& res);
   void MkDir(Req& r, MKDIR3args& a, MKDIR3res& res);
@@ -67,6 +72,9 @@ class Nfs3Program : public rpc::Program {
  private:
   // Applies sattr3 to an object (mode, owner, size, times) with the caller's credentials.
   nfsstat3 ApplySattr(Req& r, int path_fd, const struct stat& st, const sattr3& s);
+  // Makes a namespace or attribute change durable (fsync of the object named by `path_fd`)
+  // unless sync_metadata is off. NFS3_OK, or the error fsync reported.
+  nfsstat3 SyncObject(int path_fd);
   // Shared tail of CREATE/MKDIR/SYMLINK/MKNOD: handle and attributes of the new object.
   nfsstat3 NewObjectResult(Req& r, int dir_fd, const char* name, post_op_fh3& fh,
                            post_op_attr& attrs);

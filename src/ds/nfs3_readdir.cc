@@ -55,7 +55,7 @@ int WalkDir(int dir_fd, uint64_t cookie, bool& eof, Take&& take) {
 }  // namespace
 
 void Nfs3Program::ReadDir(Req& r, READDIR3args& a, READDIR3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.dir), dir, dst));
   if (res.status != NFS3_OK) return;
@@ -109,7 +109,7 @@ void Nfs3Program::ReadDir(Req& r, READDIR3args& a, READDIR3res& res) {
 }
 
 void Nfs3Program::ReadDirPlus(Req& r, READDIRPLUS3args& a, READDIRPLUS3res& res) {
-  Fd dir;
+  PathFd dir;
   struct stat dst;
   res.status = Nfs3StatusFromHandle(export_.Resolve(HandleBytes(a.dir), dir, dst));
   if (res.status != NFS3_OK) return;

@@ -85,6 +85,14 @@ asio::awaitable<void> Connection::ReadLoop() {
 
 void Connection::Dispatch(std::vector<uint8_t> record) {
   stats_.calls++;
+  if (dispatcher_->RunsInline(record)) {  // on the strand already: answer right here
+    auto reply = dispatcher_->Dispatch(record, peer_, shared_from_this());
+    if (reply) {
+      writes_.push_back(std::move(*reply));
+      DoWrite();
+    }
+    return;
+  }
   ++inflight_;
   asio::post(workers_, [self = shared_from_this(), record = std::move(record)]() mutable {
     auto reply = self->dispatcher_->Dispatch(record, self->peer_, self);

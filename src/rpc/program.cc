@@ -7,7 +7,7 @@
 namespace manifold::rpc {
 
 void* Arena::Alloc(size_t bytes) {
-  blocks_.push_back(std::make_unique<uint8_t[]>(bytes == 0 ? 1 : bytes));
+  blocks_.push_back(std::make_unique_for_overwrite<uint8_t[]>(bytes == 0 ? 1 : bytes));
   return blocks_.back().get();
 }
 
@@ -20,6 +20,13 @@ char* Arena::CopyString(std::string_view s) {
 
 void Dispatcher::Add(std::shared_ptr<Program> program) {
   programs_[program->number()] = std::move(program);
+}
+
+bool Dispatcher::RunsInline(std::span<const uint8_t> record) const {
+  // xid, msg_type, rpcvers, prog, vers, proc: the first six words of a call.
+  if (record.size() < 24 || GetU32(record.data() + 4) != kMsgCall) return false;
+  auto it = programs_.find(GetU32(record.data() + 12));
+  return it != programs_.end() && it->second->RunsInline(GetU32(record.data() + 20));
 }
 
 std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(

@@ -28,7 +28,7 @@ Server::Server(ServerOptions options, std::shared_ptr<Dispatcher> dispatcher)
   if (options_.worker_threads == 0) {
     options_.worker_threads = std::max(4u, 4 * std::thread::hardware_concurrency());
   }
-  if (options_.io_threads == 0) options_.io_threads = 1;
+  if (options_.io_threads == 0) options_.io_threads = std::max(1u, std::thread::hardware_concurrency());
   impl_ = std::make_unique<Impl>(options_.worker_threads);
 }
 

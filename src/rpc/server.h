@@ -25,7 +25,8 @@ struct ServerOptions {
   size_t connections_max = 4096;
   // Procedure threads. 0: four per core, since procedures block in fsync and disk reads.
   size_t worker_threads = 0;
-  size_t io_threads = 1;
+  // Threads reading and writing sockets (and running inline procedures). 0: one per core.
+  size_t io_threads = 0;
 };
 
 struct ServerStats {

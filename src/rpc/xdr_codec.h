@@ -77,6 +77,8 @@ class XdrDecoded {
     decoded_ = XdrDecode(in, proc_, &obj_);
     return decoded_;
   }
+  // For objects decoded by hand with the rpcgen routine: free them on scope exit.
+  void MarkDecoded() { decoded_ = true; }
   T& operator*() { return obj_; }
   T* operator->() { return &obj_; }
   T* get() { return &obj_; }
