@@ -2,7 +2,9 @@
 // mode_umask; RFC 8276 xattr_support), independent of storage:
 //   - AttrTable(): one row per attribute number, the single source of what Manifold supports;
 //   - EncodeAttrs(): GETATTR and READDIR entries (fattr4 out);
-// The op code fills ObjectAttrs and FsAttrs from the namespace.
+//   - DecodeSetAttrs(): SETATTR, CREATE and OPEN (fattr4 in -> SetAttrs);
+//   - AttrsMatch() / VerifyAttrs() / NverifyAttrs(): VERIFY and NVERIFY.
+// The op code fills ObjectAttrs and FsAttrs from the namespace and applies SetAttrs to it.
 //
 // XDR: every attribute value is encoded and decoded by the rpcgen routine of its type
 // (xdr_fattr4_<name>, generated from src/xdr/nfs4.x) over a libtirpc xdrmem stream. Nothing here
@@ -245,5 +247,76 @@ nfsstat4 EncodeAttrs(const bitmap4& requested, const ObjectAttrs& obj, const FsA
 nfsstat4 EncodeAttrValues(const AttrBitmap& requested, const ObjectAttrs& obj, const FsAttrs& fs,
                           std::span<const uint8_t> filehandle, const AttrEncodeOptions& options,
                           EncodedAttrs& out);
+
+// ---- SETATTR / CREATE / OPEN ----------------------------------------------------------------
+
+// Where the fattr4 comes from; the rules differ.
+enum class SetAttrsFor {
+  kSetattr,          // SETATTR obj_attributes
+  kCreate,           // CREATE createattrs, OPEN UNCHECKED4 / GUARDED4 createattrs
+  kExclusiveCreate,  // OPEN EXCLUSIVE4_1 cva_attrs: only suppattr_exclcreat
+};
+
+struct SetTime {
+  bool server_time = false;  // SET_TO_SERVER_TIME4: the server's clock at the time of the op
+  Timestamp time;            // SET_TO_CLIENT_TIME4
+  bool operator==(const SetTime&) const = default;
+};
+
+// The attributes to set, each present only if the client sent it.
+struct SetAttrs {
+  std::optional<uint64_t> size_bytes;
+  // Permission bits (07777). From mode, or from mode_umask as mu_mode & ~mu_umask (RFC 8275:
+  // with no ACLs there are never inheritable ACEs, so the umask always applies).
+  std::optional<uint32_t> mode;
+  std::optional<uint32_t> uid;      // from owner, through the IdMapper
+  std::optional<uint32_t> gid;      // from owner_group
+  std::optional<SetTime> atime;     // time_access_set
+  std::optional<SetTime> mtime;     // time_modify_set
+  std::optional<Timestamp> crtime;  // time_create
+};
+
+struct AttrDecodeOptions {
+  uint32_t minor_version = 2;
+  const IdMapper* id_mapper = nullptr;  // nullptr: NumericIdMapper()
+};
+
+// Decodes the attributes a client asks to set. On NFS4_OK, `attrsset` is the mask that was
+// decoded (SETATTR's attrsset once the op has applied them); on error `out` and `attrsset` are
+// empty. Checks, in this order (the first that fails decides):
+//   NFS4ERR_ATTRNOTSUPP  a bit for an attribute not supported at this minor version, or that no
+//                        RFC defines (acl among them: Manifold has no ACLs);
+//   NFS4ERR_INVAL        a read-only attribute (RFC 8881 18.30.3); for kExclusiveCreate an
+//                        attribute outside suppattr_exclcreat (RFC 8881 18.16.3); mode_umask
+//                        outside CREATE/OPEN, or together with mode (RFC 8275 3);
+//   NFS4ERR_BADXDR       attr_vals is not exactly the mask's values (truncated, trailing bytes,
+//                        a time_how4 that is neither SET_TO_SERVER_TIME4 nor SET_TO_CLIENT_TIME4);
+//   NFS4ERR_INVAL        nseconds >= 1e9; mode bits outside 07777 (RFC 8881 6.2.4);
+//   NFS4ERR_BADOWNER     owner / owner_group the IdMapper cannot map.
+// Size against maxfilesize, type-specific rules (size of a directory) and permissions are the
+// op's business.
+nfsstat4 DecodeSetAttrs(const fattr4& in, SetAttrsFor purpose, const AttrDecodeOptions& options,
+                        SetAttrs& out, AttrBitmap& attrsset);
+
+// ---- VERIFY / NVERIFY -----------------------------------------------------------------------
+
+// Compares the client's attributes with the server's encoding of the same attributes of the
+// object (RFC 8881 18.31.3: the comparison is of the attribute values as encoded). Each client
+// value is decoded with its rpcgen routine and re-encoded first, so only the value counts (a
+// bitmap's trailing zero words, a bool sent as 2). *match is set on NFS4_OK. Errors:
+//   NFS4ERR_ATTRNOTSUPP  an attribute that is not supported;
+//   NFS4ERR_INVAL        rdattr_error or a write-only attribute in the mask (RFC 8881 18.31.3,
+//                        as Linux nfsd), a mode with bits outside 07777 (RFC 8881 6.2.4);
+//   NFS4ERR_BADXDR       attr_vals is not exactly the mask's values;
+//   and EncodeAttrValues' errors.
+nfsstat4 AttrsMatch(const fattr4& in, const ObjectAttrs& obj, const FsAttrs& fs,
+                    std::span<const uint8_t> filehandle, const AttrEncodeOptions& options,
+                    bool& match);
+// VERIFY (18.31): NFS4_OK when every attribute matches, else NFS4ERR_NOT_SAME.
+nfsstat4 VerifyAttrs(const fattr4& in, const ObjectAttrs& obj, const FsAttrs& fs,
+                     std::span<const uint8_t> filehandle, const AttrEncodeOptions& options);
+// NVERIFY (18.15): NFS4ERR_SAME when every attribute matches, else NFS4_OK.
+nfsstat4 NverifyAttrs(const fattr4& in, const ObjectAttrs& obj, const FsAttrs& fs,
+                      std::span<const uint8_t> filehandle, const AttrEncodeOptions& options);
 
 }  // namespace manifold::nfs4
