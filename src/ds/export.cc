@@ -1,9 +1,12 @@
 #include "ds/export.h"
 
+#include "common/check.h"
+
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
@@ -92,14 +95,47 @@ FileHandle Export::Seal(int handle_type, std::span<const uint8_t> kernel_handle)
   p[3] = 0;
   std::memcpy(p + kFileHandleHeaderBytes, kernel_handle.data(), kernel_handle.size());
   uint8_t mac[EVP_MAX_MD_SIZE];
-  unsigned mac_len = 0;
   // The MAC covers the header bytes 0..3 and the kernel handle (bytes 12..).
   uint8_t msg[4 + kKernelHandleBytesMax];
   std::memcpy(msg, p, 4);
   std::memcpy(msg + 4, kernel_handle.data(), kernel_handle.size());
-  HMAC(EVP_sha256(), key_.data(), int(key_.size()), msg, 4 + kernel_handle.size(), mac, &mac_len);
+  Mac({msg, 4 + kernel_handle.size()}, mac);
   std::memcpy(p + 4, mac, kMacBytes);
   return fh;
+}
+
+void Export::Mac(std::span<const uint8_t> msg, uint8_t* mac) const {
+  // OpenSSL 3's one-shot HMAC() looks the algorithm up on every call; a context per thread,
+  // keyed once, costs one SHA-256 of two blocks per handle; it is re-keyed when the export
+  // (its key) differs from the last one this thread served.
+  struct ThreadMac {
+    EVP_MAC* mac = nullptr;
+    EVP_MAC_CTX* ctx = nullptr;
+    std::array<uint8_t, 32> key{};
+    bool keyed = false;
+    ~ThreadMac() {
+      EVP_MAC_CTX_free(ctx);
+      EVP_MAC_free(mac);
+    }
+  };
+  thread_local ThreadMac t;
+  if (!t.keyed || t.key != key_) {
+    EVP_MAC_CTX_free(t.ctx);
+    if (t.mac == nullptr) t.mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    MANIFOLD_CHECK(t.mac != nullptr);
+    t.ctx = EVP_MAC_CTX_new(t.mac);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                           OSSL_PARAM_construct_end()};
+    MANIFOLD_CHECK(EVP_MAC_init(t.ctx, key_.data(), key_.size(), params) == 1);
+    t.key = key_;
+    t.keyed = true;
+  } else {
+    MANIFOLD_CHECK(EVP_MAC_init(t.ctx, nullptr, 0, nullptr) == 1);  // same key, fresh state
+  }
+  size_t len = 0;
+  MANIFOLD_CHECK(EVP_MAC_update(t.ctx, msg.data(), msg.size()) == 1);
+  MANIFOLD_CHECK(EVP_MAC_final(t.ctx, mac, &len, EVP_MAX_MD_SIZE) == 1);
 }
 
 bool Export::Verify(std::span<const uint8_t> fh) const {

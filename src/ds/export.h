@@ -100,6 +100,8 @@ class Export {
   bool Verify(std::span<const uint8_t> fh) const;
   HandleError OpenHandle(std::span<const uint8_t> fh, Fd& out) const;
   FileHandle Seal(int handle_type, std::span<const uint8_t> kernel_handle) const;
+  // HMAC-SHA256 of `msg` under key_, into mac (32 bytes).
+  void Mac(std::span<const uint8_t> msg, uint8_t* mac) const;
 
   std::string root_dir_;
   Fd root_fd_;  // the export root, opened O_RDONLY: mount_fd for open_by_handle_at

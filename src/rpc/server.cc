@@ -14,8 +14,15 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 struct Server::Impl {
-  explicit Impl(size_t workers) : pool(workers) {}
-  asio::io_context io;
+  Impl(size_t workers, size_t io_threads) : pool(workers) {
+    // One io_context per I/O thread, each run by that thread alone: a connection lives on
+    // one context, so its reads, inline procedures and writes never hop between threads.
+    for (size_t i = 0; i < io_threads; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
+  }
+  asio::io_context& io() { return *ios[0]; }  // the acceptor's
+  asio::io_context& NextIo() { return *ios[next_io++ % ios.size()]; }
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  size_t next_io = 0;  // accept loop only
   asio::thread_pool pool;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::mutex mu;
@@ -29,7 +36,7 @@ Server::Server(ServerOptions options, std::shared_ptr<Dispatcher> dispatcher)
     options_.worker_threads = std::max(4u, 4 * std::thread::hardware_concurrency());
   }
   if (options_.io_threads == 0) options_.io_threads = std::max(1u, std::thread::hardware_concurrency());
-  impl_ = std::make_unique<Impl>(options_.worker_threads);
+  impl_ = std::make_unique<Impl>(options_.worker_threads, options_.io_threads);
 }
 
 Server::~Server() { Stop(); }
@@ -39,7 +46,7 @@ Status Server::Start() {
   auto address = asio::ip::make_address(options_.address, ec);
   if (ec) return Status(Code::kInvalid, "bad listen address '" + options_.address + "'");
   tcp::endpoint endpoint(address, options_.port);
-  auto acceptor = std::make_unique<tcp::acceptor>(impl_->io);
+  auto acceptor = std::make_unique<tcp::acceptor>(impl_->io());
   acceptor->open(endpoint.protocol(), ec);
   if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor->bind(endpoint, ec);
@@ -52,12 +59,12 @@ Status Server::Start() {
   impl_->acceptor = std::move(acceptor);
 
   asio::co_spawn(
-      impl_->io,
+      impl_->io(),
       [this]() -> asio::awaitable<void> {
         for (;;) {
           boost::system::error_code aec;
           tcp::socket socket = co_await impl_->acceptor->async_accept(
-              asio::make_strand(impl_->io), asio::redirect_error(asio::use_awaitable, aec));
+              impl_->NextIo(), asio::redirect_error(asio::use_awaitable, aec));
           if (aec) {
             if (aec == asio::error::operation_aborted) co_return;
             spdlog::warn("rpc: accept failed: {}", aec.message());
@@ -86,10 +93,13 @@ Status Server::Start() {
 }
 
 void Server::Run() {
-  auto work = asio::make_work_guard(impl_->io);
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  for (auto& io : impl_->ios) work.push_back(asio::make_work_guard(*io));
   std::vector<std::thread> extra;
-  for (size_t i = 1; i < options_.io_threads; ++i) extra.emplace_back([this] { impl_->io.run(); });
-  impl_->io.run();
+  for (size_t i = 1; i < impl_->ios.size(); ++i) {
+    extra.emplace_back([this, i] { impl_->ios[i]->run(); });
+  }
+  impl_->ios[0]->run();
   for (auto& t : extra) t.join();
 }
 
@@ -103,7 +113,7 @@ void Server::Stop() {
     if (impl_->stopped) return;
     impl_->stopped = true;
   }
-  asio::post(impl_->io, [this] {
+  asio::post(impl_->io(), [this] {
     boost::system::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
     std::lock_guard lock(impl_->mu);
@@ -112,7 +122,7 @@ void Server::Stop() {
     }
   });
   impl_->pool.join();  // procedures in flight finish; their replies are dropped
-  impl_->io.stop();
+  for (auto& io : impl_->ios) io->stop();
   for (auto& t : background_) t.join();
   background_.clear();
 }
