@@ -18,6 +18,12 @@ const char* CodeName(Code code) {
     case Code::kPermission: return "permission";
     case Code::kLimit: return "limit";
     case Code::kInternal: return "internal";
+    case Code::kNotDir: return "not-dir";
+    case Code::kIsDir: return "is-dir";
+    case Code::kNotEmpty: return "not-empty";
+    case Code::kStale: return "stale";
+    case Code::kTooBig: return "too-big";
+    case Code::kPrecondition: return "precondition";
   }
   return "unknown";
 }

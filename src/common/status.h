@@ -22,6 +22,13 @@ enum class Code {
   kPermission,
   kLimit,
   kInternal,
+  // Namespace outcomes (meta): precise so the protocol layer can map each to its own status.
+  kNotDir,        // a path component or target is not a directory
+  kIsDir,         // a non-directory operation was aimed at a directory
+  kNotEmpty,      // rmdir or rename over a directory that still has entries
+  kStale,         // the object a handle names no longer exists (or its generation differs)
+  kTooBig,        // a name, link count or record exceeds its named limit
+  kPrecondition,  // a caller-supplied guard (change counter, expected state) did not hold
 };
 
 const char* CodeName(Code code);

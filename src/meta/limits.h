@@ -1,0 +1,46 @@
+// Named limits of the namespace store. Every bound the meta module enforces lives here so
+// that the protocol layer, the docs (docs/schema.md) and the tests can name the same number.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace manifold::meta {
+
+// Names and paths (POSIX NAME_MAX / PATH_MAX).
+inline constexpr size_t kNameBytesMax = 255;
+inline constexpr size_t kSymlinkTargetBytesMax = 4095;
+// Link count of one inode (ext4's EXT4_LINK_MAX); directories count subdirectories + 2.
+inline constexpr uint32_t kLinksMax = 65000;
+// Depth walked when checking that a directory is not moved into its own subtree. A deeper
+// parent chain than this is a corrupted (cyclic) tree, not a user error.
+inline constexpr uint32_t kDirDepthMax = 4096;
+
+// One READDIR page. The protocol layer also bounds by bytes; this bounds memory per call.
+inline constexpr uint32_t kReadDirEntriesMax = 16384;
+// One page of an administrative list (volumes, clients).
+inline constexpr uint32_t kListPageEntriesMax = 1024;
+
+// Extents: a file has at most this many extents (1 GiB extents: 64 TiB per file), and an
+// extent at most this many instances (copies). Both are loaded whole by GetExtents/Remove.
+inline constexpr uint64_t kExtentsPerFileMax = 65536;
+inline constexpr size_t kInstancesPerExtentMax = 16;
+// An instance locator: an NFSv3 filehandle (64 bytes) or an S3 object key (1024 bytes).
+inline constexpr size_t kLocatorBytesMax = 1024;
+
+// Volumes.
+inline constexpr size_t kVolumeUrlBytesMax = 4096;
+inline constexpr size_t kVolumeLabelsMax = 64;
+inline constexpr size_t kVolumeLabelBytesMax = 256;  // key or value
+inline constexpr size_t kVolumeAddressBytesMax = 1024;
+
+// Client records: co_ownerid is an NFS4_OPAQUE_LIMIT opaque.
+inline constexpr size_t kClientOwnerBytesMax = 1024;
+inline constexpr size_t kPrincipalBytesMax = 1024;
+
+// Transactions: attempts of one mutation before the runner gives up with kConflict.
+inline constexpr uint32_t kTxnAttemptsMaxDefault = 8;
+// Fileids reserved per durable counter bump in `sys` (see docs/schema.md, "Fileids").
+inline constexpr uint32_t kFileIdBlockSizeDefault = 1024;
+
+}  // namespace manifold::meta

@@ -1,0 +1,241 @@
+#include "meta/rocks_kv.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/transaction.h>
+#include <rocksdb/utilities/transaction_db.h>
+
+#include <algorithm>
+
+#include "common/check.h"
+
+namespace manifold::meta {
+namespace {
+
+// Bounds on RocksDB's own info log (limits on everything, STYLE.md 7).
+constexpr size_t kInfoLogFileBytesMax = 16u << 20;
+constexpr size_t kInfoLogFilesKept = 4;
+constexpr double kBloomBitsPerKey = 10;
+
+Status FromRocks(const rocksdb::Status& s, const char* what) {
+  if (s.ok()) return Status::Ok();
+  Code code = Code::kInternal;
+  if (s.IsNotFound()) {
+    code = Code::kNotFound;
+  } else if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+    code = Code::kConflict;  // lock timeout, deadlock, or snapshot validation failure
+  } else if (s.IsNoSpace()) {
+    code = Code::kNoSpace;
+  } else if (s.IsIOError()) {
+    code = Code::kIo;
+  } else if (s.IsCorruption()) {
+    code = Code::kCorruption;
+  } else if (s.IsInvalidArgument()) {
+    code = Code::kInvalid;
+  }
+  return Status(code, std::string(what) + ": " + s.ToString());
+}
+
+// Iterates [lower, upper). The bounds are also checked here, not only by RocksDB, because the
+// transaction's write-batch iterator does not apply ReadOptions bounds to its own writes.
+class RocksIterator final : public KvIterator {
+ public:
+  RocksIterator(std::string lower, std::string upper)
+      : lower_(std::move(lower)), upper_(std::move(upper)), lower_slice_(lower_),
+        upper_slice_(upper_) {}
+
+  rocksdb::ReadOptions MakeReadOptions(const rocksdb::Snapshot* snapshot) const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    ro.iterate_lower_bound = &lower_slice_;
+    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
+    return ro;
+  }
+  void Start(rocksdb::Iterator* it) {
+    it_.reset(it);
+    it_->Seek(lower_slice_);
+  }
+
+  bool Valid() const override {
+    return it_->Valid() && (upper_.empty() || it_->key().compare(upper_slice_) < 0);
+  }
+  void Next() override { it_->Next(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  Status status() const override { return FromRocks(it_->status(), "iterate"); }
+
+ private:
+  std::string lower_, upper_;
+  rocksdb::Slice lower_slice_, upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+// A read-write transaction (txn_ set) or a read-only snapshot view (snapshot_ set).
+class RocksTxn final : public Txn {
+ public:
+  // `kv` non-null: early lock release, Commit waits for a covering WAL sync.
+  RocksTxn(rocksdb::TransactionDB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+           rocksdb::Transaction* txn, RocksKv* kv)
+      : db_(db), handles_(handles), txn_(txn), early_release_kv_(kv) {}
+  RocksTxn(rocksdb::TransactionDB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles)
+      : db_(db), handles_(handles), snapshot_(db->GetSnapshot()) {}
+  ~RocksTxn() override {
+    if (txn_ && !finished_) txn_->Rollback().PermitUncheckedError();
+    if (snapshot_) db_->ReleaseSnapshot(snapshot_);
+  }
+
+  Result<std::string> Get(Cf cf, std::string_view key) override {
+    std::string value;
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    rocksdb::Status s = txn_ ? txn_->Get(ro, Handle(cf), key, &value)
+                             : db_->Get(ro, Handle(cf), key, &value);
+    if (!s.ok()) return FromRocks(s, "get");
+    return value;
+  }
+
+  Result<std::string> GetForUpdate(Cf cf, std::string_view key) override {
+    if (!txn_) return Get(cf, key);
+    std::string value;
+    rocksdb::Status s = txn_->GetForUpdate(rocksdb::ReadOptions(), Handle(cf), key, &value);
+    if (!s.ok()) return FromRocks(s, "get for update");
+    return value;
+  }
+
+  Status Put(Cf cf, std::string_view key, std::string_view value) override {
+    if (!txn_) return Status(Code::kInternal, "put in a read-only transaction");
+    return FromRocks(txn_->Put(Handle(cf), key, value), "put");
+  }
+
+  Status Delete(Cf cf, std::string_view key) override {
+    if (!txn_) return Status(Code::kInternal, "delete in a read-only transaction");
+    return FromRocks(txn_->Delete(Handle(cf), key), "delete");
+  }
+
+  std::unique_ptr<KvIterator> NewIterator(Cf cf, std::string lower, std::string upper) override {
+    auto it = std::make_unique<RocksIterator>(std::move(lower), std::move(upper));
+    rocksdb::ReadOptions ro = it->MakeReadOptions(snapshot_);
+    it->Start(txn_ ? txn_->GetIterator(ro, Handle(cf)) : db_->NewIterator(ro, Handle(cf)));
+    return it;
+  }
+
+  Status Commit() override {
+    if (!txn_) return Status::Ok();
+    MANIFOLD_CHECK(!finished_);
+    finished_ = true;
+    Status s = FromRocks(txn_->Commit(), "commit");
+    if (!s.ok() || !early_release_kv_) return s;
+    // Committed and visible, locks released; durable once a sync covers it.
+    return early_release_kv_->SyncUpTo(db_->GetLatestSequenceNumber());
+  }
+
+  void Rollback() override {
+    if (!txn_ || finished_) return;
+    finished_ = true;
+    txn_->Rollback().PermitUncheckedError();
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(Cf cf) const {
+    return handles_[1 + static_cast<size_t>(cf)];
+  }
+
+  rocksdb::TransactionDB* db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
+  std::unique_ptr<rocksdb::Transaction> txn_;
+  RocksKv* early_release_kv_ = nullptr;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  bool finished_ = false;
+};
+
+rocksdb::ColumnFamilyOptions MakeCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+rocksdb::DBOptions MakeDbOptions(const RocksKvOptions& options) {
+  rocksdb::DBOptions db;
+  db.create_if_missing = options.create_if_missing;
+  db.create_missing_column_families = options.create_if_missing;
+  // Replay the WAL up to the first damaged record: what was synced before a crash survives.
+  db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db.max_log_file_size = kInfoLogFileBytesMax;
+  db.keep_log_file_num = kInfoLogFilesKept;
+  if (options.env) db.env = options.env;
+  return db;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RocksKv>> RocksKv::Open(const std::string& dir,
+                                               const RocksKvOptions& options) {
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::ColumnFamilyOptions cf_options = MakeCfOptions(cache);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (int i = 0; i < kCfCount; i++) cfs.emplace_back(CfName(static_cast<Cf>(i)), cf_options);
+
+  rocksdb::TransactionDBOptions txn_db_options;
+  txn_db_options.transaction_lock_timeout = options.lock_timeout_ms;
+  txn_db_options.default_lock_timeout = options.lock_timeout_ms;
+
+  std::unique_ptr<RocksKv> kv(new RocksKv(options));
+  rocksdb::Status s = rocksdb::TransactionDB::Open(MakeDbOptions(options), txn_db_options, dir,
+                                                   cfs, &kv->handles_, &kv->db_);
+  if (!s.ok()) return FromRocks(s, ("open " + dir).c_str());
+  MANIFOLD_CHECK(kv->handles_.size() == cfs.size());
+  kv->durable_seq_ = kv->db_->GetLatestSequenceNumber();  // recovered from disk
+  return kv;
+}
+
+RocksKv::~RocksKv() {
+  if (!db_) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+  delete db_;
+}
+
+std::unique_ptr<Txn> RocksKv::BeginTxn() {
+  const bool early_release = options_.sync_commits && options_.early_lock_release;
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_commits && !early_release;
+  rocksdb::TransactionOptions to;
+  to.lock_timeout = options_.lock_timeout_ms;
+  to.deadlock_detect = true;
+  return std::make_unique<RocksTxn>(db_, handles_, db_->BeginTransaction(wo, to),
+                                    early_release ? this : nullptr);
+}
+
+Status RocksKv::WaitDurable() {
+  if (!options_.sync_commits || !options_.early_lock_release) return Status::Ok();
+  return SyncUpTo(db_->GetLatestSequenceNumber());
+}
+
+Status RocksKv::SyncUpTo(uint64_t seq) {
+  if (durable_seq_ >= seq) return Status::Ok();
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  if (durable_seq_ >= seq) return Status::Ok();  // the sync we waited behind covered us
+  // Every sequence number <= target is already appended to the WAL (RocksDB publishes a
+  // sequence number after its WAL write), so one sync makes all of them durable.
+  const uint64_t target = db_->GetLatestSequenceNumber();
+  Status s = FromRocks(db_->SyncWAL(), "sync WAL");
+  if (!s.ok()) return s;
+  wal_syncs_++;
+  durable_seq_ = std::max<uint64_t>(durable_seq_, target);
+  return s;
+}
+
+std::unique_ptr<Txn> RocksKv::BeginRead() { return std::make_unique<RocksTxn>(db_, handles_); }
+
+Status RocksKv::Flush() {
+  rocksdb::FlushOptions fo;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(handles_.begin(), handles_.end());
+  return FromRocks(db_->Flush(fo, cfs), "flush");
+}
+
+}  // namespace manifold::meta
