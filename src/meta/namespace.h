@@ -1,0 +1,226 @@
+// Namespace: the metadata server's file namespace, stored in a Kv (RocksDB by default).
+//
+// It speaks Status / Result<T> (common/status.h), never NFS types; the protocol layer maps the
+// codes: kNotFound, kExists, kNotDir, kIsDir, kNotEmpty, kStale (the fileid is gone or its
+// generation differs), kInvalid (bad name, bad cookie, rename into own subtree), kTooBig (name
+// or link count over its limit in limits.h), kPrecondition (a guard did not hold), kConflict
+// (contention outlasted txn_attempts_max: answer "try later").
+//
+// Every mutation is one transaction (one file in meta/ops/), committed and retried by the
+// TxnRunner, and durable before the call returns. Every mutation bumps the change counter and
+// ctime of each inode it changes and mtime of each directory whose entries it changes (POSIX).
+// Thread-safe: any number of threads may call any method concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "meta/fileid_allocator.h"
+#include "meta/fsck.h"
+#include "meta/kv.h"
+#include "meta/rocks_kv.h"
+#include "meta/schema.h"
+#include "meta/txn_runner.h"
+
+namespace manifold::meta {
+
+namespace ops {
+struct OpContext;
+}  // namespace ops
+
+struct NamespaceOptions {
+  RocksKvOptions kv;  // used by Open(dir, ...) only
+  TxnRunnerOptions runner;
+  uint32_t fileid_block_size = kFileIdBlockSizeDefault;
+  std::function<Timespec()> clock;  // empty: CLOCK_REALTIME
+};
+
+// A directory's change counter just before and just after a mutation (NFSv4 change_info4;
+// always atomic here, since both are read inside the mutation's transaction).
+struct DirChange {
+  uint64_t before = 0;
+  uint64_t after = 0;
+};
+
+enum class CreateMode {
+  kGuarded,    // name exists: kExists
+  kUnchecked,  // name exists as a regular file and a regular file is asked for: return it
+  kExclusive,  // name exists with the same create verifier: return it (a retransmission)
+};
+
+struct CreateArgs {
+  FileType type = FileType::kReg;
+  uint32_t mode = 0644;  // permission bits (07777)
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::string symlink_target;  // kSymlink: 1..kSymlinkTargetBytesMax bytes
+  DeviceNumber rdev;           // kBlk, kChr
+  CreateMode how = CreateMode::kGuarded;  // kUnchecked/kExclusive only for kReg
+  uint64_t verifier = 0;                  // kExclusive
+};
+
+struct CreateResult {
+  Inode inode;
+  bool created = false;  // false: an existing file was returned (kUnchecked / kExclusive)
+  DirChange dir;
+};
+
+// One name removed from an inode (by REMOVE, RMDIR or RENAME over an existing target).
+struct Unlinked {
+  Inode inode;           // after the unlink: nlink already decremented
+  bool dropped = false;  // nlink reached 0: the inode and its extents are gone from the store
+  std::vector<Extent> extents;  // when dropped: what the caller must delete on the volumes
+};
+
+struct RemoveResult {
+  Unlinked unlinked;
+  DirChange dir;
+};
+
+struct RenameResult {
+  DirChange src_dir;
+  DirChange dst_dir;  // same as src_dir when the parents are the same directory
+  std::optional<Unlinked> replaced;  // the target that was overwritten, if any
+  bool noop = false;  // source and target were already the same file: nothing changed
+};
+
+struct LinkResult {
+  Inode inode;
+  DirChange dir;
+};
+
+struct SetTime {
+  bool server_time = true;  // true: the server's clock (SET_TO_SERVER_TIME4)
+  Timespec time;            // otherwise this
+};
+
+struct SetAttrArgs {
+  std::optional<uint32_t> mode;
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint64_t> size_bytes;  // regular files only; bumps data_generation
+  std::optional<SetTime> atime;
+  std::optional<SetTime> mtime;
+  // Apply only if the inode's change counter still equals this, else kPrecondition.
+  std::optional<uint64_t> guard_change;
+};
+
+struct SetAttrResult {
+  Inode before;
+  Inode after;
+};
+
+struct DirEntry {
+  std::string name;
+  FileId fileid = 0;
+  FileType type = FileType::kReg;
+  uint64_t cookie = 0;  // pass back to ReadDir to continue after this entry
+  std::optional<Inode> attrs;  // when asked for, from the same snapshot
+};
+
+struct ReadDirResult {
+  std::vector<DirEntry> entries;
+  bool eof = false;
+  uint64_t dir_change = 0;  // the directory's change counter in the listing's snapshot
+};
+
+// Guards for UpdateInstance (the mover commit, DESIGN.md section 5).
+struct InstanceUpdate {
+  uint64_t volume_id = 0;
+  InstanceState new_state = InstanceState::kValid;
+  std::optional<InstanceState> expected_state;       // else kPrecondition
+  std::optional<uint64_t> expected_data_generation;  // the file's, else kPrecondition
+  std::optional<uint64_t> checksum;                  // set when given
+  std::optional<uint64_t> generation;                // set when given
+};
+
+class Namespace {
+ public:
+  // Opens the RocksDB store in `dir`; on first open creates the root directory (fileid 1) and
+  // the format version. Refuses a store of another format version (kCorruption).
+  static Result<std::unique_ptr<Namespace>> Open(const std::string& dir,
+                                                 const NamespaceOptions& options);
+  // The same over any Kv (tests wrap RocksKv to inject faults).
+  static Result<std::unique_ptr<Namespace>> OpenKv(std::unique_ptr<Kv> kv,
+                                                   const NamespaceOptions& options);
+  ~Namespace();
+
+  // ---- reads (one snapshot each) ----
+  Result<Inode> Lookup(FileId parent, std::string_view name);
+  Result<Inode> LookupParent(FileId dir);  // ".."; the root's parent is the root
+  // kStale when the fileid is gone or `generation` is not the inode's generation.
+  Result<Inode> GetAttr(FileId fileid, uint32_t generation);
+  Result<Inode> GetInode(FileId fileid);  // no generation check (internal callers)
+  // Entries after `cookie` (0: from the start) in cookie order, at most max_entries
+  // (<= kReadDirEntriesMax). kInvalid for a cookie this directory never issued.
+  Result<ReadDirResult> ReadDir(FileId dir, uint64_t cookie, uint32_t max_entries,
+                                bool with_attrs = false);
+
+  // ---- namespace mutations ----
+  // Any type; kDir makes a directory (args.how must be kGuarded).
+  Result<CreateResult> Create(FileId parent, std::string_view name, const CreateArgs& args);
+  // Removes a non-directory name (kIsDir for a directory).
+  Result<RemoveResult> Remove(FileId parent, std::string_view name);
+  // Removes an empty directory (kNotDir for a non-directory, kNotEmpty).
+  Result<RemoveResult> RmDir(FileId parent, std::string_view name);
+  // Removes whatever the name is (NFSv4 REMOVE): Remove or RmDir in one transaction.
+  Result<RemoveResult> Unlink(FileId parent, std::string_view name);
+  // POSIX rename(2): see meta/ops/rename.cc for the rules.
+  Result<RenameResult> Rename(FileId src_parent, std::string_view src_name, FileId dst_parent,
+                              std::string_view dst_name);
+  Result<LinkResult> Link(FileId fileid, FileId new_parent, std::string_view new_name);
+  Result<SetAttrResult> SetAttr(FileId fileid, const SetAttrArgs& args);
+  // Data was written up to end_offset_bytes (WRITE through the MDS, LAYOUTCOMMIT): size grows
+  // to at least that, data_generation and change bump, mtime = `mtime` or now.
+  Result<Inode> RecordWrite(FileId fileid, uint64_t end_offset_bytes,
+                            std::optional<Timespec> mtime = std::nullopt);
+
+  // ---- extents and instances (do not change the file's change counter) ----
+  Status PutExtent(const Extent& extent);  // whole record; the file must be a regular file
+  Result<Extent> GetExtent(FileId fileid, uint64_t index);
+  Result<std::vector<Extent>> GetExtents(FileId fileid);  // index order, all of them
+  Result<Extent> UpdateInstance(FileId fileid, uint64_t index, const InstanceUpdate& update);
+  // Removes one instance; the extent record goes when its last instance does.
+  Status DeleteInstance(FileId fileid, uint64_t index, uint64_t volume_id);
+
+  // ---- volumes and client records ----
+  Status PutVolume(const Volume& volume);
+  Result<Volume> GetVolume(uint64_t volume_id);
+  // Volumes with id > after_volume_id, in id order, at most max (<= kListPageEntriesMax).
+  Result<std::vector<Volume>> ListVolumes(uint64_t after_volume_id, uint32_t max);
+  Status DeleteVolume(uint64_t volume_id);
+  Status PutClient(const ClientRecord& client);
+  Result<ClientRecord> GetClient(std::string_view owner);
+  // Clients whose owner sorts after `after_owner` (empty: from the start), at most max.
+  Result<std::vector<ClientRecord>> ListClients(std::string_view after_owner, uint32_t max);
+  Status DeleteClient(std::string_view owner);
+
+  // Verifies every invariant of docs/schema.md over one snapshot (meta/fsck.h).
+  Result<FsckCounts> Check(uint64_t inodes_max);
+
+  const TxnRunnerStats& runner_stats() const { return runner_.stats(); }
+  uint64_t fileid_blocks_reserved() const { return fileids_.blocks_reserved(); }
+
+ private:
+  Namespace(std::unique_ptr<Kv> kv, const NamespaceOptions& options);
+  Status Init();
+  ops::OpContext Context();  // read per transaction attempt: the clock, id and generation sources
+  uint32_t NewGeneration();
+
+  std::unique_ptr<Kv> kv_;
+  TxnRunner runner_;
+  FileIdAllocator fileids_;
+  std::function<Timespec()> clock_;
+  std::mutex generation_mu_;
+  std::mt19937_64 generation_rng_;  // guarded by generation_mu_
+};
+
+}  // namespace manifold::meta

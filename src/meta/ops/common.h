@@ -1,0 +1,66 @@
+// Helpers shared by the namespace mutations in meta/ops/. Each works inside the caller's
+// transaction and never commits. Lock order, to keep deadlocks rare (RocksDB detects the rest
+// and the runner retries them): sys/"rename_lock", then directory inodes in ascending fileid
+// order, then dirents, then the child inodes they name.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "meta/kv.h"
+#include "meta/macros.h"
+#include "meta/namespace.h"
+#include "meta/schema.h"
+
+namespace manifold::meta::ops {
+
+// What a mutation needs besides its transaction. `now` is read once per attempt.
+struct OpContext {
+  Timespec now;
+  std::function<Result<FileId>()> next_fileid;
+  std::function<uint32_t()> next_generation;  // random, nonzero
+};
+
+// kInvalid: empty, ".", "..", contains '/' or NUL. kTooBig: over kNameBytesMax.
+Status ValidateName(std::string_view name);
+
+// Plain read / locked read of an inode. kStale when it does not exist.
+Result<Inode> ReadInode(Txn& txn, FileId fileid);
+Result<Inode> LockInode(Txn& txn, FileId fileid);
+// LockInode + kNotDir unless a directory.
+Result<Inode> LockDir(Txn& txn, FileId fileid);
+Status WriteInode(Txn& txn, const Inode& inode);
+
+// The dirent for (parent, name), or nullopt. Locked: the name stays as read until commit.
+Result<std::optional<Dirent>> ReadDirent(Txn& txn, FileId parent, std::string_view name);
+Result<std::optional<Dirent>> LockDirent(Txn& txn, FileId parent, std::string_view name);
+
+// Adds name -> child to `dir` with the directory's next cookie (dirent + dircookie), counts
+// it in dir->size_bytes. Does not write `dir` itself.
+Status AddEntry(Txn& txn, Inode* dir, std::string_view name, const Inode& child);
+// Deletes the dirent and dircookie of `entry`, uncounts it. Does not write `dir`.
+Status DropEntry(Txn& txn, Inode* dir, std::string_view name, const Dirent& entry);
+// True when `dir` has no entries (reads the first dirent key; the caller holds dir's lock).
+Result<bool> DirIsEmpty(Txn& txn, FileId dir);
+
+// Directory entries changed: mtime = ctime = now, change + 1.
+void TouchDir(Inode* dir, Timespec now);
+// Inode attributes changed: ctime = now, change + 1.
+void TouchInode(Inode* inode, Timespec now);
+
+// Drops one link of a non-directory (ctime and change bump). At nlink 0 deletes the inode and
+// every extent of it, returning the extents; otherwise writes the inode back.
+Result<Unlinked> DropLink(Txn& txn, Inode inode, Timespec now);
+// Deletes an empty directory's inode (the caller checked emptiness and fixes parent nlink).
+Result<Unlinked> DropDir(Txn& txn, Inode dir, Timespec now);
+
+// Every extent of `fileid`, in index order (extents.cc). The caller holds the inode's lock,
+// which every extent writer also takes.
+Result<std::vector<Extent>> ScanExtents(Txn& txn, FileId fileid);
+
+// A directory inode's change counter as DirChange.before, with `after` filled in later.
+inline DirChange ChangeOf(const Inode& dir) { return DirChange{dir.change, dir.change}; }
+
+}  // namespace manifold::meta::ops
