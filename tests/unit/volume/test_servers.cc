@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -117,8 +119,28 @@ Status DsProcess::Restart() {
   return Spawn();
 }
 
+// SIGSTOP takes effect on each thread when it next runs: until every thread shows state 'T'
+// in /proc, a request sent now may still be answered.
+static bool AllThreadsStopped(pid_t pid) {
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+    if (stat[paren + 2] != 'T' && stat[paren + 2] != 't') return false;
+  }
+  return !ec;
+}
+
 void DsProcess::Freeze() {
-  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGSTOP);
+  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  while (!AllThreadsStopped(pid_) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void DsProcess::Unfreeze() {

@@ -48,7 +48,9 @@ class DsProcess {
   void Kill();
   // Starts it again on the same port and directory.
   Status Restart();
-  void Freeze();    // SIGSTOP: the server keeps its sockets but answers nothing
+  // SIGSTOP, returning once every thread has stopped: the server keeps its sockets (the
+  // kernel still completes TCP handshakes) but answers nothing.
+  void Freeze();
   void Unfreeze();  // SIGCONT
 
  private:
