@@ -43,14 +43,17 @@ bool Installed(const std::string& program) {
   return false;
 }
 
-// The pid of a running process named `comm`, or 0.
+// The pid of a live (not zombie) process named `comm`, or 0.
 pid_t RunningProcess(const std::string& comm) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::ifstream in(entry.path() / "comm");
-    std::string name;
-    if (in && std::getline(in, name) && name == comm) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!in || !std::getline(in, stat)) continue;
+    size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size())
+      continue;
+    if (stat.substr(open + 1, close - open - 1) == comm && stat[close + 2] != 'Z')
       return static_cast<pid_t>(std::atol(entry.path().filename().c_str()));
-    }
   }
   return 0;
 }
@@ -111,8 +114,16 @@ class GaneshaServer {
       if (pid_t pid = ReadPid(work_ + f); pid > 0) ::kill(pid, SIGKILL);
     }
     if (helper_ > 0) {
-      ::kill(helper_, SIGKILL);
-      ::waitpid(helper_, nullptr, 0);
+      // The helper (bash) reaps both and exits; SIGKILL it only if it does not.
+      auto deadline = std::chrono::steady_clock::now() + 5s;
+      while (::waitpid(helper_, nullptr, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          ::kill(helper_, SIGKILL);
+          ::waitpid(helper_, nullptr, 0);
+          break;
+        }
+        std::this_thread::sleep_for(20ms);
+      }
       helper_ = -1;
     }
     if (ns_made_) RunCommand({"ip", "netns", "del", ns_});
