@@ -8,6 +8,14 @@ bool Identity::InGroup(uint32_t g) const {
   return g == gid || std::find(gids.begin(), gids.end(), g) != gids.end();
 }
 
+void SquashRoot(Identity& id) {
+  if (id.uid == 0) id.uid = kAnonymousId;
+  if (id.gid == 0) id.gid = kAnonymousId;
+  for (uint32_t& g : id.gids) {
+    if (g == 0) g = kAnonymousId;
+  }
+}
+
 bool MayAccess(const Identity& id, uint32_t file_uid, uint32_t file_gid, uint32_t mode,
                bool is_dir, uint32_t want, bool owner_override) {
   if (id.uid == 0) {

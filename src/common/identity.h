@@ -17,6 +17,10 @@ struct Identity {
   bool is_root() const { return uid == 0; }
 };
 
+// Root squash as exports(5) defines it: uid 0 and gid 0 (also among the groups) become the
+// anonymous ids, so a client's root cannot act as root or as the root group.
+void SquashRoot(Identity& id);
+
 enum AccessBits : uint32_t { kMayRead = 4, kMayWrite = 2, kMayExec = 1 };
 
 // Mode-bit check as an NFS server does it: root may do anything except execute a file with

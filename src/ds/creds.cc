@@ -15,11 +15,7 @@ Identity IdentityFor(const rpc::Credential& cred, bool root_squash) {
   id.uid = cred.sys.uid;
   id.gid = cred.sys.gid;
   id.gids = cred.sys.gids;
-  if (root_squash && id.uid == 0) {
-    id.uid = kAnonymousId;
-    id.gid = kAnonymousId;
-    id.gids.clear();
-  }
+  if (root_squash) SquashRoot(id);
   return id;
 }
 

@@ -99,7 +99,7 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
     return;
   }
   // RFC 1813 3.3.7: count is the number of bytes of data; a mismatch is a malformed request.
-  if (a.count != a.data.data_len || a.count > options_.io_bytes_max) {
+  if (a.count != a.data.data_len || a.count > options_.io_bytes_max || RawEnum(a.stable) > FILE_SYNC) {
     res.status = NFS3ERR_INVAL;
     return;
   }
@@ -123,13 +123,14 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
     done += size_t(n);
   }
   stable_how committed = UNSTABLE;
-  if (a.stable == DATA_SYNC || a.stable == FILE_SYNC) {
-    int rc = a.stable == FILE_SYNC ? ::fsync(fd->get()) : ::fdatasync(fd->get());
+  uint32_t stable = RawEnum(a.stable);
+  if (stable == DATA_SYNC || stable == FILE_SYNC) {
+    int rc = stable == FILE_SYNC ? ::fsync(fd->get()) : ::fdatasync(fd->get());
     if (rc != 0) {
       res.status = Nfs3StatusFromErrno(errno);
       return;
     }
-    committed = a.stable;
+    committed = stable_how(stable);
   }
   auto& ok = res.WRITE3res_u.resok;
   FillPreOp(st, ok.file_wcc.before);
@@ -224,7 +225,8 @@ void Nfs3Program::SetAttr(Req& r, SETATTR3args& a, SETATTR3res& res) {
     FillPostOp(&st, export_.fsid(), wcc.after);
     return;
   }
-  res.status = ApplySattr(r, fd.get(), st, a.new_attributes);
+  res.status = CheckSattr(a.new_attributes);
+  if (res.status == NFS3_OK) res.status = ApplySattr(r, fd.get(), st, a.new_attributes);
   if (res.status == NFS3_OK) res.status = SyncObject(fd.get());
   FillPostOpFd(fd.get(), export_.fsid(), wcc.after);
 }

@@ -88,6 +88,10 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
   const createhow3& how = a.how;
   bool exclusive = how.mode == EXCLUSIVE;
   const sattr3* attrs = exclusive ? nullptr : &how.createhow3_u.obj_attributes;
+  if (attrs && CheckSattr(*attrs) != NFS3_OK) {
+    res.status = NFS3ERR_INVAL;
+    return;
+  }
   mode_t mode = attrs && attrs->mode.set_it ? (attrs->mode.set_mode3_u.mode & 07777) : 0644;
   {
     CredScope as_caller(r.id);
@@ -150,6 +154,10 @@ void Nfs3Program::MkDir(Req& r, MKDIR3args& a, MKDIR3res& res) {
   if (res.status == NFS3_OK) res.status = CheckNewName(a.where.name);
   if (res.status != NFS3_OK) return;
   const sattr3& s = a.attributes;
+  if (CheckSattr(s) != NFS3_OK) {
+    res.status = NFS3ERR_INVAL;
+    return;
+  }
   mode_t mode = s.mode.set_it ? (s.mode.set_mode3_u.mode & 07777) : 0755;
   {
     CredScope as_caller(r.id);
@@ -212,22 +220,27 @@ void Nfs3Program::MkNod(Req& r, MKNOD3args& a, MKNOD3res& res) {
   mode_t type;
   dev_t dev = 0;
   const sattr3* s;
-  switch (a.what.type) {
+  uint32_t what = RawEnum(a.what.type);  // mknoddata3 has a default arm: any value decodes
+  switch (what) {
     case NF3CHR:
     case NF3BLK:
-      type = a.what.type == NF3CHR ? S_IFCHR : S_IFBLK;
+      type = what == NF3CHR ? S_IFCHR : S_IFBLK;
       dev = makedev(a.what.mknoddata3_u.device.spec.specdata1,
                     a.what.mknoddata3_u.device.spec.specdata2);
       s = &a.what.mknoddata3_u.device.dev_attributes;
       break;
     case NF3SOCK:
     case NF3FIFO:
-      type = a.what.type == NF3SOCK ? S_IFSOCK : S_IFIFO;
+      type = what == NF3SOCK ? S_IFSOCK : S_IFIFO;
       s = &a.what.mknoddata3_u.pipe_attributes;
       break;
     default:
       res.status = NFS3ERR_BADTYPE;  // RFC 1813 3.3.11: regular files, dirs, links are not MKNOD's
       return;
+  }
+  if (CheckSattr(*s) != NFS3_OK) {
+    res.status = NFS3ERR_INVAL;
+    return;
   }
   mode_t mode = s->mode.set_it ? (s->mode.set_mode3_u.mode & 07777) : 0644;
   {

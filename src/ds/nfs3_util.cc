@@ -143,6 +143,12 @@ std::span<const uint8_t> HandleBytes(const nfs_fh3& fh) {
   return {reinterpret_cast<const uint8_t*>(fh.data.data_val), fh.data.data_len};
 }
 
+nfsstat3 CheckSattr(const sattr3& s) {
+  return RawEnum(s.atime.set_it) <= SET_TO_CLIENT_TIME && RawEnum(s.mtime.set_it) <= SET_TO_CLIENT_TIME
+             ? NFS3_OK
+             : NFS3ERR_INVAL;
+}
+
 nfsstat3 CheckNewName(const char* name) {
   if (name == nullptr || name[0] == '\0') return NFS3ERR_INVAL;
   if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) return NFS3ERR_EXIST;

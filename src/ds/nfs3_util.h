@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -26,6 +27,20 @@ void FillHandle(const FileHandle& fh, rpc::Arena& arena, nfs_fh3& out);
 void FillPostOpFh(const FileHandle& fh, rpc::Arena& arena, post_op_fh3& out);
 
 std::span<const uint8_t> HandleBytes(const nfs_fh3& fh);
+
+// The wire value of an enum field. rpcgen's decoders accept any 32-bit value for an enum that
+// is not a union discriminant (or is one with a default arm); reading such a value as the C++
+// enum type is undefined, so procedures compare the raw value instead.
+template <typename E>
+uint32_t RawEnum(const E& e) {
+  static_assert(sizeof(E) == sizeof(uint32_t));
+  uint32_t v;
+  std::memcpy(&v, &e, sizeof(v));
+  return v;
+}
+
+// sattr3's time_how values are in range (NFS3ERR_INVAL otherwise).
+nfsstat3 CheckSattr(const sattr3& s);
 
 // A single path component a client may name: not empty, no '/', no NUL, not "." or "..".
 // LOOKUP handles "." and ".." itself.

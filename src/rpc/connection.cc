@@ -67,12 +67,16 @@ asio::awaitable<void> Connection::ReadLoop() {
         break;
       }
     }
+    // Back-pressure: records that arrived together are dispatched only while the
+    // connection is under its in-flight bound, and nothing more is read until it is.
     std::vector<uint8_t> record;
-    while (parser_.Pop(record)) Dispatch(std::move(record));
-    // Back-pressure: stop reading while the peer has too many calls in flight.
-    while (inflight_ >= options_.inflight_per_connection_max && !closed_) {
-      resume_.expires_at(asio::steady_timer::time_point::max());
-      co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    while (!closed_ && parser_.ready_count() > 0) {
+      while (inflight_ >= options_.inflight_per_connection_max && !closed_) {
+        resume_.expires_at(asio::steady_timer::time_point::max());
+        co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (closed_ || !parser_.Pop(record)) break;
+      Dispatch(std::move(record));
     }
   }
   if (ec && ec != asio::error::eof && ec != asio::error::operation_aborted &&

@@ -1234,8 +1234,6 @@ TEST_F(DsNfs3Test, IdentityDoesNotLeakBetweenRequests) {
 // Root squash maps the root group too (exports(5): "map requests from uid/gid 0"): a caller
 // claiming gid 0, or 0 among its groups, must not get the root group's access.
 TEST_F(DsNfs3Test, RootSquashAlsoSquashesGidZero) {
-  GTEST_SKIP() << "BUG: root squash maps only uid 0 (ds/creds.cc IdentityFor); AUTH_SYS uid "
-                  "1000 gid 0 (or gids {0}) still reads a root:root 0640 file";
   HostFile("group_secret", "root group only", 0640, 0, 0);
   ds::DsOptions o;
   o.root_squash = true;
