@@ -1,0 +1,171 @@
+#include "nfs4/compound.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "nfs4/mds.h"
+#include "rpc/xdr_codec.h"
+
+namespace manifold::nfs4 {
+
+namespace {
+
+// Appends a result arm; a result that cannot be encoded is a server bug.
+bool AppendResult(std::vector<uint8_t>& out, nfs_resop4& res) {
+  return rpc::XdrEncode(out, xdrproc_t(xdr_nfs_resop4), &res);
+}
+
+// The rules every operation shares (RFC 8881 2.10.6.2, 16.2.3, 18.46.3); checked once here
+// instead of in each handler. Returns NFS4_OK when the operation may run.
+nfsstat4 CheckPlacement(const CompoundContext& ctx, uint32_t opnum, const OpInfo& info) {
+  if (ctx.minorversion < 2 && (info.flags & kMinor2)) return NFS4ERR_OP_ILLEGAL;
+  if (info.flags & kMinor0Only) return NFS4ERR_NOTSUPP;
+  bool first = ctx.op_index == 0;
+  if (opnum == OP_SEQUENCE) return first ? NFS4_OK : NFS4ERR_SEQUENCE_POS;
+  if (first) {
+    if (!(info.flags & kSessionless)) return NFS4ERR_OP_NOT_IN_SESSION;
+    if (ctx.op_count > 1) return NFS4ERR_NOT_ONLY_OP;
+  }
+  if ((info.flags & kNeedsCurrentFh) && !ctx.current_fh) return NFS4ERR_NOFILEHANDLE;
+  return NFS4_OK;
+}
+
+struct ReplyBuilder {
+  std::vector<uint8_t>& out;
+  size_t start;        // where COMPOUND4res begins in `out`
+  size_t count_at = 0;  // offset of resarray's length
+  uint32_t results = 0;
+  nfsstat4 status = NFS4_OK;
+
+  void Begin(std::span<const uint8_t> tag) {
+    rpc::XdrWriter w(out);
+    w.U32(NFS4_OK);  // patched in Finish
+    w.Opaque(tag);
+    count_at = out.size();
+    w.U32(0);  // patched in Finish
+  }
+  void Finish() {
+    rpc::PutU32(out.data() + start, status);
+    rpc::PutU32(out.data() + count_at, results);
+  }
+};
+
+// Encodes a result that only carries a status (for errors found before a handler ran).
+bool AppendStatusOnly(ReplyBuilder& reply, uint32_t opnum, nfsstat4 status) {
+  nfs_resop4 res;
+  std::memset(&res, 0, sizeof(res));
+  res.resop = nfs_opnum4(opnum);
+  SetResultStatus(res, status);
+  reply.status = status;
+  reply.results++;
+  return AppendResult(reply.out, res);
+}
+
+}  // namespace
+
+void SetResultStatus(nfs_resop4& res, nfsstat4 status) {
+  // Every arm of nfs_resop4's union is a struct or union whose first member is nfsstat4.
+  std::memcpy(&res.nfs_resop4_u, &status, sizeof(status));
+}
+
+rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
+                            std::span<const uint8_t> args, std::vector<uint8_t>& out) {
+  rpc::XdrReader r(args);
+  auto tag = r.Opaque(kTagBytesMax);
+  uint32_t minorversion = r.U32();
+  uint32_t op_count = r.U32();
+  if (!r.ok()) return rpc::AcceptStat::kGarbageArgs;
+
+  rpc::Arena arena;
+  CompoundContext ctx{call, mds, arena, Identity{}};
+  ctx.id = mds.IdentityOf(call.header.cred);
+  ctx.minorversion = minorversion;
+  ctx.op_count = op_count;
+  ctx.request_bytes = args.size() + 40;  // the call header is a few words more
+  ReplyBuilder reply{out, out.size()};
+  reply.Begin(tag);
+  // RFC 8881 16.2.3: an unsupported minor version gets an empty result array.
+  if (minorversion < 1 || minorversion > 2) {
+    reply.status = NFS4ERR_MINOR_VERS_MISMATCH;
+    reply.Finish();
+    return rpc::AcceptStat::kSuccess;
+  }
+  std::span<const uint8_t> rest = r.Rest();
+  for (uint32_t i = 0; i < op_count; ++i) {
+    ctx.op_index = i;
+    uint32_t opnum = rest.size() >= 4 ? rpc::GetU32(rest.data()) : uint32_t(OP_ILLEGAL);
+    if (i >= kCompoundOpsMax || (ctx.slot && i >= ctx.slot->max_operations())) {
+      AppendStatusOnly(reply, opnum, NFS4ERR_TOO_MANY_OPS);
+      break;
+    }
+    const OpInfo* info = FindOp(opnum);
+    if (info == nullptr || info->name == nullptr) {
+      AppendStatusOnly(reply, OP_ILLEGAL, NFS4ERR_OP_ILLEGAL);
+      break;
+    }
+    rpc::XdrDecoded<nfs_argop4> arg{xdrproc_t(xdr_nfs_argop4)};
+    XDR xdrs;
+    xdrmem_create(&xdrs, reinterpret_cast<char*>(const_cast<uint8_t*>(rest.data())),
+                  u_int(rest.size()), XDR_DECODE);
+    bool decoded = xdr_nfs_argop4(&xdrs, arg.get());
+    u_int used = xdr_getpos(&xdrs);
+    xdr_destroy(&xdrs);
+    if (!decoded) {
+      rpc::XdrFree(xdrproc_t(xdr_nfs_argop4), arg.get());
+      AppendStatusOnly(reply, opnum, NFS4ERR_BADXDR);
+      break;
+    }
+    arg.MarkDecoded();
+    rest = rest.subspan(used);
+
+    nfsstat4 status = CheckPlacement(ctx, opnum, *info);
+    if (status != NFS4_OK) {
+      AppendStatusOnly(reply, status == NFS4ERR_OP_ILLEGAL ? uint32_t(OP_ILLEGAL) : opnum, status);
+      break;
+    }
+    nfs_resop4 res;
+    std::memset(&res, 0, sizeof(res));
+    res.resop = nfs_opnum4(opnum);
+    if (info->handler == nullptr) {
+      SetResultStatus(res, NFS4ERR_NOTSUPP);
+      status = NFS4ERR_NOTSUPP;
+    } else {
+      status = info->handler(ctx, *arg, res);
+    }
+    if (ctx.replay) {
+      // RFC 8881 2.10.6.1.3: a retry gets the cached reply, byte for byte.
+      out.resize(reply.start);
+      out.insert(out.end(), ctx.replay->begin(), ctx.replay->end());
+      return rpc::AcceptStat::kSuccess;
+    }
+    size_t before = out.size();
+    if (!AppendResult(out, res)) {
+      spdlog::error("nfs4 {}: cannot encode the result of {}", call.peer, info->name);
+      out.resize(before);
+      AppendStatusOnly(reply, opnum, NFS4ERR_SERVERFAULT);
+      break;
+    }
+    reply.results++;
+    reply.status = status;
+    if (ctx.slot) {
+      size_t reply_bytes = out.size() - reply.start;
+      nfsstat4 too_big = reply_bytes > ctx.slot->max_response_bytes() ? NFS4ERR_REP_TOO_BIG
+                         : reply_bytes > ctx.slot->max_cached_response_bytes()
+                             ? NFS4ERR_REP_TOO_BIG_TO_CACHE
+                             : NFS4_OK;
+      if (too_big != NFS4_OK) {
+        out.resize(before);
+        reply.results--;
+        AppendStatusOnly(reply, opnum, too_big);
+        break;
+      }
+    }
+    if (status != NFS4_OK) break;
+  }
+  reply.Finish();
+  if (ctx.slot) ctx.slot->Complete({out.data() + reply.start, out.size() - reply.start});
+  return rpc::AcceptStat::kSuccess;
+}
+
+}  // namespace manifold::nfs4

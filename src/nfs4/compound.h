@@ -1,0 +1,97 @@
+// The NFSv4 COMPOUND procedure (RFC 8881 section 16.2): decodes operations one at a time,
+// applies the rules every operation shares (op table flags), runs each operation's handler
+// and encodes its result before decoding the next, so that an unknown opcode gets OP_ILLEGAL
+// and an over-long compound gets NFS4ERR_TOO_MANY_OPS instead of failing the whole decode.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/identity.h"
+#include "rpc/program.h"
+#include "xdr/nfs4.h"
+
+namespace manifold::nfs4 {
+
+// The hard limit on operations in one COMPOUND, before any session limit applies.
+inline constexpr uint32_t kCompoundOpsMax = MANIFOLD_NFS4_COMPOUND_OPS_MAX;
+// Bytes of a COMPOUND tag (utf8str_cs).
+inline constexpr uint32_t kTagBytesMax = 1024;
+
+class Mds;  // the services operations use (namespace, state, volumes); see mds.h
+
+using FileHandle = std::string;  // opaque handle bytes (at most NFS4_FHSIZE)
+
+// The session slot a compound runs in, as the loop sees it (the state module implements it).
+// After the last operation the loop hands the encoded COMPOUND4res to Complete, which caches
+// it for retries of the same slot and sequence id (RFC 8881 2.10.6.1.3).
+class SessionSlot {
+ public:
+  virtual ~SessionSlot() = default;
+  virtual void Complete(std::span<const uint8_t> compound_reply) = 0;
+  // ca_maxresponsesize of the session: a larger reply is NFS4ERR_REP_TOO_BIG.
+  virtual uint64_t max_response_bytes() const = 0;
+  // sa_cachethis and ca_maxresponsesize_cached: a reply that must be cached but is larger
+  // than this is NFS4ERR_REP_TOO_BIG_TO_CACHE (RFC 8881 18.46.3).
+  virtual uint64_t max_cached_response_bytes() const = 0;
+  virtual uint32_t max_operations() const = 0;
+};
+
+// State carried from one operation of a COMPOUND to the next.
+struct CompoundContext {
+  const rpc::CallContext& call;
+  Mds& mds;
+  rpc::Arena& arena;  // memory for results until they are encoded
+  Identity id;  // the caller under the export rules
+  uint32_t minorversion = 0;
+  size_t op_index = 0;  // of the operation running now
+  size_t op_count = 0;  // as the client declared
+  uint64_t request_bytes = 0;  // of the whole call
+  std::optional<FileHandle> current_fh;
+  std::optional<FileHandle> saved_fh;
+  // RFC 8881 16.2.3.1.2: the current stateid, set by operations that return a stateid.
+  std::optional<stateid4> current_stateid;
+  std::optional<stateid4> saved_stateid;
+  // Set by SEQUENCE: the slot this compound runs in, and its session's client.
+  std::unique_ptr<SessionSlot> slot;
+  uint64_t clientid = 0;
+  std::array<uint8_t, NFS4_SESSIONID_SIZE> sessionid{};
+  // Set by SEQUENCE when the request is a retry of the slot's last one: the loop answers
+  // with these bytes, byte for byte, and runs nothing.
+  std::optional<std::vector<uint8_t>> replay;
+};
+
+// A handler fills `res` (its arm of nfs_resop4, status included) and returns the status.
+using OpHandler = nfsstat4 (*)(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res);
+
+enum OpFlags : uint32_t {
+  kNeedsCurrentFh = 1u << 0,  // NFS4ERR_NOFILEHANDLE without a current filehandle
+  kSessionless = 1u << 1,     // may start a compound without SEQUENCE (and then be alone)
+  kMinor2 = 1u << 2,          // introduced in NFSv4.2
+  kMinor0Only = 1u << 3,      // NFSv4.0 operations that 4.1 made illegal (RFC 8881 16.2.3)
+};
+
+struct OpInfo {
+  const char* name = nullptr;  // nullptr: not an operation number
+  OpHandler handler = nullptr;  // nullptr: NFS4ERR_NOTSUPP (see docs/protocol.md)
+  uint32_t flags = 0;
+};
+
+// The op table; entries by nfs_opnum4 (3..75).
+const OpInfo* FindOp(uint32_t opnum);
+const char* OpName(uint32_t opnum);
+
+// Sets the status of any result arm: every nfs_resop4 arm starts with its nfsstat4.
+void SetResultStatus(nfs_resop4& res, nfsstat4 status);
+
+// Runs a whole COMPOUND call: `args` are the procedure's argument bytes, the COMPOUND4res is
+// appended to `out`. Returns kGarbageArgs only when not even the header decodes.
+rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
+                            std::span<const uint8_t> args, std::vector<uint8_t>& out);
+
+}  // namespace manifold::nfs4

@@ -1,0 +1,37 @@
+// manifold-mds configuration (TOML). Every key, its default and its meaning: deploy/mds.toml.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace manifold::nfs4 {
+
+struct VolumeConfig {
+  uint64_t id = 0;
+  std::string url;  // nfs://host:port/export/data-directory
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+struct MdsConfig {
+  std::string listen = "127.0.0.1:2049";
+  std::string meta_dir;  // required
+  uint32_t lease_time_s = 90;
+  uint64_t extent_size_bytes = 1ull << 30;
+  std::string log_file;
+  std::string log_level = "info";
+  bool root_squash = false;
+  bool read_only = false;
+  bool allow_auth_none = true;
+  std::vector<VolumeConfig> volumes;
+};
+
+// Parses a configuration file. Errors name the file, line and key: a missing or truncated
+// file, a value of the wrong type, an unknown key (a typo must not be silently ignored).
+Result<MdsConfig> LoadConfig(const std::string& path);
+Result<MdsConfig> ParseConfig(std::string_view text, const std::string& source_name);
+
+}  // namespace manifold::nfs4

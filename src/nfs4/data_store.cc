@@ -1,0 +1,249 @@
+#include "nfs4/data_store.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace manifold::nfs4 {
+
+namespace {
+
+volume::Stability ToStability(Stable s) {
+  switch (s) {
+    case Stable::kUnstable: return volume::Stability::kUnstable;
+    case Stable::kDataSync: return volume::Stability::kDataSync;
+    case Stable::kFileSync: return volume::Stability::kFileSync;
+  }
+  return volume::Stability::kFileSync;
+}
+
+Stable FromStability(volume::Stability s) {
+  switch (s) {
+    case volume::Stability::kUnstable: return Stable::kUnstable;
+    case volume::Stability::kDataSync: return Stable::kDataSync;
+    case volume::Stability::kFileSync: return Stable::kFileSync;
+  }
+  return Stable::kUnstable;
+}
+
+const meta::Instance* ValidInstance(const meta::Extent& e) {
+  for (const auto& i : e.instances) {
+    if (i.state == meta::InstanceState::kValid) return &i;
+  }
+  return nullptr;
+}
+
+volume::DataHandle HandleOf(const meta::Instance& i, const std::string& name) {
+  return volume::DataHandle{std::vector<uint8_t>(i.locator.begin(), i.locator.end()), name};
+}
+
+}  // namespace
+
+DataStore::DataStore(meta::Namespace& ns, uint64_t extent_size_bytes)
+    : ns_(ns), extent_bytes_(extent_size_bytes) {
+  RAND_bytes(boot_verifier_.data(), int(boot_verifier_.size()));
+}
+
+void DataStore::AddVolume(uint64_t volume_id, std::unique_ptr<volume::Volume> volume) {
+  std::lock_guard lock(mu_);
+  volumes_[volume_id] = std::move(volume);
+}
+
+size_t DataStore::volume_count() const {
+  std::lock_guard lock(mu_);
+  return volumes_.size();
+}
+
+volume::Volume* DataStore::FindVolume(uint64_t volume_id) const {
+  std::lock_guard lock(mu_);
+  auto it = volumes_.find(volume_id);
+  return it == volumes_.end() ? nullptr : it->second.get();
+}
+
+std::string DataStore::DataName(uint64_t fileid, uint64_t index) {
+  return "f" + std::to_string(fileid) + "." + std::to_string(index);
+}
+
+// The simple placement rule until objectives exist: the volume with the most free space.
+Result<uint64_t> DataStore::PickVolume() {
+  std::vector<std::pair<uint64_t, volume::Volume*>> candidates;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, v] : volumes_) candidates.emplace_back(id, v.get());
+  }
+  if (candidates.empty()) return Status(Code::kNoSpace, "no volume is configured");
+  uint64_t best = 0, best_free = 0;
+  bool found = false;
+  for (auto [id, v] : candidates) {
+    auto space = v->Space();
+    if (!space.ok()) continue;
+    if (!found || space->available_bytes > best_free) {
+      best = id;
+      best_free = space->available_bytes;
+      found = true;
+    }
+  }
+  if (!found) return Status(Code::kUnavailable, "no volume answers");
+  return best;
+}
+
+Result<meta::Instance> DataStore::InstanceForWrite(const meta::Inode& inode, uint64_t index) {
+  auto extent = ns_.GetExtent(inode.fileid, index);
+  if (extent.ok()) {
+    if (const meta::Instance* i = ValidInstance(*extent)) return *i;
+  } else if (extent.status().code() != Code::kNotFound) {
+    return extent.status();
+  }
+  std::lock_guard lock(create_mu_);
+  extent = ns_.GetExtent(inode.fileid, index);  // another writer may have made it meanwhile
+  if (extent.ok()) {
+    if (const meta::Instance* i = ValidInstance(*extent)) return *i;
+  }
+  auto volume_id = PickVolume();
+  if (!volume_id.ok()) return volume_id.status();
+  volume::Volume* v = FindVolume(*volume_id);
+  auto handle = v->Create(DataName(inode.fileid, index));
+  if (!handle.ok()) return handle.status();
+  meta::Instance inst;
+  inst.volume_id = *volume_id;
+  inst.locator.assign(handle->fh.begin(), handle->fh.end());
+  inst.state = meta::InstanceState::kValid;  // an empty new extent is trivially complete
+  inst.generation = inode.data_generation;
+  meta::Extent e;
+  e.fileid = inode.fileid;
+  e.index = index;
+  e.instances.push_back(inst);
+  if (Status s = ns_.PutExtent(e); !s.ok()) return s;
+  return inst;
+}
+
+Result<std::vector<uint8_t>> DataStore::Read(const meta::Inode& inode, uint64_t offset,
+                                             uint32_t count) {
+  std::vector<uint8_t> out;
+  if (offset >= inode.size_bytes) return out;
+  const uint64_t start = offset;
+  uint64_t end = std::min<uint64_t>(inode.size_bytes, offset + count);
+  out.resize(end - offset);  // holes read as zeros
+  while (offset < end) {
+    uint64_t index = offset / extent_bytes_;
+    uint64_t in_extent = offset % extent_bytes_;
+    uint32_t chunk = uint32_t(std::min<uint64_t>(end - offset, extent_bytes_ - in_extent));
+    auto extent = ns_.GetExtent(inode.fileid, index);
+    if (extent.ok()) {
+      const meta::Instance* inst = ValidInstance(*extent);
+      if (inst == nullptr) return Status(Code::kIo, "extent has no valid instance");
+      volume::Volume* v = FindVolume(inst->volume_id);
+      if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
+      auto data = v->Read(HandleOf(*inst, DataName(inode.fileid, index)), in_extent, chunk);
+      if (!data.ok()) return data.status();
+      std::memcpy(out.data() + (offset - start), data->data.data(),
+                  std::min<size_t>(data->data.size(), chunk));
+    } else if (extent.status().code() != Code::kNotFound) {
+      return extent.status();
+    }
+    offset += chunk;
+  }
+  return out;
+}
+
+Result<DataWrite> DataStore::Write(const meta::Inode& inode, uint64_t offset,
+                                   std::span<const uint8_t> data, Stable stable) {
+  DataWrite result;
+  result.committed = Stable::kFileSync;
+  size_t done = 0;
+  while (done < data.size()) {
+    uint64_t pos = offset + done;
+    uint64_t index = pos / extent_bytes_;
+    uint64_t in_extent = pos % extent_bytes_;
+    size_t chunk = std::min<uint64_t>(data.size() - done, extent_bytes_ - in_extent);
+    auto inst = InstanceForWrite(inode, index);
+    if (!inst.ok()) return inst.status();
+    volume::Volume* v = FindVolume(inst->volume_id);
+    if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
+    auto wrote = v->Write(HandleOf(*inst, DataName(inode.fileid, index)), in_extent,
+                          data.subspan(done, chunk), ToStability(stable));
+    if (!wrote.ok()) return wrote.status();
+    if (wrote->count_bytes == 0) return Status(Code::kIo, "the data server wrote nothing");
+    NoteVerifier(inst->volume_id, wrote->verifier);
+    Stable got = FromStability(wrote->committed);
+    if (int(got) < int(result.committed)) result.committed = got;
+    done += wrote->count_bytes;
+  }
+  if (auto recorded = ns_.RecordWrite(inode.fileid, offset + done); !recorded.ok()) {
+    return recorded.status();
+  }
+  result.count_bytes = uint32_t(done);
+  result.verifier = verifier();
+  return result;
+}
+
+Result<std::array<uint8_t, 8>> DataStore::Commit(const meta::Inode& inode) {
+  auto extents = ns_.GetExtents(inode.fileid);
+  if (!extents.ok()) return extents.status();
+  for (const meta::Extent& e : *extents) {
+    const meta::Instance* inst = ValidInstance(e);
+    if (inst == nullptr) continue;
+    volume::Volume* v = FindVolume(inst->volume_id);
+    if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
+    auto verf = v->Commit(HandleOf(*inst, DataName(inode.fileid, e.index)), 0, 0);
+    if (!verf.ok()) return verf.status();
+    NoteVerifier(inst->volume_id, *verf);
+  }
+  return verifier();
+}
+
+Status DataStore::Truncate(const meta::Inode& inode, uint64_t size_bytes) {
+  auto extents = ns_.GetExtents(inode.fileid);
+  if (!extents.ok()) return extents.status();
+  for (const meta::Extent& e : *extents) {
+    uint64_t start = e.index * extent_bytes_;
+    for (const meta::Instance& inst : e.instances) {
+      volume::Volume* v = FindVolume(inst.volume_id);
+      if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
+      auto h = HandleOf(inst, DataName(inode.fileid, e.index));
+      if (start >= size_bytes) {
+        if (Status s = v->Remove(h); !s.ok() && s.code() != Code::kNotFound) return s;
+        if (Status s = ns_.DeleteInstance(inode.fileid, e.index, inst.volume_id); !s.ok()) return s;
+      } else {
+        uint64_t keep = std::min(size_bytes - start, extent_bytes_);
+        if (Status s = v->Truncate(h, keep); !s.ok()) return s;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void DataStore::Release(const std::vector<meta::Extent>& extents) {
+  for (const meta::Extent& e : extents) {
+    for (const meta::Instance& inst : e.instances) {
+      volume::Volume* v = FindVolume(inst.volume_id);
+      if (v == nullptr) continue;
+      v->RemoveAsync(HandleOf(inst, DataName(e.fileid, e.index)), [e, inst](Status s) {
+        if (!s.ok() && s.code() != Code::kNotFound) {
+          spdlog::warn("data of file {} extent {} on volume {} not removed: {}", e.fileid,
+                       e.index, inst.volume_id, s.ToString());
+        }
+      });
+    }
+  }
+}
+
+void DataStore::NoteVerifier(uint64_t volume_id, const volume::Verifier& v) {
+  std::lock_guard lock(mu_);
+  ds_verifiers_[volume_id] = v;
+}
+
+std::array<uint8_t, 8> DataStore::verifier() const {
+  // Unstable data lives on the data servers: if one restarts, its verifier changes, and so
+  // must the one clients see, so that they resend what they have not committed.
+  std::lock_guard lock(mu_);
+  std::array<uint8_t, 8> v = boot_verifier_;
+  for (const auto& [id, dv] : ds_verifiers_) {
+    for (size_t i = 0; i < v.size(); ++i) v[i] ^= uint8_t(dv[i] + 31 * id);
+  }
+  return v;
+}
+
+}  // namespace manifold::nfs4

@@ -1,0 +1,74 @@
+// File data for I/O through the MDS (DESIGN.md section 4): a file is cut into extents of
+// extent_size_bytes; each extent that holds data has an instance, a DS file on a volume. Reads
+// use a valid instance (a missing extent reads as zeros: the file is sparse there); writes
+// create the instance on first write, on the volume with the most free space, and go to every
+// valid instance (mirrors). Thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "common/status.h"
+#include "meta/namespace.h"
+#include "volume/volume.h"
+
+namespace manifold::nfs4 {
+
+inline constexpr uint64_t kExtentBytesDefault = 1ull << 30;
+
+enum class Stable { kUnstable, kDataSync, kFileSync };
+
+struct DataWrite {
+  uint32_t count_bytes = 0;
+  Stable committed = Stable::kUnstable;
+  std::array<uint8_t, 8> verifier{};
+};
+
+class DataStore {
+ public:
+  DataStore(meta::Namespace& ns, uint64_t extent_size_bytes);
+
+  // Registers a volume the MDS can place data on (from the configuration).
+  void AddVolume(uint64_t volume_id, std::unique_ptr<volume::Volume> volume);
+  size_t volume_count() const;
+
+  // Reads [offset, offset+count) of a regular file; stops at the file's size.
+  Result<std::vector<uint8_t>> Read(const meta::Inode& inode, uint64_t offset_bytes,
+                                    uint32_t count_bytes);
+  // Writes and records the write in the namespace (size, change, data generation).
+  Result<DataWrite> Write(const meta::Inode& inode, uint64_t offset_bytes,
+                          std::span<const uint8_t> data, Stable stable);
+  // Makes every instance of the file stable; returns the write verifier.
+  Result<std::array<uint8_t, 8>> Commit(const meta::Inode& inode);
+  // Cuts or extends the file's data to size_bytes (the namespace already has the new size).
+  Status Truncate(const meta::Inode& inode, uint64_t size_bytes);
+  // Deletes the DS files of a file whose last name is gone. Failures are logged (the files
+  // are orphans then, found by a later scan), never reported to the client, whose REMOVE has
+  // already succeeded.
+  void Release(const std::vector<meta::Extent>& extents);
+  // The verifier for writes through the MDS: changes whenever the MDS or a DS restarts.
+  std::array<uint8_t, 8> verifier() const;
+
+ private:
+  volume::Volume* FindVolume(uint64_t volume_id) const;
+  Result<uint64_t> PickVolume();
+  // The instance of extent `index` to write to, created if there is none yet.
+  Result<meta::Instance> InstanceForWrite(const meta::Inode& inode, uint64_t index);
+  static std::string DataName(uint64_t fileid, uint64_t index);
+  void NoteVerifier(uint64_t volume_id, const volume::Verifier& v);
+
+  meta::Namespace& ns_;
+  uint64_t extent_bytes_;
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::unique_ptr<volume::Volume>> volumes_;  // guarded by mu_ (map shape)
+  std::map<uint64_t, volume::Verifier> ds_verifiers_;            // guarded by mu_
+  std::array<uint8_t, 8> boot_verifier_{};
+  std::mutex create_mu_;  // serializes creating an extent's first instance
+};
+
+}  // namespace manifold::nfs4

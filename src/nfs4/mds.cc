@@ -1,0 +1,103 @@
+#include "nfs4/mds.h"
+
+#include <sys/statvfs.h>
+
+#include <cstring>
+
+#include "nfs4/compound.h"
+
+namespace manifold::nfs4 {
+
+Mds::Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data,
+         const state::Clock& clock, MdsOptions options)
+    : ns_(ns), state_(state), data_(data), clock_(clock), options_(std::move(options)) {}
+
+nfsstat4 Mds::CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint64_t fileid,
+                             bool write) {
+  const stateid4* id = &stateid;
+  // RFC 8881 16.2.3.1.2: seqid 1 with other all zero means "the current stateid".
+  static const char kZero[NFS4_OTHER_SIZE] = {};
+  if (stateid.seqid == 1 && std::memcmp(stateid.other, kZero, NFS4_OTHER_SIZE) == 0) {
+    if (!ctx.current_stateid) return NFS4ERR_BAD_STATEID;
+    id = &*ctx.current_stateid;
+  }
+  return state_.CheckIo(ctx.clientid, *id, fileid, write);
+}
+
+Status Mds::TruncateData(const meta::Inode& inode, uint64_t size_bytes) {
+  return data_.Truncate(inode, size_bytes);
+}
+
+void Mds::ReleaseData(const meta::Unlinked& unlinked) {
+  if (unlinked.dropped) data_.Release(unlinked.extents);
+}
+
+Identity Mds::IdentityOf(const rpc::Credential& cred) const {
+  Identity id;
+  if (cred.flavor != rpc::AuthFlavor::kSys) return id;  // AUTH_NONE: anonymous
+  id.uid = cred.sys.uid;
+  id.gid = cred.sys.gid;
+  id.gids = cred.sys.gids;
+  if (options_.root_squash) SquashRoot(id);
+  return id;
+}
+
+FsAttrs Mds::fs_attrs() const {
+  FsAttrs fs;
+  fs.lease_time_s = options_.lease_time_s;
+  fs.layout_types = {};  // no layouts are handed out yet: clients do I/O through the MDS
+  struct statvfs vfs;
+  if (!options_.meta_dir.empty() && ::statvfs(options_.meta_dir.c_str(), &vfs) == 0) {
+    fs.space_total_bytes = uint64_t(vfs.f_blocks) * vfs.f_frsize;
+    fs.space_free_bytes = uint64_t(vfs.f_bfree) * vfs.f_frsize;
+    fs.space_avail_bytes = uint64_t(vfs.f_bavail) * vfs.f_frsize;
+    fs.files_total = vfs.f_files;
+    fs.files_free = vfs.f_ffree;
+    fs.files_avail = vfs.f_favail;
+  }
+  return fs;
+}
+
+namespace {
+
+nfs_ftype4 ToFtype(meta::FileType t) {
+  switch (t) {
+    case meta::FileType::kReg: return NF4REG;
+    case meta::FileType::kDir: return NF4DIR;
+    case meta::FileType::kSymlink: return NF4LNK;
+    case meta::FileType::kBlk: return NF4BLK;
+    case meta::FileType::kChr: return NF4CHR;
+    case meta::FileType::kFifo: return NF4FIFO;
+    case meta::FileType::kSock: return NF4SOCK;
+  }
+  return NF4REG;
+}
+
+Timestamp ToTs(const meta::Timespec& t) { return Timestamp{t.sec, t.nsec}; }
+
+}  // namespace
+
+ObjectAttrs ToObjectAttrs(const meta::Inode& inode) {
+  ObjectAttrs a;
+  a.type = ToFtype(inode.type);
+  a.mode = inode.mode & 07777;
+  a.nlink = inode.nlink;
+  a.uid = inode.uid;
+  a.gid = inode.gid;
+  a.size_bytes = inode.size_bytes;
+  a.space_used_bytes = inode.space_used_bytes;
+  a.fileid = inode.fileid;
+  a.mounted_on_fileid = inode.fileid;
+  a.fsid_major = kFsidMajor;
+  a.fsid_minor = kFsidMinor;
+  a.rdev_major = inode.rdev.major;
+  a.rdev_minor = inode.rdev.minor;
+  a.atime = ToTs(inode.atime);
+  a.mtime = ToTs(inode.mtime);
+  a.ctime = ToTs(inode.ctime);
+  a.crtime = ToTs(inode.crtime);
+  a.change = inode.change;
+  return a;
+}
+
+}  // namespace manifold::nfs4

@@ -1,0 +1,71 @@
+// The services NFSv4 operations use: the namespace, the export rules, filesystem-wide
+// attributes. Client/session/open state and volumes join here as they land. One Mds per
+// server; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/identity.h"
+#include "meta/namespace.h"
+#include "nfs4/attrs.h"
+#include "nfs4/data_store.h"
+#include "rpc/message.h"
+#include "state/state_manager.h"
+
+namespace manifold::nfs4 {
+
+// The fsid every object of the namespace reports (one file system).
+inline constexpr uint64_t kFsidMajor = 0x4d414e49;  // "MANI"
+inline constexpr uint64_t kFsidMinor = 1;
+
+struct MdsOptions {
+  uint32_t lease_time_s = 90;
+  bool root_squash = false;
+  bool read_only = false;
+  bool allow_auth_none = true;  // AUTH_NONE callers are served as 65534
+  // Where the namespace lives: its file system's free space is reported until volumes
+  // report their own.
+  std::string meta_dir;
+};
+
+struct CompoundContext;
+
+class Mds {
+ public:
+  Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data, const state::Clock& clock,
+      MdsOptions options);
+  virtual ~Mds() = default;
+
+  meta::Namespace& ns() { return ns_; }
+  state::StateManager& state() { return state_; }
+  DataStore& data() { return data_; }
+  state::Instant Now() const { return clock_.Now(); }
+  // The stateid of an I/O (READ, WRITE, SETATTR of size) must allow it (RFC 8881 8.2.2,
+  // 9.1.2): special stateids when no share reservation denies it, else the client's open,
+  // lock or delegation stateid for this file.
+  nfsstat4 CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint64_t fileid,
+                          bool write);
+  // A file whose size changed by SETATTR: cut or extend its data on the volumes.
+  Status TruncateData(const meta::Inode& inode, uint64_t size_bytes);
+  // A file whose last name went away: delete its data (REMOVE, RENAME over it).
+  void ReleaseData(const meta::Unlinked& unlinked);
+  const MdsOptions& options() const { return options_; }
+  // The caller's identity under the export rules (root squash, AUTH_NONE).
+  Identity IdentityOf(const rpc::Credential& cred) const;
+  FsAttrs fs_attrs() const;
+
+ private:
+  meta::Namespace& ns_;
+  state::StateManager& state_;
+  DataStore& data_;
+  const state::Clock& clock_;
+  MdsOptions options_;
+};
+
+// Protocol view of an inode.
+ObjectAttrs ToObjectAttrs(const meta::Inode& inode);
+
+}  // namespace manifold::nfs4

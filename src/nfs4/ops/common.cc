@@ -1,0 +1,101 @@
+#include "nfs4/ops/common.h"
+
+#include <cstring>
+
+#include "nfs4/status_map.h"
+
+namespace manifold::nfs4::ops {
+
+nfsstat4 InodeOf(CompoundContext& ctx, const FileHandle& fh, meta::Inode& out) {
+  auto id = DecodeHandle(fh);
+  if (!id) return NFS4ERR_BADHANDLE;
+  auto inode = ctx.mds.ns().GetAttr(id->fileid, id->generation);
+  if (!inode.ok()) return ToNfs4(inode.status());
+  out = std::move(inode.value());
+  return NFS4_OK;
+}
+
+nfsstat4 CurrentInode(CompoundContext& ctx, meta::Inode& out) {
+  if (!ctx.current_fh) return NFS4ERR_NOFILEHANDLE;
+  return InodeOf(ctx, *ctx.current_fh, out);
+}
+
+nfsstat4 SavedInode(CompoundContext& ctx, meta::Inode& out) {
+  if (!ctx.saved_fh) return NFS4ERR_NOFILEHANDLE;
+  return InodeOf(ctx, *ctx.saved_fh, out);
+}
+
+nfsstat4 CurrentDir(CompoundContext& ctx, meta::Inode& out, nfsstat4 symlink_status) {
+  nfsstat4 s = CurrentInode(ctx, out);
+  if (s != NFS4_OK) return s;
+  if (out.type == meta::FileType::kSymlink) return symlink_status;
+  return out.is_dir() ? NFS4_OK : NFS4ERR_NOTDIR;
+}
+
+void SetCurrentFh(CompoundContext& ctx, const meta::Inode& inode) {
+  ctx.current_fh = EncodeHandle(inode.fileid, inode.generation);
+  ctx.current_stateid.reset();  // RFC 8881 16.2.3.1.2: a new current fh clears it
+}
+
+namespace {
+
+// RFC 3629 UTF-8 validity (no overlongs, no surrogates, at most U+10FFFF).
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = uint8_t(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (size_t k = 1; k < n; ++k) {
+      auto cc = uint8_t(s[i + k]);
+      if ((cc >> 6) != 2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+nfsstat4 CheckName(const component4& name, std::string_view& out) {
+  out = std::string_view(name.utf8string_val, name.utf8string_len);
+  if (out.empty()) return NFS4ERR_INVAL;
+  if (out.size() > MANIFOLD_NFS4_NAME_MAX) return NFS4ERR_NAMETOOLONG;
+  if (out == "." || out == "..") return NFS4ERR_BADNAME;
+  if (out.find('/') != std::string_view::npos || out.find('\0') != std::string_view::npos) {
+    return NFS4ERR_BADNAME;
+  }
+  if (!IsUtf8(out)) return NFS4ERR_INVAL;
+  return NFS4_OK;
+}
+
+bool MayAccessInode(const CompoundContext& ctx, const meta::Inode& inode, uint32_t want,
+                    bool owner_override) {
+  return MayAccess(ctx.id, inode.uid, inode.gid, inode.mode, inode.is_dir(), want,
+                   owner_override);
+}
+
+nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir) {
+  if (ctx.mds.options().read_only) return NFS4ERR_ROFS;
+  return MayAccessInode(ctx, dir, kMayWrite | kMayExec) ? NFS4_OK : NFS4ERR_ACCESS;
+}
+
+nfsstat4 CheckSticky(const CompoundContext& ctx, const meta::Inode& dir,
+                     const meta::Inode& victim) {
+  if (!(dir.mode & 01000) || ctx.id.is_root()) return NFS4_OK;
+  return ctx.id.uid == dir.uid || ctx.id.uid == victim.uid ? NFS4_OK : NFS4ERR_ACCESS;
+}
+
+void FillChangeInfo(const meta::DirChange& change, change_info4& out) {
+  out.atomic = TRUE;  // both counters are read inside the mutation's transaction
+  out.before = change.before;
+  out.after = change.after;
+}
+
+void* ArenaAlloc(CompoundContext& ctx, size_t bytes) { return ctx.arena.Alloc(bytes); }
+
+}  // namespace manifold::nfs4::ops

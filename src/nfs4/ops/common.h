@@ -1,0 +1,41 @@
+// Helpers the operation handlers share.
+#pragma once
+
+#include <string_view>
+
+#include "meta/namespace.h"
+#include "nfs4/compound.h"
+#include "nfs4/filehandle.h"
+#include "nfs4/mds.h"
+
+namespace manifold::nfs4::ops {
+
+// Loads the inode the current filehandle names: NFS4ERR_NOFILEHANDLE, NFS4ERR_BADHANDLE,
+// NFS4ERR_STALE.
+nfsstat4 CurrentInode(CompoundContext& ctx, meta::Inode& out);
+nfsstat4 SavedInode(CompoundContext& ctx, meta::Inode& out);
+nfsstat4 InodeOf(CompoundContext& ctx, const FileHandle& fh, meta::Inode& out);
+// The current filehandle must be a directory (NFS4ERR_NOTDIR; symlinks: NFS4ERR_SYMLINK
+// where the RFC says so, passed as `symlink_status`).
+nfsstat4 CurrentDir(CompoundContext& ctx, meta::Inode& out, nfsstat4 symlink_status = NFS4ERR_NOTDIR);
+
+void SetCurrentFh(CompoundContext& ctx, const meta::Inode& inode);
+
+// RFC 8881 18.x: a name a client may create or look up. Zero length: NFS4ERR_INVAL; "." and
+// "..": NFS4ERR_BADNAME; over maxname: NFS4ERR_NAMETOOLONG; '/' or NUL: NFS4ERR_BADNAME;
+// not UTF-8: NFS4ERR_INVAL (RFC 8881 14.4).
+nfsstat4 CheckName(const component4& name, std::string_view& out);
+
+bool MayAccessInode(const CompoundContext& ctx, const meta::Inode& inode, uint32_t want,
+                    bool owner_override = false);
+// May the caller change entries of `dir` (write + search)?
+nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir);
+// Sticky directories (POSIX): only the owner of the entry or of the directory, or root, may
+// remove or rename the entry.
+nfsstat4 CheckSticky(const CompoundContext& ctx, const meta::Inode& dir,
+                     const meta::Inode& victim);
+
+void FillChangeInfo(const meta::DirChange& change, change_info4& out);
+void* ArenaAlloc(CompoundContext& ctx, size_t bytes);
+
+}  // namespace manifold::nfs4::ops

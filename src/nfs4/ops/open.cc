@@ -1,0 +1,221 @@
+// OPEN (RFC 8881 18.16), OPEN_DOWNGRADE (18.18), CLOSE (18.2). Share reservations and open
+// stateids live in state::StateManager; the namespace work (lookup, create, truncate) here.
+#include <cstring>
+
+#include "nfs4/ops/common.h"
+#include "nfs4/ops/ops.h"
+#include "nfs4/status_map.h"
+
+namespace manifold::nfs4::ops {
+
+namespace {
+
+uint64_t VerifierU64(const verifier4 v) {
+  uint64_t x = 0;
+  for (int i = 0; i < NFS4_VERIFIER_SIZE; ++i) x = (x << 8) | uint8_t(v[i]);
+  return x == 0 ? 1 : x;  // 0 means "no verifier" in the namespace
+}
+
+struct OpenTarget {
+  meta::Inode inode;
+  bool created = false;
+  meta::DirChange dir;
+  AttrBitmap attrset;
+};
+
+// Regular files only (RFC 8881 18.16.4 for 4.1: NFS4ERR_ISDIR, NFS4ERR_SYMLINK, else
+// NFS4ERR_WRONG_TYPE).
+nfsstat4 CheckRegular(const meta::Inode& inode) {
+  if (inode.is_dir()) return NFS4ERR_ISDIR;
+  if (inode.type == meta::FileType::kSymlink) return NFS4ERR_SYMLINK;
+  return inode.type == meta::FileType::kReg ? NFS4_OK : NFS4ERR_WRONG_TYPE;
+}
+
+// OPEN4_CREATE in a directory: UNCHECKED4, GUARDED4, EXCLUSIVE4, EXCLUSIVE4_1.
+nfsstat4 CreateFile(CompoundContext& ctx, const meta::Inode& dir, std::string_view name,
+                    const createhow4& how, OpenTarget& out) {
+  meta::CreateArgs args;
+  args.type = meta::FileType::kReg;
+  SetAttrs want;
+  const fattr4* attrs = nullptr;
+  SetAttrsFor purpose = SetAttrsFor::kCreate;
+  switch (how.mode) {
+    case UNCHECKED4: args.how = meta::CreateMode::kUnchecked; attrs = &how.createhow4_u.createattrs; break;
+    case GUARDED4: args.how = meta::CreateMode::kGuarded; attrs = &how.createhow4_u.createattrs; break;
+    case EXCLUSIVE4:
+      args.how = meta::CreateMode::kExclusive;
+      args.verifier = VerifierU64(how.createhow4_u.createverf);
+      break;
+    case EXCLUSIVE4_1:
+      args.how = meta::CreateMode::kExclusive;
+      args.verifier = VerifierU64(how.createhow4_u.ch_createboth.cva_verf);
+      attrs = &how.createhow4_u.ch_createboth.cva_attrs;
+      purpose = SetAttrsFor::kExclusiveCreate;
+      break;
+    default:
+      return NFS4ERR_INVAL;
+  }
+  if (attrs) {
+    AttrDecodeOptions options;
+    options.minor_version = ctx.minorversion;
+    nfsstat4 s = DecodeSetAttrs(*attrs, purpose, options, want, out.attrset);
+    if (s != NFS4_OK) return s;
+  }
+  if (nfsstat4 s = CheckDirWrite(ctx, dir); s != NFS4_OK) return s;
+  args.mode = want.mode.value_or(0644);
+  args.uid = ctx.id.uid;
+  args.gid = (dir.mode & 02000) ? dir.gid : ctx.id.gid;
+  if (want.uid && *want.uid != args.uid && !ctx.id.is_root()) return NFS4ERR_PERM;
+  if (want.gid && *want.gid != args.gid && !ctx.id.is_root() && !ctx.id.InGroup(*want.gid)) {
+    return NFS4ERR_PERM;
+  }
+  if (want.uid) args.uid = *want.uid;
+  if (want.gid) args.gid = *want.gid;
+  auto made = ctx.mds.ns().Create(dir.fileid, name, args);
+  if (!made.ok()) return ToNfs4(made.status());
+  out.inode = made->inode;
+  out.created = made->created;
+  out.dir = made->dir;
+  meta::SetAttrArgs later;
+  if (!out.created) {
+    // An existing file: only UNCHECKED4's size is applied (RFC 8881 18.16.3), and only with
+    // write permission; the rest of createattrs is ignored, and attrset says so.
+    out.attrset = AttrBitmap();
+    if (how.mode == UNCHECKED4 && want.size_bytes) {
+      if (nfsstat4 s = CheckRegular(out.inode); s != NFS4_OK) return s;
+      if (!MayAccessInode(ctx, out.inode, kMayWrite)) return NFS4ERR_ACCESS;
+      later.size_bytes = want.size_bytes;
+      out.attrset.Set(FATTR4_SIZE);
+    }
+  } else {
+    later.size_bytes = want.size_bytes;
+    if (want.atime) later.atime = meta::SetTime{want.atime->server_time, {want.atime->time.sec, want.atime->time.nsec}};
+    if (want.mtime) later.mtime = meta::SetTime{want.mtime->server_time, {want.mtime->time.sec, want.mtime->time.nsec}};
+  }
+  if (later.size_bytes || later.atime || later.mtime) {
+    auto done = ctx.mds.ns().SetAttr(out.inode.fileid, later);
+    if (!done.ok()) return ToNfs4(done.status());
+    if (later.size_bytes) {
+      if (Status st = ctx.mds.TruncateData(done->after, *later.size_bytes); !st.ok()) return ToNfs4(st);
+    }
+    out.inode = done->after;
+  }
+  out.attrset.Clear(FATTR4_TIME_CREATE);  // the namespace records its own creation time
+  return NFS4_OK;
+}
+
+// Permission for the access asked (RFC 8881 18.16.3); a file this OPEN created may be opened
+// whatever its new mode, as with open(2) and O_CREAT.
+nfsstat4 CheckOpenAccess(const CompoundContext& ctx, const OpenTarget& t, uint32_t access) {
+  if (t.created) return NFS4_OK;
+  if ((access & OPEN4_SHARE_ACCESS_READ) && !MayAccessInode(ctx, t.inode, kMayRead)) {
+    return NFS4ERR_ACCESS;
+  }
+  if (access & OPEN4_SHARE_ACCESS_WRITE) {
+    if (ctx.mds.options().read_only) return NFS4ERR_ROFS;
+    if (!MayAccessInode(ctx, t.inode, kMayWrite)) return NFS4ERR_ACCESS;
+  }
+  return NFS4_OK;
+}
+
+nfsstat4 FindTarget(CompoundContext& ctx, const OPEN4args& a, OpenTarget& t, bool& reclaim) {
+  const open_claim4& claim = a.claim;
+  bool create = a.openhow.opentype == OPEN4_CREATE;
+  switch (claim.claim) {
+    case CLAIM_NULL: {
+      meta::Inode dir;
+      std::string_view name;
+      nfsstat4 s = CurrentDir(ctx, dir, NFS4ERR_SYMLINK);
+      if (s == NFS4_OK) s = CheckName(claim.open_claim4_u.file, name);
+      if (s == NFS4_OK && !MayAccessInode(ctx, dir, kMayExec)) s = NFS4ERR_ACCESS;
+      if (s != NFS4_OK) return s;
+      // RFC 8881 8.4.2: no new state while clients may still reclaim.
+      if (ctx.mds.state().InGrace()) return NFS4ERR_GRACE;
+      if (create) return CreateFile(ctx, dir, name, a.openhow.openflag4_u.how, t);
+      auto found = ctx.mds.ns().Lookup(dir.fileid, name);
+      if (!found.ok()) return ToNfs4(found.status());
+      t.inode = *found;
+      return NFS4_OK;
+    }
+    case CLAIM_FH:
+    case CLAIM_PREVIOUS:
+      if (create) return NFS4ERR_INVAL;
+      reclaim = claim.claim == CLAIM_PREVIOUS;
+      if (!reclaim && ctx.mds.state().InGrace()) return NFS4ERR_GRACE;
+      if (reclaim && claim.open_claim4_u.delegate_type != OPEN_DELEGATE_NONE) {
+        return NFS4ERR_RECLAIM_BAD;  // no delegation was ever granted to reclaim
+      }
+      return CurrentInode(ctx, t.inode);
+    case CLAIM_DELEGATE_CUR:
+    case CLAIM_DELEG_CUR_FH:
+      return NFS4ERR_BAD_STATEID;  // no delegations are granted, so none is current
+    default:
+      return NFS4ERR_NOTSUPP;  // CLAIM_DELEGATE_PREV, CLAIM_DELEG_PREV_FH (RFC 8881 18.16.3)
+  }
+}
+
+}  // namespace
+
+nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
+  auto& out = res.nfs_resop4_u.opopen;
+  const OPEN4args& a = arg.nfs_argop4_u.opopen;
+  OpenTarget t;
+  bool reclaim = false;
+  out.status = FindTarget(ctx, a, t, reclaim);
+  if (out.status == NFS4_OK) out.status = CheckRegular(t.inode);
+  if (out.status == NFS4_OK) out.status = CheckOpenAccess(ctx, t, a.share_access);
+  if (out.status != NFS4_OK) return out.status;
+  state::OpenRequest req;
+  req.clientid = ctx.clientid;
+  req.owner = std::string_view(a.owner.owner.owner_val, a.owner.owner.owner_len);
+  req.fileid = t.inode.fileid;
+  req.share_access = a.share_access;
+  req.share_deny = a.share_deny;
+  req.reclaim = reclaim;
+  auto opened = ctx.mds.state().Open(req);
+  if (opened.status != NFS4_OK) return out.status = opened.status;
+  SetCurrentFh(ctx, t.inode);
+  ctx.current_stateid = opened.stateid;
+  auto& ok = out.OPEN4res_u.resok4;
+  ok.stateid = opened.stateid;
+  FillChangeInfo(t.dir, ok.cinfo);
+  ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
+  ToBitmap4(t.attrset, [&ctx](size_t n) { return ArenaAlloc(ctx, n); }, ok.attrset);
+  // No delegations yet: say so, and why, when the client asked for one (RFC 8881 18.16.3).
+  bool wanted = (a.share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) != 0 &&
+                (a.share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) != OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
+  if (wanted) {
+    ok.delegation.delegation_type = OPEN_DELEGATE_NONE_EXT;
+    ok.delegation.open_delegation4_u.od_whynone.ond_why = WND4_NOT_SUPP_FTYPE;
+  } else {
+    ok.delegation.delegation_type = OPEN_DELEGATE_NONE;
+  }
+  return NFS4_OK;
+}
+
+nfsstat4 OpenDowngrade(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
+  auto& out = res.nfs_resop4_u.opopen_downgrade;
+  meta::Inode inode;
+  out.status = CurrentInode(ctx, inode);
+  if (out.status != NFS4_OK) return out.status;
+  auto r = ctx.mds.state().OpenDowngrade(ctx.clientid, inode.fileid, arg.nfs_argop4_u.opopen_downgrade);
+  out.status = r.status;
+  if (r.status == NFS4_OK) {
+    out.OPEN_DOWNGRADE4res_u.resok4.open_stateid = r.stateid;
+    ctx.current_stateid = r.stateid;
+  }
+  return r.status;
+}
+
+nfsstat4 Close(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
+  auto& out = res.nfs_resop4_u.opclose;
+  meta::Inode inode;
+  out.status = CurrentInode(ctx, inode);
+  if (out.status != NFS4_OK) return out.status;
+  auto r = ctx.mds.state().Close(ctx.clientid, inode.fileid, arg.nfs_argop4_u.opclose);
+  out.status = r.status;
+  if (r.status == NFS4_OK) out.CLOSE4res_u.open_stateid = r.stateid;
+  return r.status;
+}
+
+}  // namespace manifold::nfs4::ops

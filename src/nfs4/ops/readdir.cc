@@ -1,0 +1,114 @@
+// READDIR (RFC 8881 18.23). Cookies are the namespace's per-directory entry cookies (stable
+// while the directory changes), shifted past 0, 1 and 2, which RFC 8881 18.23.3 reserves.
+// The cookie verifier is constant: a cookie never expires, so it never needs checking.
+#include <cstring>
+
+#include "nfs4/ops/common.h"
+#include "nfs4/ops/ops.h"
+#include "nfs4/status_map.h"
+
+namespace manifold::nfs4::ops {
+
+namespace {
+
+constexpr uint64_t kCookieShift = 2;
+// Entries asked of the namespace per page while filling one reply.
+constexpr uint32_t kEntriesPerPage = 128;
+// READDIR4resok's fixed part: cookieverf, "no more entries", eof.
+constexpr size_t kFixedBytes = NFS4_VERIFIER_SIZE + 4 + 4;
+
+size_t Pad4(size_t n) { return (n + 3) & ~size_t(3); }
+
+struct Filler {
+  CompoundContext& ctx;
+  const READDIR4args& args;
+  FsAttrs fs;
+  size_t used_bytes = kFixedBytes;
+  size_t dir_bytes = 0;
+  entry4* head = nullptr;
+  entry4** tail = &head;
+  size_t count = 0;
+
+  // Adds one entry if it fits in maxcount and dircount; false when the reply is full.
+  bool Add(const meta::DirEntry& e, nfsstat4& error) {
+    AttrEncodeOptions options;
+    options.minor_version = ctx.minorversion;
+    options.readdir = true;
+    EncodedAttrs attrs;
+    std::string fh;
+    ObjectAttrs obj;
+    if (e.attrs) {
+      fh = EncodeHandle(e.attrs->fileid, e.attrs->generation);
+      obj = ToObjectAttrs(*e.attrs);
+    } else {
+      options.rdattr_error = NFS4ERR_STALE;  // removed between the listing and its attributes
+    }
+    error = EncodeAttrValues(AttrBitmap::FromWire(args.attr_request), obj, fs,
+                             {reinterpret_cast<const uint8_t*>(fh.data()), fh.size()}, options,
+                             attrs);
+    if (error != NFS4_OK) return false;
+    size_t entry_dir_bytes = 8 + 4 + Pad4(e.name.size());
+    size_t bytes = 4 + entry_dir_bytes + 4 + 4 * attrs.mask.WordCount() + 4 + Pad4(attrs.vals.size());
+    if (used_bytes + bytes > args.maxcount || (args.dircount && dir_bytes + entry_dir_bytes > args.dircount)) {
+      return false;
+    }
+    used_bytes += bytes;
+    dir_bytes += entry_dir_bytes;
+    auto* out = ctx.arena.Make<entry4>();
+    out->cookie = e.cookie + kCookieShift;
+    out->name.utf8string_len = u_int(e.name.size());
+    out->name.utf8string_val = ctx.arena.CopyString(e.name);
+    auto alloc = [this](size_t n) { return ctx.arena.Alloc(n); };
+    ToBitmap4(attrs.mask, alloc, out->attrs.attrmask);
+    out->attrs.attr_vals.attrlist4_len = u_int(attrs.vals.size());
+    out->attrs.attr_vals.attrlist4_val = static_cast<char*>(ctx.arena.Alloc(attrs.vals.size()));
+    std::memcpy(out->attrs.attr_vals.attrlist4_val, attrs.vals.data(), attrs.vals.size());
+    *tail = out;
+    tail = &out->nextentry;
+    ++count;
+    return true;
+  }
+};
+
+}  // namespace
+
+nfsstat4 ReadDir(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
+  auto& out = res.nfs_resop4_u.opreaddir;
+  const READDIR4args& a = arg.nfs_argop4_u.opreaddir;
+  meta::Inode dir;
+  out.status = CurrentDir(ctx, dir);
+  if (out.status != NFS4_OK) return out.status;
+  if (a.cookie == 1 || a.cookie == 2) return out.status = NFS4ERR_BAD_COOKIE;
+  if (!MayAccessInode(ctx, dir, kMayRead)) return out.status = NFS4ERR_ACCESS;
+  Filler filler{ctx, a, ctx.mds.fs_attrs()};
+  uint64_t cookie = a.cookie == 0 ? 0 : a.cookie - kCookieShift;
+  bool eof = false, full = false;
+  while (!full && !eof) {
+    auto page = ctx.mds.ns().ReadDir(dir.fileid, cookie, kEntriesPerPage, /*with_attrs=*/true);
+    if (!page.ok()) {
+      // A cookie this directory never issued (RFC 8881 18.23.3).
+      out.status = page.status().code() == Code::kInvalid ? NFS4ERR_BAD_COOKIE
+                                                           : ToNfs4(page.status());
+      return out.status;
+    }
+    for (const meta::DirEntry& e : page->entries) {
+      nfsstat4 error = NFS4_OK;
+      if (!filler.Add(e, error)) {
+        if (error != NFS4_OK) return out.status = error;
+        full = true;
+        break;
+      }
+      cookie = e.cookie;
+    }
+    // An empty page ends the listing whatever it says, so this loop always ends.
+    eof = !full && (page->eof || page->entries.empty());
+  }
+  if (filler.count == 0 && !eof) return out.status = NFS4ERR_TOOSMALL;
+  auto& ok = out.READDIR4res_u.resok4;
+  std::memset(ok.cookieverf, 0, NFS4_VERIFIER_SIZE);
+  ok.reply.entries = filler.head;
+  ok.reply.eof = eof;
+  return NFS4_OK;
+}
+
+}  // namespace manifold::nfs4::ops
