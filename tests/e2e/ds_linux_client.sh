@@ -302,7 +302,8 @@ expect_content rootfile 'root data'
 expect_content nobodyfile 'written by nobody'
 if [ "$(stat -c %u:%g "$export_dir/nobodyfile" 2>/dev/null)" = 65534:65534 ]; then pass "export/nobodyfile owned by 65534:65534"
 else fail "export/nobodyfile owner is $(stat -c %u:%g "$export_dir/nobodyfile" 2>/dev/null)"; fi
-if [ "$(ls -A "$export_dir" | LC_ALL=C sort | tr '\n' ' ')" = "big.bin d2 nobodyfile patched.bin rootfile trunc.bin " ]; then
+# (data/ is the MDS's folder on this data server: local-cluster runs an MDS over it.)
+if [ "$(ls -A "$export_dir" | grep -vx data | LC_ALL=C sort | tr '\n' ' ')" = "big.bin d2 nobodyfile patched.bin rootfile trunc.bin " ]; then
   pass "export holds exactly the expected names"
 else
   fail "export holds: $(ls -A "$export_dir" | tr '\n' ' ')"
