@@ -39,7 +39,7 @@ Client* ClientTable::FindConfirmed(std::string_view owner) {
 Client* ClientTable::FindUnconfirmed(std::string_view owner) {
   auto it = by_owner_.find(owner);
   return it == by_owner_.end() || it->second.unconfirmed == 0 ? nullptr
-                                                               : Find(it->second.unconfirmed);
+                                                              : Find(it->second.unconfirmed);
 }
 
 void ClientTable::Confirm(Client& client) {

@@ -13,8 +13,7 @@ namespace {
 // the server's to set and, like any unknown bit, makes the request NFS4ERR_INVAL.
 constexpr uint32_t kEiaFlagsAllowed =
     EXCHGID4_FLAG_SUPP_MOVED_REFER | EXCHGID4_FLAG_SUPP_MOVED_MIGR |
-    EXCHGID4_FLAG_BIND_PRINC_STATEID | EXCHGID4_FLAG_MASK_PNFS |
-    EXCHGID4_FLAG_UPD_CONFIRMED_REC_A;
+    EXCHGID4_FLAG_BIND_PRINC_STATEID | EXCHGID4_FLAG_MASK_PNFS | EXCHGID4_FLAG_UPD_CONFIRMED_REC_A;
 
 // 13.1: this server is a pNFS metadata server, whatever role the client asked about. Referrals,
 // migration and principal-bound stateids are not offered.
@@ -34,10 +33,13 @@ nfsstat4 CheckExchangeIdArgs(const EXCHANGE_ID4args& args) {
   const client_owner4& co = args.eia_clientowner;
   if (co.co_ownerid.co_ownerid_len == 0) return NFS4ERR_INVAL;
   if ((args.eia_flags & ~kEiaFlagsAllowed) != 0) return NFS4ERR_INVAL;
-  switch (args.eia_state_protect.spa_how) {
-    case SP4_NONE: return NFS4_OK;
-    case SP4_MACH_CRED: return NFS4ERR_INVAL;
-    case SP4_SSV: return NFS4ERR_ENCR_ALG_UNSUPP;
+  switch (RawEnum(args.eia_state_protect.spa_how)) {
+    case SP4_NONE:
+      return NFS4_OK;
+    case SP4_MACH_CRED:
+      return NFS4ERR_INVAL;
+    case SP4_SSV:
+      return NFS4ERR_ENCR_ALG_UNSUPP;
   }
   return NFS4ERR_INVAL;
 }
@@ -73,10 +75,10 @@ ExchangeIdResult StateManager::ExchangeIdReply(const Client& c) const {
 // Nothing this server keeps from EXCHANGE_ID is updatable, so case 6 answers like case 2.
 ExchangeIdResult StateManager::ExchangeIdUpdate(Client* conf, const Verifier& v,
                                                 std::string_view principal, Instant now) {
-  if (conf == nullptr) return {NFS4ERR_NOENT};           // case 7: no confirmed record
-  if (conf->verifier != v) return {NFS4ERR_NOT_SAME};    // case 8: wrong verifier
+  if (conf == nullptr) return {NFS4ERR_NOENT};              // case 7: no confirmed record
+  if (conf->verifier != v) return {NFS4ERR_NOT_SAME};       // case 8: wrong verifier
   if (conf->principal != principal) return {NFS4ERR_PERM};  // case 9: wrong principal
-  conf->live->Renew(now);                                // case 6: update
+  conf->live->Renew(now);                                   // case 6: update
   return ExchangeIdReply(*conf);
 }
 
@@ -141,7 +143,8 @@ void FillExchangeIdResok(const ExchangeIdResult& result, const ServerIdentity& i
   out->eir_state_protect.spr_how = SP4_NONE;
   out->eir_server_owner.so_minor_id = identity.so_minor_id;
   out->eir_server_owner.so_major_id.so_major_id_len = identity.so_major_id.size();
-  out->eir_server_owner.so_major_id.so_major_id_val = const_cast<char*>(identity.so_major_id.data());
+  out->eir_server_owner.so_major_id.so_major_id_val =
+      const_cast<char*>(identity.so_major_id.data());
   out->eir_server_scope.eir_server_scope_len = identity.server_scope.size();
   out->eir_server_scope.eir_server_scope_val = const_cast<char*>(identity.server_scope.data());
   if (identity.impl_domain.empty() && identity.impl_name.empty()) return;
@@ -188,8 +191,8 @@ nfsstat4 StateManager::Negotiate(const CREATE_SESSION4args& args, Negotiated* ou
   out->back = back;
   out->csr_flags = args.csa_flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
   out->cb_program = args.csa_cb_program;
-  out->cb_sec = PickCallbackSec(args.csa_sec_parms.csa_sec_parms_val,
-                                args.csa_sec_parms.csa_sec_parms_len);
+  out->cb_sec =
+      PickCallbackSec(args.csa_sec_parms.csa_sec_parms_val, args.csa_sec_parms.csa_sec_parms_len);
   return NFS4_OK;
 }
 
@@ -201,7 +204,8 @@ nfsstat4 StateManager::CheckSessionRoom(const Client& c, const Negotiated& n) {
   if (sessions_.CountForClient(c.clientid) >= config_.limits.sessions_per_client_max) {
     return kSessionsPerClientMaxStatus;
   }
-  uint64_t free_bytes = config_.limits.reply_cache_bytes_max - sessions_.reply_cache_reserved_bytes();
+  uint64_t free_bytes =
+      config_.limits.reply_cache_bytes_max - sessions_.reply_cache_reserved_bytes();
   if (free_bytes < n.fore.ca_maxresponsesize_cached) return kReplyCacheBytesMaxStatus;
   return NFS4_OK;
 }

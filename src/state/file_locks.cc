@@ -9,12 +9,16 @@ namespace {
 
 // 9.6: the blocking types are answered like the non-blocking ones (NFS4ERR_DENIED on
 // conflict; no CB_NOTIFY_LOCK). Anything else is not a lock type: NFS4ERR_INVAL.
-bool NormalizeLockType(nfs_lock_type4 in, nfs_lock_type4* out) {
-  switch (in) {
+bool NormalizeLockType(const nfs_lock_type4& in, nfs_lock_type4* out) {
+  switch (RawEnum(in)) {
     case READ_LT:
-    case READW_LT: *out = READ_LT; return true;
+    case READW_LT:
+      *out = READ_LT;
+      return true;
     case WRITE_LT:
-    case WRITEW_LT: *out = WRITE_LT; return true;
+    case WRITEW_LT:
+      *out = WRITE_LT;
+      return true;
   }
   return false;
 }
@@ -46,8 +50,7 @@ bool FileStateTable::FindConflict(const FileState& f, const OwnerKey& owner, con
     if (holder == owner) continue;
     for (const HeldRange& h : ranges) {
       if (!Overlaps(h.range, r) || !TypesConflict(h.type, type)) continue;
-      *denied = LockDenied{h.range.first, LengthOf(h.range), h.type, holder.clientid,
-                           holder.owner};
+      *denied = LockDenied{h.range.first, LengthOf(h.range), h.type, holder.clientid, holder.owner};
       return true;
     }
   }
@@ -109,8 +112,7 @@ FileStateTable::Entry& FileStateTable::MakeLockEntry(const Locker& lk, uint64_t 
 }
 
 LockResult FileStateTable::ApplyLockRanges(clientid4 clientid, uint64_t fileid, const Locker& lk,
-                                           const ByteRange& r, nfs_lock_type4 type,
-                                           bool reclaim) {
+                                           const ByteRange& r, nfs_lock_type4 type, bool reclaim) {
   FileState& f = File(fileid);
   LockResult res;
   if (FindConflict(f, lk.lock_owner, r, type, &res.denied)) {
@@ -178,8 +180,7 @@ LockResult FileStateTable::LockTest(clientid4 clientid, uint64_t fileid, const L
 
 // 18.12.4: LOCKU releases the bytes in range whatever type they are locked with (splitting a
 // lock that extends past them); unlocking bytes that are not locked is not an error.
-StateidResult FileStateTable::Unlock(clientid4 clientid, uint64_t fileid,
-                                     const LOCKU4args& args) {
+StateidResult FileStateTable::Unlock(clientid4 clientid, uint64_t fileid, const LOCKU4args& args) {
   nfs_lock_type4 type;
   if (!NormalizeLockType(args.locktype, &type)) return {NFS4ERR_INVAL};
   ByteRange r;

@@ -39,8 +39,7 @@ nfsstat4 ValidateShare(uint32_t share_access, uint32_t share_deny, uint32_t* acc
 
 }  // namespace
 
-FileStateTable::FileStateTable(uint32_t boot_epoch, const StateLimits& limits,
-                               GracePeriod& grace)
+FileStateTable::FileStateTable(uint32_t boot_epoch, const StateLimits& limits, GracePeriod& grace)
     : boot_epoch_(boot_epoch), limits_(limits), grace_(grace) {}
 
 FileStateTable::~FileStateTable() = default;
@@ -99,10 +98,18 @@ FileStateTable::Entry& FileStateTable::NewEntry(StateidType type, clientid4 clie
   MANIFOLD_CHECK(cf != nullptr);
   cf->ids.insert(ref.id);
   switch (type) {
-    case StateidType::kOpen: cf->opens++; break;
-    case StateidType::kLock: cf->lock_stateids++; break;
-    case StateidType::kDelegation: cf->delegations++; break;
-    case StateidType::kLayout: cf->layouts++; break;
+    case StateidType::kOpen:
+      cf->opens++;
+      break;
+    case StateidType::kLock:
+      cf->lock_stateids++;
+      break;
+    case StateidType::kDelegation:
+      cf->delegations++;
+      break;
+    case StateidType::kLayout:
+      cf->layouts++;
+      break;
   }
   entries_.emplace(ref.id, std::move(e));
   return ref;
@@ -160,10 +167,14 @@ FileStateTable::Found FileStateTable::Lookup(clientid4 clientid, const stateid4&
 
 nfsstat4 FileStateTable::RevokedStatus(const Entry& e) const {
   switch (e.revoked) {
-    case RevokeReason::kAdmin: return NFS4ERR_ADMIN_REVOKED;
-    case RevokeReason::kExpired: return NFS4ERR_EXPIRED;
-    case RevokeReason::kRecall: return NFS4ERR_DELEG_REVOKED;
-    case RevokeReason::kNone: break;
+    case RevokeReason::kAdmin:
+      return NFS4ERR_ADMIN_REVOKED;
+    case RevokeReason::kExpired:
+      return NFS4ERR_EXPIRED;
+    case RevokeReason::kRecall:
+      return NFS4ERR_DELEG_REVOKED;
+    case RevokeReason::kNone:
+      break;
   }
   return NFS4_OK;
 }
@@ -191,7 +202,9 @@ void FileStateTable::ReleaseEntryState(Entry& e) {
       SetOwnerRanges(f, owner, {});
       break;
     case StateidType::kDelegation:
-    case StateidType::kLayout: f.recallables.erase(e.id); break;
+    case StateidType::kLayout:
+      f.recallables.erase(e.id);
+      break;
   }
   MaybeEraseFile(e.fileid);
 }
@@ -208,10 +221,18 @@ void FileStateTable::EraseEntry(uint64_t id) {
   if (ClientFiles* cf = FindClient(e.clientid)) {
     cf->ids.erase(id);
     switch (e.type) {
-      case StateidType::kOpen: cf->opens--; break;
-      case StateidType::kLock: cf->lock_stateids--; break;
-      case StateidType::kDelegation: cf->delegations--; break;
-      case StateidType::kLayout: cf->layouts--; break;
+      case StateidType::kOpen:
+        cf->opens--;
+        break;
+      case StateidType::kLock:
+        cf->lock_stateids--;
+        break;
+      case StateidType::kDelegation:
+        cf->delegations--;
+        break;
+      case StateidType::kLayout:
+        cf->layouts--;
+        break;
     }
   }
   entries_.erase(it);
@@ -222,10 +243,17 @@ void FileStateTable::CountRevoked(const Entry& e, int delta) {
   if (cf == nullptr) return;
   std::atomic<uint32_t>* counter = nullptr;
   switch (e.revoked) {
-    case RevokeReason::kAdmin: counter = &cf->live->revoked_admin; break;
-    case RevokeReason::kExpired: counter = &cf->live->revoked_expired; break;
-    case RevokeReason::kRecall: counter = &cf->live->revoked_recallable; break;
-    case RevokeReason::kNone: return;
+    case RevokeReason::kAdmin:
+      counter = &cf->live->revoked_admin;
+      break;
+    case RevokeReason::kExpired:
+      counter = &cf->live->revoked_expired;
+      break;
+    case RevokeReason::kRecall:
+      counter = &cf->live->revoked_recallable;
+      break;
+    case RevokeReason::kNone:
+      return;
   }
   counter->fetch_add(static_cast<uint32_t>(delta));
 }
@@ -308,7 +336,8 @@ bool FileStateTable::DelegationConflicts(FileState& f, clientid4 clientid, uint3
                      (deny & OPEN4_SHARE_DENY_READ);
     if (!conflicts) continue;
     any = true;
-    if (!d.recall_requested) recalls->push_back({d.clientid, d.fileid, d.type, StateidOf(d), d.kind});
+    if (!d.recall_requested)
+      recalls->push_back({d.clientid, d.fileid, d.type, StateidOf(d), d.kind});
     d.recall_requested = true;
   }
   return any;
@@ -339,8 +368,8 @@ OpenResult FileStateTable::Open(const OpenRequest& req, Instant now) {
     r.recalls = std::move(recalls);
     return r;
   }
-  OpenResult r = own ? OpenExisting(*own, f, access, deny, req.reclaim)
-                     : OpenNew(req, *cf, access, deny);
+  OpenResult r =
+      own ? OpenExisting(*own, f, access, deny, req.reclaim) : OpenNew(req, *cf, access, deny);
   MaybeEraseFile(req.fileid);
   return r;
 }
@@ -348,7 +377,7 @@ OpenResult FileStateTable::Open(const OpenRequest& req, Instant now) {
 // 9.9: a second OPEN of the same file by the same open-owner widens the open to the union of
 // both, keeps the stateid and bumps its seqid.
 OpenResult FileStateTable::OpenExisting(Entry& e, FileState& f, uint32_t access, uint32_t deny,
-                                         bool reclaim) {
+                                        bool reclaim) {
   e.reclaimed |= reclaim;
   CountShares(f, e.share_access, e.share_deny, -1);
   e.share_access |= access;

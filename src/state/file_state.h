@@ -129,8 +129,7 @@ class FileStateTable {
 
   // ---- opens (9.7, 9.9, 18.16, 18.18, 18.2) ----
   OpenResult Open(const OpenRequest& req, Instant now);
-  StateidResult OpenDowngrade(clientid4 clientid, uint64_t fileid,
-                              const OPEN_DOWNGRADE4args& args);
+  StateidResult OpenDowngrade(clientid4 clientid, uint64_t fileid, const OPEN_DOWNGRADE4args& args);
   StateidResult Close(clientid4 clientid, uint64_t fileid, const CLOSE4args& args);
 
   // ---- byte-range locks (9.2-9.6, 18.10-18.12) ----

@@ -19,14 +19,14 @@ struct FileStateTable::Entry {
   clientid4 clientid = 0;
   uint64_t fileid = 0;
   RevokeReason revoked = RevokeReason::kNone;
-  std::string owner;              // open: the open-owner; lock: the lock-owner
-  uint32_t share_access = 0;      // open: OPEN4_SHARE_ACCESS_{READ,WRITE} bits
-  uint32_t share_deny = 0;        // open: OPEN4_SHARE_DENY_{READ,WRITE} bits
-  bool reclaimed = false;         // open: obtained by CLAIM_PREVIOUS
+  std::string owner;               // open: the open-owner; lock: the lock-owner
+  uint32_t share_access = 0;       // open: OPEN4_SHARE_ACCESS_{READ,WRITE} bits
+  uint32_t share_deny = 0;         // open: OPEN4_SHARE_DENY_{READ,WRITE} bits
+  bool reclaimed = false;          // open: obtained by CLAIM_PREVIOUS
   std::vector<uint64_t> lock_ids;  // open: lock stateids derived from it
-  uint64_t open_id = 0;           // lock: the open it derives from
-  uint32_t kind = 0;              // delegation: open_delegation_type4; layout: layouttype4
-  bool recall_requested = false;  // delegation, layout
+  uint64_t open_id = 0;            // lock: the open it derives from
+  uint32_t kind = 0;               // delegation: open_delegation_type4; layout: layouttype4
+  bool recall_requested = false;   // delegation, layout
 };
 
 struct FileStateTable::FileState {

@@ -60,8 +60,8 @@ nfsstat4 FileStateTable::CheckIo(clientid4 clientid, const stateid4& stateid, ui
     if (want_write) return f->second->deny_write ? NFS4ERR_LOCKED : NFS4_OK;
     return anonymous && f->second->deny_read ? NFS4ERR_LOCKED : NFS4_OK;
   }
-  uint32_t types = TypeBit(StateidType::kOpen) | TypeBit(StateidType::kLock) |
-                   TypeBit(StateidType::kDelegation);
+  uint32_t types =
+      TypeBit(StateidType::kOpen) | TypeBit(StateidType::kLock) | TypeBit(StateidType::kDelegation);
   Found found = Lookup(clientid, stateid, {types, fileid});
   if (found.status != NFS4_OK) return found.status;
   const Entry* e = found.entry;
@@ -119,8 +119,8 @@ std::optional<RecallableInfo> FileStateTable::FindRecallable(const stateid4& sta
   if (it == entries_.end()) return std::nullopt;
   const Entry& e = *it->second;
   if ((TypeBit(e.type) & kRecallableTypes) == 0 || e.type != other->type) return std::nullopt;
-  return RecallableInfo{StateidOf(e), e.type, e.clientid, e.fileid, e.kind, e.recall_requested,
-                        e.revoked};
+  return RecallableInfo{StateidOf(e),       e.type,   e.clientid, e.fileid, e.kind,
+                        e.recall_requested, e.revoked};
 }
 
 std::vector<RecallableInfo> FileStateTable::RecallablesOnFile(uint64_t fileid, StateidType type) {
@@ -130,8 +130,8 @@ std::vector<RecallableInfo> FileStateTable::RecallablesOnFile(uint64_t fileid, S
   for (uint64_t id : f->second->recallables) {
     const Entry& e = *entries_.at(id);
     if (e.type != type) continue;
-    out.push_back({StateidOf(e), e.type, e.clientid, e.fileid, e.kind, e.recall_requested,
-                   e.revoked});
+    out.push_back(
+        {StateidOf(e), e.type, e.clientid, e.fileid, e.kind, e.recall_requested, e.revoked});
   }
   return out;
 }

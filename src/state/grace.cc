@@ -31,8 +31,8 @@ void GracePeriod::Attach(clientid4 clientid, std::string_view owner, Instant now
   std::lock_guard lock(mu_);
   ClientGrace c;
   c.owner = std::string(owner);
-  c.may_reclaim = InGraceLocked(now) && known_owners_.count(owner) != 0 &&
-                  completed_owners_.count(owner) == 0;
+  c.may_reclaim =
+      InGraceLocked(now) && known_owners_.count(owner) != 0 && completed_owners_.count(owner) == 0;
   clients_[clientid] = std::move(c);
 }
 

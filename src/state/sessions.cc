@@ -49,8 +49,10 @@ SequenceOutcome StateManager::SequenceLocked(Session& s, const SEQUENCE4args& ar
                                              ConnectionId conn, Instant now) {
   Slot& slot = s.slots[args.sa_slotid];
   switch (CheckSlot(slot, args.sa_sequenceid)) {
-    case SlotCheck::kBusy: return SequenceError(NFS4ERR_DELAY);
-    case SlotCheck::kMisordered: return SequenceError(NFS4ERR_SEQ_MISORDERED);
+    case SlotCheck::kBusy:
+      return SequenceError(NFS4ERR_DELAY);
+    case SlotCheck::kMisordered:
+      return SequenceError(NFS4ERR_SEQ_MISORDERED);
     case SlotCheck::kRetry: {
       // 2.10.6.1.3: a retry whose reply was not cached.
       if (!slot.cached) return SequenceError(NFS4ERR_RETRY_UNCACHED_REP);
@@ -60,7 +62,8 @@ SequenceOutcome StateManager::SequenceLocked(Session& s, const SEQUENCE4args& ar
       out.replay = slot.reply;
       return out;
     }
-    case SlotCheck::kNew: break;
+    case SlotCheck::kNew:
+      break;
   }
   // 18.34.3: with SP4_NONE "simply sending a COMPOUND request with a SEQUENCE operation is
   // sufficient to associate the connection with the session". Past connections_per_session_max
@@ -139,12 +142,21 @@ BindConnResult StateManager::BindConnToSession(const BIND_CONN_TO_SESSION4args& 
                                                ConnectionId conn) {
   uint32_t dirs = 0;
   channel_dir_from_server4 answer = CDFS4_BOTH;
-  switch (args.bctsa_dir) {
-    case CDFC4_FORE: dirs = kConnFore; answer = CDFS4_FORE; break;
-    case CDFC4_BACK: dirs = kConnBack; answer = CDFS4_BACK; break;
+  switch (RawEnum(args.bctsa_dir)) {
+    case CDFC4_FORE:
+      dirs = kConnFore;
+      answer = CDFS4_FORE;
+      break;
+    case CDFC4_BACK:
+      dirs = kConnBack;
+      answer = CDFS4_BACK;
+      break;
     case CDFC4_FORE_OR_BOTH:
-    case CDFC4_BACK_OR_BOTH: dirs = kConnFore | kConnBack; break;
-    default: return {NFS4ERR_INVAL};
+    case CDFC4_BACK_OR_BOTH:
+      dirs = kConnFore | kConnBack;
+      break;
+    default:
+      return {NFS4ERR_INVAL};
   }
   std::lock_guard lock(sessions_.mu());
   Session* s = sessions_.Find(ToSessionId(args.bctsa_sessid));

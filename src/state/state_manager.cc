@@ -42,7 +42,8 @@ Status StateManager::Recover() {
   }
   Duration grace = std::chrono::seconds(config_.limits.grace_time_effective_s());
   spdlog::info("state: boot epoch {}: {} clients may reclaim; grace period {} s",
-               config_.boot_epoch, known.size(), known.empty() ? 0 : grace / std::chrono::seconds(1));
+               config_.boot_epoch, known.size(),
+               known.empty() ? 0 : grace / std::chrono::seconds(1));
   grace_.Start(clock_.Now(), grace, std::move(known));
   return Status::Ok();
 }

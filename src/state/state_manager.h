@@ -190,8 +190,7 @@ class StateManager {
 
   // ---- opens (9.7, 9.9, 18.16, 18.18, 18.2) ----
   OpenResult Open(const OpenRequest& req);
-  StateidResult OpenDowngrade(clientid4 clientid, uint64_t fileid,
-                              const OPEN_DOWNGRADE4args& args);
+  StateidResult OpenDowngrade(clientid4 clientid, uint64_t fileid, const OPEN_DOWNGRADE4args& args);
   StateidResult Close(clientid4 clientid, uint64_t fileid, const CLOSE4args& args);
 
   // ---- byte-range locks (18.10, 18.11, 18.12) ----
@@ -203,8 +202,7 @@ class StateManager {
   std::vector<nfsstat4> TestStateids(clientid4 clientid, std::span<const stateid4> stateids);
   nfsstat4 FreeStateid(clientid4 clientid, const stateid4& stateid);
   // May this stateid READ (want_write false) or WRITE the file? (file_stateids.cc, CheckIo.)
-  nfsstat4 CheckIo(clientid4 clientid, const stateid4& stateid, uint64_t fileid,
-                   bool want_write);
+  nfsstat4 CheckIo(clientid4 clientid, const stateid4& stateid, uint64_t fileid, bool want_write);
 
   // ---- delegations and layouts: registry only, no granting policy ----
   StateidResult RecordDelegation(clientid4 clientid, uint64_t fileid, open_delegation_type4 type);

@@ -16,10 +16,14 @@ bool OtherIsAll(const stateid4& s, uint8_t byte) {
 
 const char* StateidTypeName(StateidType type) {
   switch (type) {
-    case StateidType::kOpen: return "open";
-    case StateidType::kLock: return "lock";
-    case StateidType::kDelegation: return "delegation";
-    case StateidType::kLayout: return "layout";
+    case StateidType::kOpen:
+      return "open";
+    case StateidType::kLock:
+      return "lock";
+    case StateidType::kDelegation:
+      return "delegation";
+    case StateidType::kLayout:
+      return "layout";
   }
   return "unknown";
 }

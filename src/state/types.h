@@ -37,6 +37,17 @@ inline Verifier ToVerifier(const verifier4 v) {
   return out;
 }
 
+// The value of an XDR enum field as the decoder stored it. xdr_enum writes any 32-bit value a
+// peer sends; reading one outside the C++ enum's range through the enum type is undefined
+// behaviour, so fields a peer controls are read as integers.
+template <typename E>
+inline uint32_t RawEnum(const E& field) {
+  static_assert(sizeof(E) == sizeof(uint32_t));
+  uint32_t v;
+  std::memcpy(&v, &field, sizeof v);
+  return v;
+}
+
 // Opaque bytes of an XDR variable-length opaque as a string_view (no copy).
 inline std::string_view OpaqueView(const char* val, u_int len) {
   return len == 0 ? std::string_view() : std::string_view(val, len);
@@ -62,8 +73,8 @@ struct ChannelAttrs {
 };
 
 inline ChannelAttrs FromXdr(const channel_attrs4& a) {
-  return ChannelAttrs{a.ca_headerpadsize, a.ca_maxrequestsize, a.ca_maxresponsesize,
-                      a.ca_maxresponsesize_cached, a.ca_maxoperations, a.ca_maxrequests};
+  return ChannelAttrs{a.ca_headerpadsize,          a.ca_maxrequestsize, a.ca_maxresponsesize,
+                      a.ca_maxresponsesize_cached, a.ca_maxoperations,  a.ca_maxrequests};
 }
 inline channel_attrs4 ToXdr(const ChannelAttrs& a) {
   channel_attrs4 out{};

@@ -27,8 +27,7 @@ TEST(ExchangeId, RetryOfAnUnconfirmedRecordReplacesIt) {  // case 4
   EXPECT_NE(a.eir_clientid, b.eir_clientid);
   EXPECT_STAT(NFS4ERR_STALE_CLIENTID,
               server->CreateSession(SessionArgs(a.eir_clientid, 1), kPrincipal, 1).status);
-  EXPECT_STAT(NFS4_OK,
-              server->CreateSession(SessionArgs(b.eir_clientid, 1), kPrincipal, 1).status);
+  EXPECT_STAT(NFS4_OK, server->CreateSession(SessionArgs(b.eir_clientid, 1), kPrincipal, 1).status);
 }
 
 TEST(ExchangeId, RetryWithSameVerifierReturnsSameConfirmedClientId) {  // case 2
@@ -44,8 +43,8 @@ TEST(ExchangeId, RetryWithSameVerifierReturnsSameConfirmedClientId) {  // case 2
 TEST(ExchangeId, ClientRebootGetsNewClientIdAndOldStateGoesAtConfirmation) {  // case 5
   TestServer server;
   MountedClient old = Mount(server, kOwner, 1);
-  OpenResult open = server->Open(
-      OpenReq(old.clientid, "oo", 10, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_BOTH));
+  OpenResult open =
+      server->Open(OpenReq(old.clientid, "oo", 10, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_BOTH));
   ASSERT_STAT(NFS4_OK, open.status);
 
   ExchangeIdResult fresh = server->ExchangeId(ExchangeArgs(kOwner, 2), kPrincipal);
@@ -66,10 +65,10 @@ TEST(ExchangeId, ClientRebootGetsNewClientIdAndOldStateGoesAtConfirmation) {  //
   EXPECT_STAT(NFS4ERR_BAD_STATEID, server->TestStateids(old.clientid, {&open.stateid, 1})[0]);
   // The share reservation went with it.
   ASSERT_STAT(NFS4_OK, server->ReclaimComplete(fresh.eir_clientid, false));
-  EXPECT_STAT(NFS4_OK,
-              server->Open(OpenReq(fresh.eir_clientid, "oo", 10, OPEN4_SHARE_ACCESS_BOTH,
-                                   OPEN4_SHARE_DENY_BOTH))
-                  .status);
+  EXPECT_STAT(NFS4_OK, server
+                           ->Open(OpenReq(fresh.eir_clientid, "oo", 10, OPEN4_SHARE_ACCESS_BOTH,
+                                          OPEN4_SHARE_DENY_BOTH))
+                           .status);
 }
 
 TEST(ExchangeId, AnotherPrincipalWhileTheOldClientHasStateIsClidInuse) {  // case 3
@@ -116,10 +115,11 @@ TEST(ExchangeId, UpdateCasesSixToNine) {
 
 TEST(ExchangeId, BadFlagsAndEmptyOwnerAreInval) {
   TestServer server;
+  EXPECT_STAT(
+      NFS4ERR_INVAL,
+      server->ExchangeId(ExchangeArgs(kOwner, 1, EXCHGID4_FLAG_CONFIRMED_R), kPrincipal).status);
   EXPECT_STAT(NFS4ERR_INVAL,
-              server->ExchangeId(ExchangeArgs(kOwner, 1, EXCHGID4_FLAG_CONFIRMED_R), kPrincipal)
-                  .status);
-  EXPECT_STAT(NFS4ERR_INVAL, server->ExchangeId(ExchangeArgs(kOwner, 1, 0x1000), kPrincipal).status);
+              server->ExchangeId(ExchangeArgs(kOwner, 1, 0x1000), kPrincipal).status);
   EXPECT_STAT(NFS4ERR_INVAL, server->ExchangeId(ExchangeArgs("", 1), kPrincipal).status);
   // Client-side pNFS role wishes are accepted; the answer is always USE_PNFS_MDS.
   ExchangeIdResult r =
@@ -199,7 +199,8 @@ TEST(CreateSession, MisorderedSequenceIsSeqMisordered) {
               server->CreateSession(SessionArgs(ex.eir_clientid, 3), kPrincipal, 1).status);
   EXPECT_STAT(NFS4ERR_SEQ_MISORDERED,
               server->CreateSession(SessionArgs(ex.eir_clientid, 0), kPrincipal, 1).status);
-  ASSERT_STAT(NFS4_OK, server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
+  ASSERT_STAT(NFS4_OK,
+              server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
   EXPECT_STAT(NFS4ERR_SEQ_MISORDERED,
               server->CreateSession(SessionArgs(ex.eir_clientid, 5), kPrincipal, 1).status);
 }
@@ -270,7 +271,8 @@ TEST(CreateSession, TooSmallChannelIsTooSmall) {
   args.csa_fore_chan_attrs = Attrs(4096, kForeResponseBytesMin - 1, 0, 8, 4);
   EXPECT_STAT(NFS4ERR_TOOSMALL, server->CreateSession(args, kPrincipal, 1).status);
   // Refusals do not consume the sequence: the same csa_sequence then succeeds.
-  EXPECT_STAT(NFS4_OK, server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
+  EXPECT_STAT(NFS4_OK,
+              server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
 }
 
 TEST(CreateSession, SessionsPerClientMaxIsNospc) {
@@ -278,8 +280,10 @@ TEST(CreateSession, SessionsPerClientMaxIsNospc) {
   limits.sessions_per_client_max = 2;
   TestServer server(limits);
   ExchangeIdResult ex = server->ExchangeId(ExchangeArgs(kOwner, 1), kPrincipal);
-  ASSERT_STAT(NFS4_OK, server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
-  ASSERT_STAT(NFS4_OK, server->CreateSession(SessionArgs(ex.eir_clientid, 2), kPrincipal, 1).status);
+  ASSERT_STAT(NFS4_OK,
+              server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
+  ASSERT_STAT(NFS4_OK,
+              server->CreateSession(SessionArgs(ex.eir_clientid, 2), kPrincipal, 1).status);
   EXPECT_STAT(NFS4ERR_NOSPC,
               server->CreateSession(SessionArgs(ex.eir_clientid, 3), kPrincipal, 1).status);
 }
@@ -330,7 +334,8 @@ TEST(ClientRecords, AFailedWriteLeavesTheClientUnconfirmed) {
               server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
   EXPECT_EQ(0u, server->Stats().sessions);
   server.store.set_fail_writes(false);
-  EXPECT_STAT(NFS4_OK, server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
+  EXPECT_STAT(NFS4_OK,
+              server->CreateSession(SessionArgs(ex.eir_clientid, 1), kPrincipal, 1).status);
 }
 
 TEST(ClientRecords, EncodingRoundTripsAndRejectsGarbage) {

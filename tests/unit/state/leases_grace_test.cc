@@ -46,8 +46,7 @@ TEST(Leases, ExpiryDropsTheClientWithItsOpensAndLocks) {
               server->Sequence(SeqArgs(a.session, 1), 1, server.clock.Now(), {2, 100}).status);
   EXPECT_STAT(NFS4ERR_STALE_CLIENTID, server->DestroyClientId(a.clientid));
   stateid4 ob = server->Open(OpenReq(b.clientid, "ob", 1, RW)).stateid;
-  EXPECT_STAT(NFS4_OK,
-              server->Lock(b.clientid, 1, NewLockArgs(WRITE_LT, 0, 5, ob, lo)).status);
+  EXPECT_STAT(NFS4_OK, server->Lock(b.clientid, 1, NewLockArgs(WRITE_LT, 0, 5, ob, lo)).status);
   EXPECT_EQ(2u, server->Stats().stateids);  // only b's open and lock remain
 }
 
@@ -91,8 +90,7 @@ TEST_F(GraceTest, OnlyReclaimsDuringGrace) {
   EXPECT_STAT(NFS4ERR_GRACE,
               server->Lock(a.clientid, 1, NewLockArgs(WRITE_LT, 10, 5, re.stateid, lo)).status);
   // LOCKT and I/O with special stateids cannot be answered reliably yet.
-  EXPECT_STAT(NFS4ERR_GRACE,
-              server->LockTest(a.clientid, 1, LocktArgs(READ_LT, 0, 1, "x")).status);
+  EXPECT_STAT(NFS4ERR_GRACE, server->LockTest(a.clientid, 1, LocktArgs(READ_LT, 0, 1, "x")).status);
   stateid4 anonymous{};
   EXPECT_STAT(NFS4ERR_GRACE, server->CheckIo(a.clientid, anonymous, 1, false));
   EXPECT_STAT(NFS4_OK, server->CheckIo(a.clientid, re.stateid, 1, true));
@@ -170,7 +168,8 @@ TEST_F(GraceTest, ConflictingReclaimsAreReclaimConflict) {
   stateid4 oc = server->Open(Reclaim(c.clientid, "oc", 2, RW)).stateid;
   stateid4 oa = server->Open(Reclaim(a.clientid, "oa", 2, RW)).stateid;
   std::string la = "la", lc = "lc";
-  ASSERT_STAT(NFS4_OK, server->Lock(a.clientid, 2, NewLockArgs(WRITE_LT, 0, 9, oa, la, true)).status);
+  ASSERT_STAT(NFS4_OK,
+              server->Lock(a.clientid, 2, NewLockArgs(WRITE_LT, 0, 9, oa, la, true)).status);
   EXPECT_STAT(NFS4ERR_RECLAIM_CONFLICT,
               server->Lock(c.clientid, 2, NewLockArgs(READ_LT, 5, 1, oc, lc, true)).status);
 }

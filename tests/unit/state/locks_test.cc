@@ -86,8 +86,9 @@ TEST_F(LocksTest, PartialUnlockSplitsTheRange) {
   EXPECT_STAT(NFS4ERR_DENIED, Probe(READ_LT, 60, 1));
   // Unlocking bytes that are not locked is fine; unlocking to EOF clears the rest.
   ASSERT_STAT(NFS4_OK, server->Unlock(a.clientid, kFile, LockuArgs(500, 5, u.stateid)).status);
-  ASSERT_STAT(NFS4_OK,
-              server->Unlock(a.clientid, kFile, LockuArgs(0, kEof, WithSeqid(u.stateid, 0))).status);
+  ASSERT_STAT(
+      NFS4_OK,
+      server->Unlock(a.clientid, kFile, LockuArgs(0, kEof, WithSeqid(u.stateid, 0))).status);
   EXPECT_STAT(NFS4_OK, Probe(WRITE_LT, 0, kEof));
 }
 
@@ -99,8 +100,9 @@ TEST_F(LocksTest, AdjacentLocksMergeAndUnlockAcrossThem) {
   ASSERT_STAT(NFS4ERR_DENIED, r.status);
   EXPECT_EQ(0u, r.denied.offset);
   EXPECT_EQ(30u, r.denied.length);  // one merged lock
-  ASSERT_STAT(NFS4_OK,
-              server->Unlock(a.clientid, kFile, LockuArgs(0, 30, WithSeqid(l.lock_stateid, 0))).status);
+  ASSERT_STAT(
+      NFS4_OK,
+      server->Unlock(a.clientid, kFile, LockuArgs(0, 30, WithSeqid(l.lock_stateid, 0))).status);
   EXPECT_STAT(NFS4_OK, Probe(WRITE_LT, 0, kEof));
 }
 
@@ -121,9 +123,9 @@ TEST_F(LocksTest, LockStateidComesFromTheOpenAndBumpsOnEveryLockAndUnlock) {
   StateidResult u = server->Unlock(a.clientid, kFile, LockuArgs(0, 1, third.lock_stateid));
   EXPECT_EQ(4u, u.stateid.seqid);
   // 8.2.2 on the lock stateid.
-  EXPECT_STAT(NFS4ERR_OLD_STATEID,
-              server->Lock(a.clientid, kFile, ExistLockArgs(READ_LT, 0, 1, second.lock_stateid))
-                  .status);
+  EXPECT_STAT(
+      NFS4ERR_OLD_STATEID,
+      server->Lock(a.clientid, kFile, ExistLockArgs(READ_LT, 0, 1, second.lock_stateid)).status);
   EXPECT_STAT(NFS4ERR_BAD_STATEID,
               server->Unlock(a.clientid, kFile, LockuArgs(0, 1, WithSeqid(u.stateid, 9))).status);
   EXPECT_STAT(NFS4_OK,
@@ -132,14 +134,18 @@ TEST_F(LocksTest, LockStateidComesFromTheOpenAndBumpsOnEveryLockAndUnlock) {
   // An open stateid is not a lock stateid, and a lock stateid is not an open stateid.
   EXPECT_STAT(NFS4ERR_BAD_STATEID,
               server->Lock(a.clientid, kFile, ExistLockArgs(READ_LT, 0, 1, open_a)).status);
-  EXPECT_STAT(NFS4ERR_BAD_STATEID,
-              server->Lock(a.clientid, kFile, NewLockArgs(READ_LT, 0, 1, u.stateid, owner_a)).status);
+  EXPECT_STAT(
+      NFS4ERR_BAD_STATEID,
+      server->Lock(a.clientid, kFile, NewLockArgs(READ_LT, 0, 1, u.stateid, owner_a)).status);
 }
 
 TEST_F(LocksTest, BadRangesAndTypesAreInval) {
   EXPECT_STAT(NFS4ERR_INVAL, LockA(WRITE_LT, 0, 0).status);
   EXPECT_STAT(NFS4ERR_INVAL, LockA(WRITE_LT, 10, kEof - 9).status);  // past 2^64
-  EXPECT_STAT(NFS4ERR_INVAL, LockA(static_cast<nfs_lock_type4>(5), 0, 1).status);
+  LOCK4args bad_type = NewLockArgs(READ_LT, 0, 1, open_a, owner_a);
+  uint32_t raw = 9;  // what a hostile peer can make xdr_enum store
+  std::memcpy(&bad_type.locktype, &raw, sizeof raw);
+  EXPECT_STAT(NFS4ERR_INVAL, server->Lock(a.clientid, kFile, bad_type).status);
   EXPECT_STAT(NFS4ERR_INVAL, Probe(READ_LT, 0, 0));
   LockResult l = LockA(WRITE_LT, 0, 1);
   EXPECT_STAT(NFS4ERR_INVAL,
@@ -149,18 +155,19 @@ TEST_F(LocksTest, BadRangesAndTypesAreInval) {
 TEST_F(LocksTest, LocktNeverCreatesState) {
   size_t before = server->Stats().stateids;
   EXPECT_STAT(NFS4_OK, Probe(WRITE_LT, 0, kEof));
-  EXPECT_STAT(NFS4_OK, server->LockTest(a.clientid, kFile + 1, LocktArgs(READ_LT, 0, 1, owner_a))
-                           .status);
+  EXPECT_STAT(NFS4_OK,
+              server->LockTest(a.clientid, kFile + 1, LocktArgs(READ_LT, 0, 1, owner_a)).status);
   EXPECT_EQ(before, server->Stats().stateids);
   // The tester's own locks never conflict with its test.
   ASSERT_STAT(NFS4_OK, LockA(WRITE_LT, 0, 10).status);
-  EXPECT_STAT(NFS4_OK, server->LockTest(a.clientid, kFile, LocktArgs(WRITE_LT, 0, 10, owner_a))
-                           .status);
+  EXPECT_STAT(NFS4_OK,
+              server->LockTest(a.clientid, kFile, LocktArgs(WRITE_LT, 0, 10, owner_a)).status);
 }
 
 TEST_F(LocksTest, LockTypeMustMatchTheOpenMode) {
   stateid4 ro = server->Open(OpenReq(a.clientid, "ro", kFile + 1, OPEN4_SHARE_ACCESS_READ)).stateid;
-  stateid4 wo = server->Open(OpenReq(a.clientid, "wo", kFile + 2, OPEN4_SHARE_ACCESS_WRITE)).stateid;
+  stateid4 wo =
+      server->Open(OpenReq(a.clientid, "wo", kFile + 2, OPEN4_SHARE_ACCESS_WRITE)).stateid;
   EXPECT_STAT(NFS4ERR_OPENMODE,
               server->Lock(a.clientid, kFile + 1, NewLockArgs(WRITE_LT, 0, 1, ro, owner_a)).status);
   EXPECT_STAT(NFS4_OK,
@@ -170,8 +177,9 @@ TEST_F(LocksTest, LockTypeMustMatchTheOpenMode) {
 }
 
 TEST_F(LocksTest, StateidOfAnotherFileIsBadStateid) {
-  EXPECT_STAT(NFS4ERR_BAD_STATEID,
-              server->Lock(a.clientid, kFile + 1, NewLockArgs(READ_LT, 0, 1, open_a, owner_a)).status);
+  EXPECT_STAT(
+      NFS4ERR_BAD_STATEID,
+      server->Lock(a.clientid, kFile + 1, NewLockArgs(READ_LT, 0, 1, open_a, owner_a)).status);
   EXPECT_STAT(NFS4ERR_BAD_STATEID,
               server->Lock(b.clientid, kFile, NewLockArgs(READ_LT, 0, 1, open_a, owner_a)).status);
 }
@@ -201,7 +209,8 @@ TEST_F(LocksTest, LockStateidsPerClientMaxIsDelay) {
   MountedClient c = Mount(small, "c");
   stateid4 open = small->Open(OpenReq(c.clientid, "o", 1, OPEN4_SHARE_ACCESS_BOTH)).stateid;
   ASSERT_STAT(NFS4_OK, small->Lock(c.clientid, 1, NewLockArgs(READ_LT, 0, 1, open, "x")).status);
-  EXPECT_STAT(NFS4ERR_DELAY, small->Lock(c.clientid, 1, NewLockArgs(READ_LT, 5, 1, open, "y")).status);
+  EXPECT_STAT(NFS4ERR_DELAY,
+              small->Lock(c.clientid, 1, NewLockArgs(READ_LT, 5, 1, open, "y")).status);
 }
 
 // ---- TEST_STATEID, FREE_STATEID, revocation ----
@@ -221,8 +230,8 @@ TEST_F(LocksTest, FreeStateidOfALockStateidWithLocksIsLocksHeld) {
 TEST_F(LocksTest, TestStateidReportsEachStateid) {
   LockResult l = LockA(READ_LT, 0, 1);
   stateid4 anonymous{};
-  std::vector<stateid4> ids = {open_a, WithSeqid(open_a, 0), l.lock_stateid, open_b, anonymous,
-                               WithSeqid(l.lock_stateid, 5)};
+  std::vector<stateid4> ids = {open_a,    WithSeqid(open_a, 0),        l.lock_stateid, open_b,
+                               anonymous, WithSeqid(l.lock_stateid, 5)};
   LockResult l2 = server->Lock(a.clientid, kFile, ExistLockArgs(READ_LT, 3, 1, l.lock_stateid));
   ASSERT_STAT(NFS4_OK, l2.status);
   std::vector<nfsstat4> got = server->TestStateids(a.clientid, ids);

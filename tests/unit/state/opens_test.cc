@@ -29,9 +29,9 @@ class OpensTest : public ::testing::Test {
 
 TEST_F(OpensTest, ShareDenyConflictsAcrossClientsAndOwners) {
   ASSERT_STAT(NFS4_OK, Open(a, "a1", R, DW).status);
-  EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(b, "b1", W).status);       // B's access meets A's deny
-  EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(b, "b1", R, DR).status);   // B's deny meets A's access
-  EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(a, "a2", RW).status);      // another owner of A too
+  EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(b, "b1", W).status);      // B's access meets A's deny
+  EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(b, "b1", R, DR).status);  // B's deny meets A's access
+  EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(a, "a2", RW).status);     // another owner of A too
   EXPECT_STAT(NFS4_OK, Open(b, "b1", R).status);
   EXPECT_STAT(NFS4_OK, Open(a, "a1", W).status);  // the owner itself is never in conflict
   EXPECT_STAT(NFS4_OK, Open(b, "b2", R, DN, kFile + 1).status);  // another file
@@ -103,10 +103,10 @@ TEST_F(OpensTest, CloseWithLocksHeldIsLocksHeld) {
 
 TEST_F(OpensTest, WantBitsAreToleratedAndBadBitsAreInval) {
   EXPECT_STAT(NFS4_OK, Open(a, "a1", R | OPEN4_SHARE_ACCESS_WANT_NO_DELEG).status);
-  EXPECT_STAT(NFS4_OK,
-              Open(a, "a2", R | OPEN4_SHARE_ACCESS_WANT_ANY_DELEG |
+  EXPECT_STAT(NFS4_OK, Open(a, "a2",
+                            R | OPEN4_SHARE_ACCESS_WANT_ANY_DELEG |
                                 OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL)
-                  .status);
+                           .status);
   EXPECT_STAT(NFS4ERR_INVAL, Open(a, "a3", 0).status);
   EXPECT_STAT(NFS4ERR_INVAL, Open(a, "a3", R | 0x4).status);
   EXPECT_STAT(NFS4ERR_INVAL, Open(a, "a3", R | 0x0600).status);  // no such WANT value

@@ -177,7 +177,8 @@ TEST_F(SessionsTest, AClientWithACompoundInProgressDoesNotExpire) {
 
 TEST_F(SessionsTest, NoBackchannelConnectionIsCbPathDown) {
   ExchangeIdResult ex = server->ExchangeId(ExchangeArgs("no-back", 1), "root@client");
-  CreateSessionReply cs = server->CreateSession(SessionArgs(ex.eir_clientid, 1, 0), "root@client", 5);
+  CreateSessionReply cs =
+      server->CreateSession(SessionArgs(ex.eir_clientid, 1, 0), "root@client", 5);
   ASSERT_STAT(NFS4_OK, cs.status);
   SequenceOutcome o = server->Sequence(SeqArgs(ToId(cs), 1), 5, server.clock.Now(), kSmall);
   ASSERT_EQ(Kind::kExecute, o.kind);
@@ -305,7 +306,8 @@ TEST_F(SessionsTest, BindConnDirectionsAndBounds) {
   EXPECT_EQ(m.session, ToSessionId(r.resok.bctsr_sessid));
   bind.bctsa_dir = CDFC4_FORE;
   EXPECT_EQ(CDFS4_FORE, server->BindConnToSession(bind, 3).resok.bctsr_dir);
-  bind.bctsa_dir = static_cast<channel_dir_from_client4>(9);
+  uint32_t bad_dir = 9;  // what a hostile peer can make xdr_enum store
+  std::memcpy(&bind.bctsa_dir, &bad_dir, sizeof bad_dir);
   EXPECT_STAT(NFS4ERR_INVAL, server->BindConnToSession(bind, 3).status);
   bind.bctsa_dir = CDFC4_FORE;
   for (ConnectionId c = 4; c < 4 + server.limits.connections_per_session_max - 3; ++c) {

@@ -44,7 +44,8 @@ class RecordingRecallSink final : public RecallSink {
     stateid4 stateid;
     bool layout;
   };
-  void RecallDelegation(clientid4 c, uint64_t f, const stateid4& s, open_delegation_type4) override {
+  void RecallDelegation(clientid4 c, uint64_t f, const stateid4& s,
+                        open_delegation_type4) override {
     std::lock_guard lock(mu_);
     calls.push_back({c, f, s, false});
   }
@@ -159,8 +160,8 @@ inline MountedClient Mount(TestServer& server, const std::string& owner, uint64_
   MountedClient m;
   ExchangeIdResult ex = server->ExchangeId(ExchangeArgs(owner, verifier), "root@client");
   EXPECT_STAT(NFS4_OK, ex.status);
-  CreateSessionReply cs = server->CreateSession(SessionArgs(ex.eir_clientid, ex.eir_sequenceid),
-                                                "root@client", conn);
+  CreateSessionReply cs =
+      server->CreateSession(SessionArgs(ex.eir_clientid, ex.eir_sequenceid), "root@client", conn);
   EXPECT_STAT(NFS4_OK, cs.status);
   m.clientid = ex.eir_clientid;
   m.session = ToId(cs);
