@@ -92,8 +92,9 @@ FileStateTable::Locker FileStateTable::ResolveLocker(clientid4 clientid, uint64_
 
 // Reclaims are allowed only in the grace period to clients on stable storage (8.4.2.1); a lock
 // reclaim on an open that was not itself reclaimed could not have existed before the restart:
-// NFS4ERR_RECLAIM_BAD (15.1). Non-reclaims wait for the grace period and for the client's
-// RECLAIM_COMPLETE (18.51.3).
+// NFS4ERR_RECLAIM_BAD (15.1). (Defence in depth: such an open cannot arise today, since a client
+// may not open without reclaim before its RECLAIM_COMPLETE, after which it may not reclaim.)
+// Non-reclaims wait for the grace period and for the client's RECLAIM_COMPLETE (18.51.3).
 nfsstat4 FileStateTable::CheckLockGrace(clientid4 clientid, bool reclaim, const Locker& lk,
                                         Instant now) {
   if (!reclaim) return grace_.CheckNonReclaim(clientid, now);

@@ -70,10 +70,6 @@ nfsstat4 GracePeriod::CheckNonReclaim(clientid4 clientid, Instant now) {
   return NFS4_OK;
 }
 
-bool GracePeriod::InGraceOrIncomplete(clientid4 clientid, Instant now) {
-  return CheckNonReclaim(clientid, now) != NFS4_OK;
-}
-
 nfsstat4 GracePeriod::CheckReclaimComplete(clientid4 clientid) {
   std::lock_guard lock(mu_);
   auto it = clients_.find(clientid);
