@@ -12,9 +12,14 @@ class Encoder {
  public:
   void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
   void Varint(uint64_t v);
-  void Zigzag(int64_t v) { Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void Zigzag(int64_t v) {
+    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
   void Fixed64BE(uint64_t v);
-  void Bytes(std::string_view b) { Varint(b.size()); out_.append(b); }
+  void Bytes(std::string_view b) {
+    Varint(b.size());
+    out_.append(b);
+  }
   void Raw(std::string_view b) { out_.append(b); }
   std::string Take() { return std::move(out_); }
 
@@ -37,7 +42,10 @@ class Decoder {
   std::string_view rest() const { return in_; }
 
  private:
-  bool Fail() { ok_ = false; return false; }
+  bool Fail() {
+    ok_ = false;
+    return false;
+  }
   std::string_view in_;
   bool ok_ = true;
 };

@@ -24,8 +24,10 @@ Status Bad(const std::string& what) { return Status(Code::kCorruption, "fsck: " 
 Status LoadInodes(Txn& txn, uint64_t inodes_max, SeenMap* seen) {
   std::unique_ptr<KvIterator> it = txn.NewIterator(Cf::kInodes, "", "");
   for (; it->Valid(); it->Next()) {
-    if (it->key().size() != 8) return Bad("inode key of " + std::to_string(it->key().size()) + " bytes");
-    if (seen->size() >= inodes_max) return Status(Code::kLimit, "fsck: more than inodes_max inodes");
+    if (it->key().size() != 8)
+      return Bad("inode key of " + std::to_string(it->key().size()) + " bytes");
+    if (seen->size() >= inodes_max)
+      return Status(Code::kLimit, "fsck: more than inodes_max inodes");
     FileId fileid = GetFixed64BE(it->key());
     META_ASSIGN_OR_RETURN(Inode inode, DecodeInode(fileid, it->value()));
     (*seen)[fileid].inode = std::move(inode);
@@ -33,8 +35,7 @@ Status LoadInodes(Txn& txn, uint64_t inodes_max, SeenMap* seen) {
   return it->status();
 }
 
-Status CheckDirent(Txn& txn, FileId parent, std::string_view name, const Dirent& d,
-                   SeenMap* seen) {
+Status CheckDirent(Txn& txn, FileId parent, std::string_view name, const Dirent& d, SeenMap* seen) {
   const std::string where = "dirent " + std::to_string(parent) + "/" + std::string(name);
   auto p = seen->find(parent);
   if (p == seen->end() || !p->second.inode.is_dir()) return Bad(where + ": parent not a dir");
@@ -65,8 +66,7 @@ Result<uint64_t> CheckDirents(Txn& txn, SeenMap* seen) {
   for (; it->Valid(); it->Next(), count++) {
     if (it->key().size() <= 8) return Bad("short dirent key");
     META_ASSIGN_OR_RETURN(Dirent d, DecodeDirent(it->value()));
-    META_RETURN_IF_ERROR(
-        CheckDirent(txn, GetFixed64BE(it->key()), it->key().substr(8), d, seen));
+    META_RETURN_IF_ERROR(CheckDirent(txn, GetFixed64BE(it->key()), it->key().substr(8), d, seen));
   }
   META_RETURN_IF_ERROR(it->status());
   uint64_t cookies = 0;
@@ -74,8 +74,8 @@ Result<uint64_t> CheckDirents(Txn& txn, SeenMap* seen) {
   for (; c->Valid(); c->Next()) cookies++;
   META_RETURN_IF_ERROR(c->status());
   // Every dirent has its own dircookie (checked above), so equal counts make it a bijection.
-  if (cookies != count) return Bad(std::to_string(cookies) + " dircookies for " +
-                                   std::to_string(count) + " dirents");
+  if (cookies != count)
+    return Bad(std::to_string(cookies) + " dircookies for " + std::to_string(count) + " dirents");
   return count;
 }
 
@@ -84,14 +84,16 @@ Status CheckCounts(const SeenMap& seen) {
     const std::string where = "fileid " + std::to_string(fileid);
     const Inode& n = s.inode;
     if (!n.is_dir()) {
-      if (n.nlink != s.links) return Bad(where + ": nlink " + std::to_string(n.nlink) +
-                                         " but " + std::to_string(s.links) + " names");
+      if (n.nlink != s.links)
+        return Bad(where + ": nlink " + std::to_string(n.nlink) + " but " +
+                   std::to_string(s.links) + " names");
       continue;
     }
     if (n.nlink != 2 + s.subdirs) return Bad(where + ": dir nlink is not 2 + subdirs");
     if (n.size_bytes != s.entries) return Bad(where + ": dir size is not its entry count");
     const uint32_t names_expected = fileid == kRootFileId ? 0 : 1;
-    if (s.links != names_expected) return Bad(where + ": dir named " + std::to_string(s.links) + " times");
+    if (s.links != names_expected)
+      return Bad(where + ": dir named " + std::to_string(s.links) + " times");
     if (fileid == kRootFileId && n.parent != kRootFileId) return Bad("root's parent is not root");
   }
   if (seen.find(kRootFileId) == seen.end()) return Bad("no root");
@@ -106,7 +108,8 @@ Status CheckReachable(const SeenMap& seen) {
     std::vector<FileId> path;
     FileId cur = fileid;
     while (!reaches_root.count(cur)) {
-      if (path.size() > kDirDepthMax) return Bad("directory " + std::to_string(fileid) + " is in a cycle");
+      if (path.size() > kDirDepthMax)
+        return Bad("directory " + std::to_string(fileid) + " is in a cycle");
       path.push_back(cur);
       auto it = seen.find(cur);
       if (it == seen.end() || !it->second.inode.is_dir()) return Bad("broken parent chain");

@@ -15,7 +15,8 @@
 //  - Put/Delete of a key conflict with concurrent GetForUpdate/Put/Delete of the same key.
 //  - A read-only Txn (Kv::BeginRead) reads one consistent snapshot; it never commits.
 //  - Commit is all-or-nothing and, when the Kv is configured durable, on stable storage when it
-//    returns ok (see WaitDurable for engines that publish before they sync). Any call may return kConflict; the transaction is then dead and the caller
+//    returns ok (see WaitDurable for engines that publish before they sync). Any call may
+//    return kConflict; the transaction is then dead and the caller
 //    (only TxnRunner) retries it from the start.
 #pragma once
 
@@ -51,8 +52,7 @@ class Txn {
   virtual Status Put(Cf cf, std::string_view key, std::string_view value) = 0;
   virtual Status Delete(Cf cf, std::string_view key) = 0;
   // Keys in [lower, upper); an empty `upper` means "to the end of the column family".
-  virtual std::unique_ptr<KvIterator> NewIterator(Cf cf, std::string lower,
-                                                  std::string upper) = 0;
+  virtual std::unique_ptr<KvIterator> NewIterator(Cf cf, std::string lower, std::string upper) = 0;
 
   // Read-write: publishes every write atomically (durable on return when so configured) or
   // returns kConflict / an I/O error and publishes nothing. Read-only: ok, does nothing.

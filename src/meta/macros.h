@@ -9,9 +9,9 @@
 #define META_CONCAT(a, b) META_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (a Status) and returns it from the enclosing function if it is not ok.
-#define META_RETURN_IF_ERROR(expr)             \
-  do {                                         \
-    ::manifold::Status meta_status_ = (expr);  \
+#define META_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::manifold::Status meta_status_ = (expr);    \
     if (!meta_status_.ok()) return meta_status_; \
   } while (0)
 

@@ -103,9 +103,8 @@ Result<RemoveResult> Namespace::RmDir(FileId parent, std::string_view name) {
 }
 
 Result<RemoveResult> Namespace::Unlink(FileId parent, std::string_view name) {
-  return runner_.Run([&](Txn& txn) {
-    return ops::Remove(txn, Context(), parent, name, ops::RemoveKind::kAny);
-  });
+  return runner_.Run(
+      [&](Txn& txn) { return ops::Remove(txn, Context(), parent, name, ops::RemoveKind::kAny); });
 }
 
 Result<RenameResult> Namespace::Rename(FileId src_parent, std::string_view src_name,

@@ -61,8 +61,8 @@ struct CreateArgs {
   uint32_t mode = 0644;  // permission bits (07777)
   uint32_t uid = 0;
   uint32_t gid = 0;
-  std::string symlink_target;  // kSymlink: 1..kSymlinkTargetBytesMax bytes
-  DeviceNumber rdev;           // kBlk, kChr
+  std::string symlink_target;             // kSymlink: 1..kSymlinkTargetBytesMax bytes
+  DeviceNumber rdev;                      // kBlk, kChr
   CreateMode how = CreateMode::kGuarded;  // kUnchecked/kExclusive only for kReg
   uint64_t verifier = 0;                  // kExclusive
 };
@@ -87,7 +87,7 @@ struct RemoveResult {
 
 struct RenameResult {
   DirChange src_dir;
-  DirChange dst_dir;  // same as src_dir when the parents are the same directory
+  DirChange dst_dir;                 // same as src_dir when the parents are the same directory
   std::optional<Unlinked> replaced;  // the target that was overwritten, if any
   bool noop = false;  // source and target were already the same file: nothing changed
 };
@@ -122,7 +122,7 @@ struct DirEntry {
   std::string name;
   FileId fileid = 0;
   FileType type = FileType::kReg;
-  uint64_t cookie = 0;  // pass back to ReadDir to continue after this entry
+  uint64_t cookie = 0;         // pass back to ReadDir to continue after this entry
   std::optional<Inode> attrs;  // when asked for, from the same snapshot
 };
 

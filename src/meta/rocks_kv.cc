@@ -42,7 +42,9 @@ Status FromRocks(const rocksdb::Status& s, const char* what) {
 class RocksIterator final : public KvIterator {
  public:
   RocksIterator(std::string lower, std::string upper)
-      : lower_(std::move(lower)), upper_(std::move(upper)), lower_slice_(lower_),
+      : lower_(std::move(lower)),
+        upper_(std::move(upper)),
+        lower_slice_(lower_),
         upper_slice_(upper_) {}
 
   rocksdb::ReadOptions MakeReadOptions(const rocksdb::Snapshot* snapshot) const {
@@ -89,8 +91,8 @@ class RocksTxn final : public Txn {
     std::string value;
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
-    rocksdb::Status s = txn_ ? txn_->Get(ro, Handle(cf), key, &value)
-                             : db_->Get(ro, Handle(cf), key, &value);
+    rocksdb::Status s =
+        txn_ ? txn_->Get(ro, Handle(cf), key, &value) : db_->Get(ro, Handle(cf), key, &value);
     if (!s.ok()) return FromRocks(s, "get");
     return value;
   }
@@ -137,9 +139,7 @@ class RocksTxn final : public Txn {
   }
 
  private:
-  rocksdb::ColumnFamilyHandle* Handle(Cf cf) const {
-    return handles_[1 + static_cast<size_t>(cf)];
-  }
+  rocksdb::ColumnFamilyHandle* Handle(Cf cf) const { return handles_[1 + static_cast<size_t>(cf)]; }
 
   rocksdb::TransactionDB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
@@ -185,8 +185,8 @@ Result<std::unique_ptr<RocksKv>> RocksKv::Open(const std::string& dir,
   txn_db_options.default_lock_timeout = options.lock_timeout_ms;
 
   std::unique_ptr<RocksKv> kv(new RocksKv(options));
-  rocksdb::Status s = rocksdb::TransactionDB::Open(MakeDbOptions(options), txn_db_options, dir,
-                                                   cfs, &kv->handles_, &kv->db_);
+  rocksdb::Status s = rocksdb::TransactionDB::Open(MakeDbOptions(options), txn_db_options, dir, cfs,
+                                                   &kv->handles_, &kv->db_);
   if (!s.ok()) return FromRocks(s, ("open " + dir).c_str());
   MANIFOLD_CHECK(kv->handles_.size() == cfs.size());
   kv->durable_seq_ = kv->db_->GetLatestSequenceNumber();  // recovered from disk
@@ -195,7 +195,8 @@ Result<std::unique_ptr<RocksKv>> RocksKv::Open(const std::string& dir,
 
 RocksKv::~RocksKv() {
   if (!db_) return;
-  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  for (rocksdb::ColumnFamilyHandle* h : handles_)
+    db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   db_->Close().PermitUncheckedError();
   delete db_;
 }
@@ -211,26 +212,34 @@ std::unique_ptr<Txn> RocksKv::BeginTxn() {
                                     early_release ? this : nullptr);
 }
 
+std::unique_ptr<Txn> RocksKv::BeginRead() { return std::make_unique<RocksTxn>(db_, handles_); }
+
 Status RocksKv::WaitDurable() {
   if (!options_.sync_commits || !options_.early_lock_release) return Status::Ok();
   return SyncUpTo(db_->GetLatestSequenceNumber());
 }
 
 Status RocksKv::SyncUpTo(uint64_t seq) {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  // Group commit: while one WAL sync runs, later committers wait; when it ends, every waiter
+  // it covered returns at once and one of the others starts the next sync for all of them.
+  while (durable_seq_ < seq && sync_running_) sync_done_.wait(lock);
   if (durable_seq_ >= seq) return Status::Ok();
-  std::lock_guard<std::mutex> lock(sync_mu_);
-  if (durable_seq_ >= seq) return Status::Ok();  // the sync we waited behind covered us
+  sync_running_ = true;
   // Every sequence number <= target is already appended to the WAL (RocksDB publishes a
   // sequence number after its WAL write), so one sync makes all of them durable.
   const uint64_t target = db_->GetLatestSequenceNumber();
+  lock.unlock();
   Status s = FromRocks(db_->SyncWAL(), "sync WAL");
-  if (!s.ok()) return s;
-  wal_syncs_++;
-  durable_seq_ = std::max<uint64_t>(durable_seq_, target);
+  lock.lock();
+  sync_running_ = false;
+  if (s.ok()) {
+    wal_syncs_++;
+    durable_seq_ = std::max<uint64_t>(durable_seq_, target);
+  }
+  sync_done_.notify_all();
   return s;
 }
-
-std::unique_ptr<Txn> RocksKv::BeginRead() { return std::make_unique<RocksTxn>(db_, handles_); }
 
 Status RocksKv::Flush() {
   rocksdb::FlushOptions fo;

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -81,8 +82,10 @@ class RocksKv final : public Kv {
   RocksKv(const RocksKvOptions& options) : options_(options) {}
 
   RocksKvOptions options_;
-  std::mutex sync_mu_;                      // one WAL sync at a time; waiters queue here
-  std::atomic<uint64_t> durable_seq_{0};    // everything <= this is on stable storage
+  std::mutex sync_mu_;
+  std::condition_variable sync_done_;  // signalled when a WAL sync ends
+  bool sync_running_ = false;          // guarded by sync_mu_
+  uint64_t durable_seq_ = 0;           // guarded by sync_mu_; all <= this is on disk
   std::atomic<uint64_t> wal_syncs_{0};
   rocksdb::TransactionDB* db_ = nullptr;               // owned
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; [0] is "default", then Cf order

@@ -6,7 +6,9 @@
 namespace manifold::meta {
 namespace {
 
-Status Corrupt(const char* what) { return Status(Code::kCorruption, std::string("bad ") + what + " record"); }
+Status Corrupt(const char* what) {
+  return Status(Code::kCorruption, std::string("bad ") + what + " record");
+}
 
 Status CheckVersion(Decoder& d, uint8_t expected, const char* what) {
   uint8_t version = 0;

@@ -29,13 +29,13 @@ namespace manifold::meta {
 // ---------------------------------------------------------------------------------------------
 // Column families (the Kv seam names them by this enum; RocksKv maps them to RocksDB CFs).
 enum class Cf : uint8_t {
-  kInodes = 0,   // fileid -> Inode
-  kDirents,      // (parent fileid, name) -> Dirent
-  kDirCookies,   // (parent fileid, cookie) -> DirCookieEntry
-  kExtents,      // (fileid, extent index) -> Extent
-  kVolumes,      // volume id -> Volume
-  kClients,      // client owner (opaque) -> ClientRecord
-  kSys,          // named singletons: format version, fileid counter, rename lock
+  kInodes = 0,  // fileid -> Inode
+  kDirents,     // (parent fileid, name) -> Dirent
+  kDirCookies,  // (parent fileid, cookie) -> DirCookieEntry
+  kExtents,     // (fileid, extent index) -> Extent
+  kVolumes,     // volume id -> Volume
+  kClients,     // client owner (opaque) -> ClientRecord
+  kSys,         // named singletons: format version, fileid counter, rename lock
 };
 inline constexpr int kCfCount = 7;
 const char* CfName(Cf cf);  // the RocksDB column family name, e.g. "inodes"
@@ -55,7 +55,13 @@ inline constexpr uint64_t kFirstDirCookie = 3;
 // inodes: key = be64(fileid)
 
 enum class FileType : uint8_t {
-  kReg = 1, kDir = 2, kSymlink = 3, kBlk = 4, kChr = 5, kFifo = 6, kSock = 7,
+  kReg = 1,
+  kDir = 2,
+  kSymlink = 3,
+  kBlk = 4,
+  kChr = 5,
+  kFifo = 6,
+  kSock = 7,
 };
 const char* FileTypeName(FileType type);
 bool IsFileType(uint8_t raw);
@@ -83,9 +89,9 @@ struct Inode {
   uint64_t size_bytes = 0;  // directories: the number of entries
   uint64_t space_used_bytes = 0;
   Timespec atime, mtime, ctime, crtime;
-  uint64_t change = 0;  // NFSv4 change attribute: +1 on every change of this inode
-  uint32_t nlink = 0;   // directories: 2 + number of subdirectories
-  uint32_t generation = 0;  // random, nonzero, chosen at create; carried in filehandles
+  uint64_t change = 0;           // NFSv4 change attribute: +1 on every change of this inode
+  uint32_t nlink = 0;            // directories: 2 + number of subdirectories
+  uint32_t generation = 0;       // random, nonzero, chosen at create; carried in filehandles
   uint64_t data_generation = 0;  // +1 on every write or size change (movers, DESIGN.md 5)
   DeviceNumber rdev;             // block and character devices
   std::string symlink_target;    // symlinks

@@ -32,10 +32,10 @@ struct TxnRunnerOptions {
 
 // Counters for /metrics. Monotonic.
 struct TxnRunnerStats {
-  std::atomic<uint64_t> commits{0};     // successful read-write commits
-  std::atomic<uint64_t> conflicts{0};   // attempts that ended in kConflict
-  std::atomic<uint64_t> gave_up{0};     // Run() calls that exhausted txn_attempts_max
-  std::atomic<uint64_t> failed{0};      // Run() calls that ended in another error
+  std::atomic<uint64_t> commits{0};    // successful read-write commits
+  std::atomic<uint64_t> conflicts{0};  // attempts that ended in kConflict
+  std::atomic<uint64_t> gave_up{0};    // Run() calls that exhausted txn_attempts_max
+  std::atomic<uint64_t> failed{0};     // Run() calls that ended in another error
 };
 
 class TxnRunner {

@@ -73,8 +73,8 @@ Status AddEntry(Txn& txn, Inode* dir, std::string_view name, const Inode& child)
   Dirent dirent{child.fileid, child.type, cookie};
   DirCookieEntry by_cookie{std::string(name), child.fileid, child.type};
   META_RETURN_IF_ERROR(txn.Put(Cf::kDirents, DirentKey(dir->fileid, name), EncodeDirent(dirent)));
-  META_RETURN_IF_ERROR(txn.Put(Cf::kDirCookies, DirCookieKey(dir->fileid, cookie),
-                               EncodeDirCookie(by_cookie)));
+  META_RETURN_IF_ERROR(
+      txn.Put(Cf::kDirCookies, DirCookieKey(dir->fileid, cookie), EncodeDirCookie(by_cookie)));
   dir->size_bytes++;
   return Status::Ok();
 }
@@ -83,8 +83,8 @@ Status DropEntry(Txn& txn, Inode* dir, std::string_view name, const Dirent& entr
   META_RETURN_IF_ERROR(txn.Delete(Cf::kDirents, DirentKey(dir->fileid, name)));
   META_RETURN_IF_ERROR(txn.Delete(Cf::kDirCookies, DirCookieKey(dir->fileid, entry.cookie)));
   if (dir->size_bytes == 0) {
-    return Status(Code::kCorruption, "entry count of directory " + std::to_string(dir->fileid) +
-                                         " would go below 0");
+    return Status(Code::kCorruption,
+                  "entry count of directory " + std::to_string(dir->fileid) + " would go below 0");
   }
   dir->size_bytes--;
   return Status::Ok();

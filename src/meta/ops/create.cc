@@ -20,8 +20,8 @@ Status ValidateArgs(const CreateArgs& args) {
   if (args.type == FileType::kSymlink) {
     if (args.symlink_target.empty()) return Status(Code::kInvalid, "empty symlink target");
     if (args.symlink_target.size() > kSymlinkTargetBytesMax) {
-      return Status(Code::kTooBig, "symlink target exceeds " +
-                                       std::to_string(kSymlinkTargetBytesMax) + " bytes");
+      return Status(Code::kTooBig,
+                    "symlink target exceeds " + std::to_string(kSymlinkTargetBytesMax) + " bytes");
     }
   } else if (!args.symlink_target.empty()) {
     return Status(Code::kInvalid, "symlink target on a non-symlink");

@@ -16,8 +16,8 @@ Status ValidateExtent(const Extent& extent) {
                                      std::to_string(kExtentsPerFileMax));
   }
   if (extent.instances.size() > kInstancesPerExtentMax) {
-    return Status(Code::kTooBig, "more than " + std::to_string(kInstancesPerExtentMax) +
-                                     " instances");
+    return Status(Code::kTooBig,
+                  "more than " + std::to_string(kInstancesPerExtentMax) + " instances");
   }
   for (const Instance& i : extent.instances) {
     if (i.locator.size() > kLocatorBytesMax) return Status(Code::kTooBig, "locator too long");
@@ -51,12 +51,12 @@ Instance* FindInstance(Extent& extent, uint64_t volume_id) {
 
 Status CheckGuards(const Inode& inode, const Instance& instance, const InstanceUpdate& u) {
   if (u.expected_state && instance.state != *u.expected_state) {
-    return Status(Code::kPrecondition, std::string("instance is ") +
-                                           InstanceStateName(instance.state));
+    return Status(Code::kPrecondition,
+                  std::string("instance is ") + InstanceStateName(instance.state));
   }
   if (u.expected_data_generation && inode.data_generation != *u.expected_data_generation) {
-    return Status(Code::kPrecondition, "data generation moved on to " +
-                                           std::to_string(inode.data_generation));
+    return Status(Code::kPrecondition,
+                  "data generation moved on to " + std::to_string(inode.data_generation));
   }
   return Status::Ok();
 }
@@ -115,8 +115,10 @@ Status DeleteInstance(Txn& txn, FileId fileid, uint64_t index, uint64_t volume_i
   META_ASSIGN_OR_RETURN(Inode inode, LockRegularFile(txn, fileid));
   META_ASSIGN_OR_RETURN(Extent extent, LockExtent(txn, fileid, index));
   auto& v = extent.instances;
-  auto it = std::find_if(v.begin(), v.end(), [&](const Instance& i) { return i.volume_id == volume_id; });
-  if (it == v.end()) return Status(Code::kNotFound, "no instance on volume " + std::to_string(volume_id));
+  auto it =
+      std::find_if(v.begin(), v.end(), [&](const Instance& i) { return i.volume_id == volume_id; });
+  if (it == v.end())
+    return Status(Code::kNotFound, "no instance on volume " + std::to_string(volume_id));
   v.erase(it);
   if (v.empty()) return txn.Delete(Cf::kExtents, ExtentKey(fileid, index));
   return txn.Put(Cf::kExtents, ExtentKey(fileid, index), EncodeExtent(extent));

@@ -23,8 +23,7 @@ Status CheckVersion(const std::string& value) {
   META_ASSIGN_OR_RETURN(uint64_t version, DecodeSysU64(value));
   if (version != kFormatVersion) {
     return Status(Code::kCorruption, "store format version " + std::to_string(version) +
-                                         " is not this build's " +
-                                         std::to_string(kFormatVersion));
+                                         " is not this build's " + std::to_string(kFormatVersion));
   }
   return Status::Ok();
 }
@@ -40,8 +39,7 @@ Status EnsureFormat(Txn& txn, const OpContext& ctx) {
   if (it->Valid()) return Status(Code::kCorruption, "inodes present but no format version");
   META_RETURN_IF_ERROR(it->status());
   META_RETURN_IF_ERROR(txn.Put(Cf::kSys, kSysFormatVersionKey, EncodeSysU64(kFormatVersion)));
-  META_RETURN_IF_ERROR(
-      txn.Put(Cf::kSys, kSysNextFileIdKey, EncodeSysU64(kFirstAllocatedFileId)));
+  META_RETURN_IF_ERROR(txn.Put(Cf::kSys, kSysNextFileIdKey, EncodeSysU64(kFirstAllocatedFileId)));
   META_RETURN_IF_ERROR(txn.Put(Cf::kSys, kSysRenameLockKey, EncodeSysU64(0)));
   return WriteInode(txn, NewRoot(ctx));
 }

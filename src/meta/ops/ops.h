@@ -40,8 +40,8 @@ Result<LinkResult> Link(Txn& txn, const OpContext& ctx, FileId fileid, FileId ne
                         std::string_view new_name);  // link.cc
 Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
                               const SetAttrArgs& args);  // setattr.cc
-Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid,
-                          uint64_t end_offset_bytes, std::optional<Timespec> mtime);  // write.cc
+Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid, uint64_t end_offset_bytes,
+                          std::optional<Timespec> mtime);  // write.cc
 
 // extents.cc
 Status PutExtent(Txn& txn, const Extent& extent);
@@ -58,8 +58,7 @@ Result<std::vector<Volume>> ListVolumes(Txn& txn, uint64_t after_volume_id, uint
 Status DeleteVolume(Txn& txn, uint64_t volume_id);
 Status PutClient(Txn& txn, const ClientRecord& client);
 Result<ClientRecord> GetClient(Txn& txn, std::string_view owner);
-Result<std::vector<ClientRecord>> ListClients(Txn& txn, std::string_view after_owner,
-                                              uint32_t max);
+Result<std::vector<ClientRecord>> ListClients(Txn& txn, std::string_view after_owner, uint32_t max);
 Status DeleteClient(Txn& txn, std::string_view owner);
 
 }  // namespace manifold::meta::ops

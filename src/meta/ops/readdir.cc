@@ -33,8 +33,8 @@ Result<ReadDirResult> ReadDir(Txn& txn, FileId dir_id, uint64_t cookie, uint32_t
   ReadDirResult out;
   out.dir_change = dir.change;
   const uint64_t start = cookie == 0 ? kFirstDirCookie : cookie + 1;
-  std::unique_ptr<KvIterator> it = txn.NewIterator(
-      Cf::kDirCookies, DirCookieKey(dir_id, start), PrefixSuccessor(DirentPrefix(dir_id)));
+  std::unique_ptr<KvIterator> it = txn.NewIterator(Cf::kDirCookies, DirCookieKey(dir_id, start),
+                                                   PrefixSuccessor(DirentPrefix(dir_id)));
   for (; it->Valid() && out.entries.size() < max_entries; it->Next()) {
     META_ASSIGN_OR_RETURN(DirCookieEntry e, DecodeDirCookie(it->value()));
     DirEntry entry{std::move(e.name), e.child, e.type, DirCookieFromKey(it->key()), std::nullopt};

@@ -15,7 +15,8 @@ Result<RemoveResult> Remove(Txn& txn, const OpContext& ctx, FileId parent, std::
   META_ASSIGN_OR_RETURN(std::optional<Dirent> entry, LockDirent(txn, parent, name));
   if (!entry) return Status(Code::kNotFound, "no entry '" + std::string(name) + "'");
   if (entry->type == FileType::kDir) {
-    if (kind == RemoveKind::kNonDir) return Status(Code::kIsDir, "'" + std::string(name) + "' is a directory");
+    if (kind == RemoveKind::kNonDir)
+      return Status(Code::kIsDir, "'" + std::string(name) + "' is a directory");
     return RemoveDirEntry(txn, ctx, &dir, name, *entry);
   }
   if (kind == RemoveKind::kDirOnly) {

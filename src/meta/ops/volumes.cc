@@ -39,7 +39,8 @@ Result<std::vector<Volume>> ListVolumes(Txn& txn, uint64_t after_volume_id, uint
   if (max == 0 || max > kListPageEntriesMax) return Status(Code::kInvalid, "bad page size");
   std::vector<Volume> out;
   if (after_volume_id == UINT64_MAX) return out;
-  std::unique_ptr<KvIterator> it = txn.NewIterator(Cf::kVolumes, VolumeKey(after_volume_id + 1), "");
+  std::unique_ptr<KvIterator> it =
+      txn.NewIterator(Cf::kVolumes, VolumeKey(after_volume_id + 1), "");
   for (; it->Valid() && out.size() < max; it->Next()) {
     META_ASSIGN_OR_RETURN(Volume v, DecodeVolume(it->key(), it->value()));
     out.push_back(std::move(v));

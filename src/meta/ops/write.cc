@@ -7,8 +7,8 @@
 
 namespace manifold::meta::ops {
 
-Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid,
-                          uint64_t end_offset_bytes, std::optional<Timespec> mtime) {
+Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid, uint64_t end_offset_bytes,
+                          std::optional<Timespec> mtime) {
   META_ASSIGN_OR_RETURN(Inode inode, LockInode(txn, fileid));
   if (inode.is_dir()) return Status(Code::kIsDir, "write to a directory");
   if (inode.type != FileType::kReg) return Status(Code::kInvalid, "write to a special file");

@@ -5,11 +5,10 @@
 // pass-through FileSystem, which shows group commit independently of this machine's fsync
 // latency. Lookups per second for reference. Scale with MANIFOLD_META_BENCH_OPS.
 #include <gtest/gtest.h>
+#include <rocksdb/env.h>
 
 #include <chrono>
 #include <thread>
-
-#include <rocksdb/env.h>
 
 #include "fault_fs.h"
 #include "namespace_fixture.h"
@@ -62,8 +61,8 @@ class CreateBench : public testing::NamespaceFixture {
     return (ops / threads) * threads / s;
   }
   void Report(const char* what, double per_s) {
-    std::fprintf(stderr, "[ figures  ] %-48s %9.0f /s  %5.2f creates per file sync\n", what,
-                 per_s, creates_per_sync_);
+    std::fprintf(stderr, "[ figures  ] %-48s %9.0f /s  %5.2f creates per file sync\n", what, per_s,
+                 creates_per_sync_);
     RecordProperty(what, std::to_string(static_cast<long>(per_s)));
   }
 

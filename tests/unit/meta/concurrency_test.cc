@@ -59,8 +59,8 @@ TEST_F(ConcurrencyTest, InjectedConflictsAreRetriedWithoutLostOrDuplicateEntries
   RocksKvOptions kvo;
   kvo.sync_commits = false;
   ASSIGN_OR_FAIL(std::unique_ptr<RocksKv> rocks, RocksKv::Open(dir_.path(), kvo));
-  auto faulty = std::make_unique<testing::FaultyKv>(
-      std::move(rocks), testing::FaultyKvOptions{200, 100, seed});
+  auto faulty = std::make_unique<testing::FaultyKv>(std::move(rocks),
+                                                    testing::FaultyKvOptions{200, 100, seed});
   testing::FaultyKv* faults = faulty.get();
   NamespaceOptions o = Options();
   o.runner.txn_attempts_max = 32;
@@ -98,7 +98,8 @@ TEST_F(ConcurrencyTest, MixedStormKeepsEveryInvariant) {
           case 0: s = ns_->Create(dir(), name(), testing::FileArgs()).status(); break;
           case 1: s = ns_->Create(dir(), name(), testing::DirArgs()).status(); break;
           case 2: s = ns_->Unlink(dir(), name()).status(); break;
-          case 3: case 4: s = ns_->Rename(dir(), name(), dir(), name()).status(); break;
+          case 3:
+          case 4: s = ns_->Rename(dir(), name(), dir(), name()).status(); break;
           case 5: {
             Result<Inode> f = ns_->Lookup(dir(), name());
             if (f.ok()) s = ns_->Link(f->fileid, dir(), name()).status();

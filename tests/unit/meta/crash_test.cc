@@ -222,9 +222,11 @@ TEST(CrashTest, AcknowledgedOpsSurviveKill9) {
     ASSIGN_OR_FAIL(FsckCounts counts, ns->Check(testing::kFsckInodesMax));
     uint64_t acked = 0;
     for (auto& [t, log] : logs) acked += log.acked;
-    std::fprintf(stderr, "[ figures  ] round %d: killed after %d ms, %llu ops acknowledged, "
-                 "%llu inodes after recovery\n", round, kill_after_ms,
-                 static_cast<unsigned long long>(acked), static_cast<unsigned long long>(counts.inodes));
+    std::fprintf(stderr,
+                 "[ figures  ] round %d: killed after %d ms, %llu ops acknowledged, "
+                 "%llu inodes after recovery\n",
+                 round, kill_after_ms, static_cast<unsigned long long>(acked),
+                 static_cast<unsigned long long>(counts.inodes));
     EXPECT_GT(acked, 0u);
   }
 }

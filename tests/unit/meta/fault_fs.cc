@@ -141,8 +141,8 @@ IOStatus PowerLossFs::DeleteFile(const std::string& fname, const IOOptions& o,
   return s;
 }
 
-IOStatus PowerLossFs::RenameFile(const std::string& src, const std::string& dst,
-                                 const IOOptions& o, IODebugContext* dbg) {
+IOStatus PowerLossFs::RenameFile(const std::string& src, const std::string& dst, const IOOptions& o,
+                                 IODebugContext* dbg) {
   if (!active()) return Off();
   IOStatus s = target()->RenameFile(src, dst, o, dbg);
   std::lock_guard<std::mutex> lock(mu_);

@@ -13,14 +13,14 @@
 // reaches nothing), close the database, DropUnsyncedData(), SetActive(true), reopen.
 #pragma once
 
+#include <rocksdb/file_system.h>
+
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-
-#include <rocksdb/file_system.h>
 
 namespace manifold::meta::testing {
 
@@ -82,7 +82,7 @@ class PowerLossFs final : public rocksdb::FileSystemWrapper {
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint32_t> sync_delay_ms_{0};
   mutable std::mutex mu_;
-  bool active_ = true;                     // guarded by mu_
+  bool active_ = true;                      // guarded by mu_
   std::map<std::string, FileState> files_;  // guarded by mu_; by full path
 };
 

@@ -1,8 +1,9 @@
 // Power loss: what was acknowledged must survive losing every byte that was not synced. With
 // sync_commits = false the same scenario must lose acknowledged creates, which proves that
 // these tests can fail (and that sync = true is what makes the difference).
-#include <gtest/gtest.h>
+#include "fault_fs.h"
 
+#include <gtest/gtest.h>
 #include <rocksdb/env.h>
 
 #include <atomic>
@@ -11,7 +12,6 @@
 #include <set>
 #include <thread>
 
-#include "fault_fs.h"
 #include "namespace_fixture.h"
 
 namespace manifold::meta {
@@ -50,7 +50,8 @@ class PowerLossTest : public ::testing::TestWithParam<bool> {
     std::set<std::string> names;
     Result<std::vector<DirEntry>> all = testing::ListAll(*ns_, dir);
     EXPECT_TRUE(all.ok()) << all.status().ToString();
-    if (all.ok()) for (const DirEntry& e : *all) names.insert(e.name);
+    if (all.ok())
+      for (const DirEntry& e : *all) names.insert(e.name);
     return names;
   }
   void ExpectFsckClean() {
@@ -104,9 +105,9 @@ TEST_P(PowerLossTest, WithoutSyncAcknowledgedOpsAreLost) {
   EXPECT_GT(dropped, 0u);
   EXPECT_LT(present.size(), expect.size()) << "unsynced commits survived a power cut: the "
                                               "fault model is not dropping anything";
-  std::fprintf(stderr, "[ figures  ] sync off: %zu of %zu acknowledged names lost, %llu bytes dropped\n",
-               expect.size() - present.size(), expect.size(),
-               static_cast<unsigned long long>(dropped));
+  std::fprintf(
+      stderr, "[ figures  ] sync off: %zu of %zu acknowledged names lost, %llu bytes dropped\n",
+      expect.size() - present.size(), expect.size(), static_cast<unsigned long long>(dropped));
 }
 
 // The cut lands at a random moment while a writer thread creates files: every acknowledged
@@ -133,7 +134,8 @@ TEST_P(PowerLossTest, CutAtARandomMomentKeepsEveryAcknowledgedCreate) {
     writer.join();
     uint64_t dropped = CrashAndReopen();
     std::set<std::string> present = Present(kRootFileId);
-    for (const std::string& name : acked) EXPECT_TRUE(present.count(name)) << name << " seed " << seed;
+    for (const std::string& name : acked)
+      EXPECT_TRUE(present.count(name)) << name << " seed " << seed;
     for (const std::string& name : present) {
       EXPECT_TRUE(acked.count(name) || name == in_flight) << name << " seed " << seed;
     }

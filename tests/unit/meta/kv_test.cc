@@ -94,7 +94,10 @@ TEST_F(RocksKvTest, UncommittedWritesAreInvisibleAndRolledBack) {
   EXPECT_CODE(kv_->BeginRead()->Get(Cf::kInodes, "k"), Code::kNotFound);
   txn->Rollback();
   EXPECT_CODE(kv_->BeginRead()->Get(Cf::kInodes, "k"), Code::kNotFound);
-  { auto dropped = kv_->BeginTxn(); ASSERT_OK(dropped->Put(Cf::kInodes, "k2", "v")); }
+  {
+    auto dropped = kv_->BeginTxn();
+    ASSERT_OK(dropped->Put(Cf::kInodes, "k2", "v"));
+  }
   EXPECT_CODE(kv_->BeginRead()->Get(Cf::kInodes, "k2"), Code::kNotFound);
 }
 
@@ -125,7 +128,8 @@ TEST_F(RocksKvTest, DeadlockIsDetectedAndReportedAsConflict) {
   ASSERT_OK(a->GetForUpdate(Cf::kInodes, "1"));
   ASSERT_OK(b->GetForUpdate(Cf::kInodes, "2"));
   // a waits for b's key in another thread; b then asks for a's key: a cycle.
-  auto a_wait = std::async(std::launch::async, [&] { return a->GetForUpdate(Cf::kInodes, "2").status(); });
+  auto a_wait =
+      std::async(std::launch::async, [&] { return a->GetForUpdate(Cf::kInodes, "2").status(); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   Status b_status = b->GetForUpdate(Cf::kInodes, "1").status();
   if (!b_status.ok()) {

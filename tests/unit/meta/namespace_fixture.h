@@ -101,7 +101,8 @@ class NamespaceFixture : public ::testing::Test {
     std::vector<std::string> names;
     Result<std::vector<DirEntry>> all = ListAll(*ns_, dir);
     EXPECT_TRUE(all.ok()) << all.status().ToString();
-    if (all.ok()) for (DirEntry& e : *all) names.push_back(e.name);
+    if (all.ok())
+      for (DirEntry& e : *all) names.push_back(e.name);
     std::sort(names.begin(), names.end());
     return names;
   }

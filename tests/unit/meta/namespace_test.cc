@@ -108,8 +108,8 @@ TEST_F(NamespaceTest, CreateErrors) {
 }
 
 TEST_F(NamespaceTest, BadNamesAreRefused) {
-  for (std::string bad : {std::string(""), std::string("."), std::string(".."),
-                          std::string("a/b"), std::string("/"), std::string("a\0b", 3)}) {
+  for (std::string bad : {std::string(""), std::string("."), std::string(".."), std::string("a/b"),
+                          std::string("/"), std::string("a\0b", 3)}) {
     EXPECT_CODE(ns_->Create(kRootFileId, bad, FileArgs()), Code::kInvalid) << bad;
     EXPECT_CODE(ns_->Lookup(kRootFileId, bad), Code::kInvalid) << bad;
     EXPECT_CODE(ns_->Remove(kRootFileId, bad), Code::kInvalid) << bad;
@@ -313,7 +313,8 @@ TEST_F(NamespaceTest, RecordWriteGrowsSizeAndDataGeneration) {
 
 TEST_F(NamespaceTest, FileIdsAreUniqueAndNeverReusedAcrossReopen) {
   std::set<FileId> seen{kRootFileId};
-  for (int i = 0; i < 20; i++) EXPECT_TRUE(seen.insert(MakeFile(kRootFileId, "a" + std::to_string(i))).second);
+  for (int i = 0; i < 20; i++)
+    EXPECT_TRUE(seen.insert(MakeFile(kRootFileId, "a" + std::to_string(i))).second);
   FileId last = *seen.rbegin();
   ASSERT_OK(ns_->Remove(kRootFileId, "a19"));
   Reopen();  // the rest of the reserved block is skipped, never handed out again

@@ -10,7 +10,8 @@ namespace {
 class RecordsTest : public testing::NamespaceFixture {
  protected:
   Extent TwoCopies(FileId f, uint64_t index) {
-    return Extent{f, index,
+    return Extent{f,
+                  index,
                   {{1, "fh-1", InstanceState::kValid, 0xaa, 0, 100},
                    {2, "obj/key", InstanceState::kCopying, 0, 0, 0}}};
   }
@@ -85,8 +86,11 @@ TEST_F(RecordsTest, DeleteInstanceDropsTheExtentWithItsLastInstance) {
 
 TEST_F(RecordsTest, VolumesPutGetListDelete) {
   for (uint64_t id : {5u, 1u, 300u}) {
-    Volume v{id, "nfs://127.0.0.1:20" + std::to_string(id) + "/x", {{"tier", "fast"}},
-             VolumeState::kUp, "127.0.0.1"};
+    Volume v{id,
+             "nfs://127.0.0.1:20" + std::to_string(id) + "/x",
+             {{"tier", "fast"}},
+             VolumeState::kUp,
+             "127.0.0.1"};
     ASSERT_OK(ns_->PutVolume(v));
   }
   ASSIGN_OR_FAIL(Volume v5, ns_->GetVolume(5));
@@ -112,7 +116,8 @@ TEST_F(RecordsTest, VolumesPutGetListDelete) {
   Volume labels;
   labels.volume_id = 8;
   labels.url = "s3://e/b";
-  for (size_t i = 0; i <= kVolumeLabelsMax; i++) labels.labels.push_back({"k" + std::to_string(i), "v"});
+  for (size_t i = 0; i <= kVolumeLabelsMax; i++)
+    labels.labels.push_back({"k" + std::to_string(i), "v"});
   EXPECT_CODE(ns_->PutVolume(labels), Code::kTooBig);
 }
 

@@ -1,9 +1,10 @@
 // Key and value encodings of docs/schema.md: round trips, key order, and that damaged or
 // foreign records are rejected as corruption instead of being misread.
+#include "meta/schema.h"
+
 #include <gtest/gtest.h>
 
 #include "meta/limits.h"
-#include "meta/schema.h"
 #include "test_util.h"
 
 namespace manifold::meta {
@@ -105,7 +106,8 @@ TEST(SchemaTest, ExtentRoundTripsWithInstances) {
   Extent e;
   e.fileid = 5;
   e.index = 3;
-  e.instances.push_back({1, std::string("\x00\x01fh", 4), InstanceState::kValid, 0xabcdef, 4, 1 << 20});
+  e.instances.push_back(
+      {1, std::string("\x00\x01fh", 4), InstanceState::kValid, 0xabcdef, 4, 1 << 20});
   e.instances.push_back({2, "bucket/key", InstanceState::kCopying, 0, 4, 0});
   ASSIGN_OR_FAIL(Extent back, DecodeExtent(ExtentKey(5, 3), EncodeExtent(e)));
   EXPECT_EQ(back, e);
@@ -116,12 +118,15 @@ TEST(SchemaTest, ExtentRoundTripsWithInstances) {
 }
 
 TEST(SchemaTest, VolumeClientAndSysRoundTrip) {
-  Volume v{9, "nfs://10.0.0.1:2049/export", {{"tier", "fast"}, {"site", "a"}}, VolumeState::kDown,
+  Volume v{9,
+           "nfs://10.0.0.1:2049/export",
+           {{"tier", "fast"}, {"site", "a"}},
+           VolumeState::kDown,
            "10.0.0.1:2049"};
   ASSIGN_OR_FAIL(Volume v_back, DecodeVolume(VolumeKey(9), EncodeVolume(v)));
   EXPECT_EQ(v_back, v);
-  ClientRecord c{std::string("owner\0bytes", 11), 0x1122334455667788, 42, "uid:1000", 0x3,
-                 true, false};
+  ClientRecord c{
+      std::string("owner\0bytes", 11), 0x1122334455667788, 42, "uid:1000", 0x3, true, false};
   ASSIGN_OR_FAIL(ClientRecord c_back, DecodeClient(ClientKey(c.owner), EncodeClient(c)));
   EXPECT_EQ(c_back, c);
   ASSIGN_OR_FAIL(uint64_t sys, DecodeSysU64(EncodeSysU64(UINT64_MAX)));

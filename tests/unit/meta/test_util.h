@@ -17,18 +17,20 @@ namespace manifold::meta::testing {
 
 inline const Status& StatusOf(const Status& s) { return s; }
 template <typename T>
-const Status& StatusOf(const Result<T>& r) { return r.status(); }
+const Status& StatusOf(const Result<T>& r) {
+  return r.status();
+}
 
-#define ASSERT_OK(expr)                                                        \
-  do {                                                                         \
-    const auto& meta_r_ = (expr);                                              \
-    ASSERT_TRUE(::manifold::meta::testing::StatusOf(meta_r_).ok())             \
+#define ASSERT_OK(expr)                                                              \
+  do {                                                                               \
+    const auto& meta_r_ = (expr);                                                    \
+    ASSERT_TRUE(::manifold::meta::testing::StatusOf(meta_r_).ok())                   \
         << #expr << ": " << ::manifold::meta::testing::StatusOf(meta_r_).ToString(); \
   } while (0)
-#define EXPECT_OK(expr)                                                        \
-  do {                                                                         \
-    const auto& meta_r_ = (expr);                                              \
-    EXPECT_TRUE(::manifold::meta::testing::StatusOf(meta_r_).ok())             \
+#define EXPECT_OK(expr)                                                              \
+  do {                                                                               \
+    const auto& meta_r_ = (expr);                                                    \
+    EXPECT_TRUE(::manifold::meta::testing::StatusOf(meta_r_).ok())                   \
         << #expr << ": " << ::manifold::meta::testing::StatusOf(meta_r_).ToString(); \
   } while (0)
 inline ::testing::AssertionResult CodeIs(const char* expr_text, const char*, const Status& s,
@@ -38,13 +40,13 @@ inline ::testing::AssertionResult CodeIs(const char* expr_text, const char*, con
                                        << s.ToString() << "), want " << CodeName(want);
 }
 // Evaluates `expr` once; a failure names codes ("not-empty" vs "exists"), not numbers.
-#define EXPECT_CODE(expr, want)                                 \
-  EXPECT_PRED_FORMAT2(::manifold::meta::testing::CodeIs,        \
+#define EXPECT_CODE(expr, want)                          \
+  EXPECT_PRED_FORMAT2(::manifold::meta::testing::CodeIs, \
                       ::manifold::meta::testing::StatusOf(expr), want)
 #define ASSIGN_OR_FAIL(lhs, expr) ASSIGN_OR_FAIL_IMPL(META_CONCAT(meta_t_, __LINE__), lhs, expr)
-#define ASSIGN_OR_FAIL_IMPL(tmp, lhs, expr)                                   \
-  auto tmp = (expr);                                                          \
-  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString();          \
+#define ASSIGN_OR_FAIL_IMPL(tmp, lhs, expr)                          \
+  auto tmp = (expr);                                                 \
+  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString(); \
   lhs = std::move(tmp).value()
 
 class TempDir {
@@ -74,8 +76,9 @@ inline uint64_t TestSeed() {
   uint64_t seed = env && *env ? std::strtoull(env, nullptr, 0)
                               : (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::fprintf(stderr, "[ seed     ] %s.%s MANIFOLD_SEED=%llu\n", info ? info->test_suite_name() : "",
-               info ? info->name() : "", static_cast<unsigned long long>(seed));
+  std::fprintf(stderr, "[ seed     ] %s.%s MANIFOLD_SEED=%llu\n",
+               info ? info->test_suite_name() : "", info ? info->name() : "",
+               static_cast<unsigned long long>(seed));
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
   return seed;
 }

@@ -1,10 +1,11 @@
 // TxnRunner: commits, retries kConflict up to txn_attempts_max from scratch on a fresh
 // transaction, never retries other errors, and never publishes the work of a failed attempt.
+#include "meta/txn_runner.h"
+
 #include <gtest/gtest.h>
 
 #include "faulty_kv.h"
 #include "meta/rocks_kv.h"
-#include "meta/txn_runner.h"
 #include "test_util.h"
 
 namespace manifold::meta {
