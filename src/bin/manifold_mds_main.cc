@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
   options.read_only = config->read_only;
   options.allow_auth_none = config->allow_auth_none;
   options.meta_dir = config->meta_dir;
-  nfs4::Mds mds(**ns, state, data, clock, options);
+  nfs4::Backchannel backchannel(state);
+  nfs4::Mds mds(**ns, state, data, backchannel, clock, options);
 
   auto dispatcher = std::make_shared<rpc::Dispatcher>();
   dispatcher->Add(std::make_shared<nfs4::Nfs4Program>(mds));

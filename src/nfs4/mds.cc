@@ -9,8 +9,13 @@
 namespace manifold::nfs4 {
 
 Mds::Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data,
-         const state::Clock& clock, MdsOptions options)
-    : ns_(ns), state_(state), data_(data), clock_(clock), options_(std::move(options)) {}
+         Backchannel& backchannel, const state::Clock& clock, MdsOptions options)
+    : ns_(ns),
+      state_(state),
+      data_(data),
+      backchannel_(backchannel),
+      clock_(clock),
+      options_(std::move(options)) {}
 
 nfsstat4 Mds::CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint64_t fileid,
                              bool write) {

@@ -11,6 +11,7 @@
 #include "common/identity.h"
 #include "meta/namespace.h"
 #include "nfs4/attrs.h"
+#include "nfs4/backchannel.h"
 #include "nfs4/data_store.h"
 #include "rpc/message.h"
 #include "state/state_manager.h"
@@ -35,13 +36,14 @@ struct CompoundContext;
 
 class Mds {
  public:
-  Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data, const state::Clock& clock,
-      MdsOptions options);
+  Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data, Backchannel& backchannel,
+      const state::Clock& clock, MdsOptions options);
   virtual ~Mds() = default;
 
   meta::Namespace& ns() { return ns_; }
   state::StateManager& state() { return state_; }
   DataStore& data() { return data_; }
+  Backchannel& backchannel() { return backchannel_; }
   state::Instant Now() const { return clock_.Now(); }
   // The stateid of an I/O (READ, WRITE, SETATTR of size) must allow it (RFC 8881 8.2.2,
   // 9.1.2): special stateids when no share reservation denies it, else the client's open,
@@ -61,6 +63,7 @@ class Mds {
   meta::Namespace& ns_;
   state::StateManager& state_;
   DataStore& data_;
+  Backchannel& backchannel_;
   const state::Clock& clock_;
   MdsOptions options_;
 };

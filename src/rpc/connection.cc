@@ -45,6 +45,16 @@ void Connection::SetReplySink(std::function<void(std::vector<uint8_t>)> sink) {
   });
 }
 
+void Connection::SetCloseHook(std::function<void()> hook) {
+  asio::post(strand_, [self = shared_from_this(), hook = std::move(hook)]() mutable {
+    if (self->closed_) {
+      hook();
+    } else {
+      self->close_hook_ = std::move(hook);
+    }
+  });
+}
+
 asio::awaitable<void> Connection::ReadLoop() {
   std::vector<uint8_t> chunk(kReadChunkBytes);
   boost::system::error_code ec;
@@ -85,6 +95,7 @@ asio::awaitable<void> Connection::ReadLoop() {
   }
   closed_ = true;
   socket_.close(ec);
+  if (close_hook_) std::exchange(close_hook_, nullptr)();
 }
 
 void Connection::Dispatch(std::vector<uint8_t> record) {

@@ -34,6 +34,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Records on this connection that are RPC replies (the backchannel) go here; unset, they
   // are dropped.
   void SetReplySink(std::function<void(std::vector<uint8_t>)> sink);
+  // Runs once when the connection ends (the NFSv4.1 state unbinds it from its sessions).
+  void SetCloseHook(std::function<void()> hook);
 
  private:
   boost::asio::awaitable<void> ReadLoop();
@@ -54,6 +56,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool closed_ = false;
   std::function<void(std::vector<uint8_t>)> reply_sink_;  // strand only
+  std::function<void()> close_hook_;                       // strand only
 };
 
 }  // namespace manifold::rpc

@@ -199,6 +199,13 @@ fi
 if grep -q 'clients may reclaim' "$tmp/cluster/logs/mds.log"; then
   pass "the restarted MDS recovered its client records: $(grep 'clients may reclaim' "$tmp/cluster/logs/mds.log" | tail -1 | sed 's/.*state: //')"
 fi
+# The backchannel: after CREATE_SESSION the MDS sends CB_SEQUENCE on the client's connection,
+# and the Linux client must answer it.
+if grep -q 'CB_SEQUENCE answered NFS4_OK' "$tmp/cluster/logs/mds.log"; then
+  pass "the Linux client answered CB_SEQUENCE on its back channel"
+else
+  fail "no CB_SEQUENCE answered NFS4_OK in mds.log: $(grep -i backchannel "$tmp/cluster/logs/mds.log" | tail -2)"
+fi
 leftover=$(ls "$tmp/cluster/ds1/export/data" 2>/dev/null | wc -l)
 # Data files of removed files are deleted asynchronously: give them a moment.
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ "$leftover" -eq 0 ] && break; sleep 1; leftover=$(ls "$tmp/cluster/ds1/export/data" | wc -l); done

@@ -11,8 +11,11 @@ namespace manifold::nfs4::ops {
 
 namespace {
 
-state::ConnectionId ConnId(const CompoundContext& ctx) {
-  return reinterpret_cast<uintptr_t>(ctx.call.connection.get());
+// The id the state module knows this compound's connection by; the connection is remembered
+// so that callbacks can reach the client on it.
+state::ConnectionId ConnId(CompoundContext& ctx) {
+  ctx.mds.backchannel().NoteConnection(ctx.call.connection);
+  return Backchannel::IdOf(ctx.call.connection.get());
 }
 
 // The principal EXCHANGE_ID and CREATE_SESSION compare (RFC 8881 2.4.3): with AUTH_SYS the
@@ -57,7 +60,13 @@ nfsstat4 CreateSession(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto r = ctx.mds.state().CreateSession(arg.nfs_argop4_u.opcreate_session, Principal(ctx),
                                          ConnId(ctx));
   out.csr_status = r.status;
-  if (r.status == NFS4_OK) out.CREATE_SESSION4res_u.csr_resok4 = r.resok;
+  if (r.status == NFS4_OK) {
+    out.CREATE_SESSION4res_u.csr_resok4 = r.resok;
+    // Check the back channel before anything relies on it (DESIGN.md 11).
+    if (r.resok.csr_flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) {
+      ctx.mds.backchannel().Probe(arg.nfs_argop4_u.opcreate_session.csa_clientid, ctx.minorversion);
+    }
+  }
   return r.status;
 }
 

@@ -1,0 +1,77 @@
+// Calls from the MDS to a client on the client's own connection (RFC 8881 2.10.3.1, 20):
+// CB_COMPOUND with CB_SEQUENCE first. Connections that compounds arrive on are remembered (by
+// the id the state module knows them by) so a callback can find a live back connection; replies
+// come back through the connection's reply sink and are matched by xid.
+//
+// After CREATE_SESSION with a back channel the MDS probes it with a CB_SEQUENCE (DESIGN.md 11:
+// check the backchannel before relying on it); a probe that gets no answer within
+// callback_timeout marks the session's back channel down, and SEQUENCE then reports
+// SEQ4_STATUS_CB_PATH_DOWN. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "rpc/connection.h"
+#include "state/state_manager.h"
+
+namespace manifold::nfs4 {
+
+inline constexpr std::chrono::milliseconds kCallbackTimeout{5000};
+// Probes waiting to be sent; more are dropped (the path stays unverified, not wrong).
+inline constexpr size_t kProbeQueueMax = 1024;
+// Connections remembered for callbacks; dead ones are pruned on each insert past this.
+inline constexpr size_t kConnectionsRememberedMax = 65536;
+
+struct CallbackStats {
+  uint64_t probes_sent = 0;
+  uint64_t probes_answered = 0;
+  uint64_t probes_failed = 0;
+};
+
+class Backchannel {
+ public:
+  explicit Backchannel(state::StateManager& state,
+                       std::chrono::milliseconds callback_timeout = kCallbackTimeout);
+  ~Backchannel();
+
+  // Remembers the connection a compound came on; the state module refers to it by this id.
+  static uint64_t IdOf(const rpc::Connection* conn) { return reinterpret_cast<uintptr_t>(conn); }
+  void NoteConnection(const std::shared_ptr<rpc::Connection>& conn);
+  // Queues a CB_SEQUENCE probe of the client's back channel (after CREATE_SESSION), and
+  // remembers the minor version of its session: CB_COMPOUND must carry the same one
+  // (RFC 8881 20.2.3; the Linux client matches it).
+  void Probe(uint64_t clientid, uint32_t minorversion);
+  // Sends CB_COMPOUND [CB_SEQUENCE] to the client and waits for the answer: the CB_COMPOUND
+  // status, or an error when there is no back channel or no answer within the timeout.
+  Result<nfsstat4> CbSequence(uint64_t clientid);
+  CallbackStats stats();
+
+ private:
+  void OnReply(std::vector<uint8_t> record);
+  void ProbeLoop();
+
+  state::StateManager& state_;
+  const std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::map<uint64_t, std::weak_ptr<rpc::Connection>> conns_;            // guarded by mu_
+  std::map<uint32_t, std::promise<std::vector<uint8_t>>> pending_;      // guarded by mu_
+  std::deque<uint64_t> probes_;                                         // guarded by mu_
+  std::map<uint64_t, uint32_t> minorversions_;  // by clientid; bounded by the client table  // guarded by mu_
+  uint32_t next_xid_ = 0;                                               // guarded by mu_
+  CallbackStats stats_;                                                 // guarded by mu_
+  bool stop_ = false;                                                   // guarded by mu_
+  std::condition_variable cv_;
+  std::thread prober_;
+};
+
+}  // namespace manifold::nfs4
