@@ -48,14 +48,14 @@ Result<std::unique_ptr<Nfs4Client>> Nfs4Client::Connect(const std::string& host,
     return Status(Code::kInvalid, "minor_version must be 1 or 2");
   }
   std::unique_ptr<Nfs4Client> c(new Nfs4Client(std::move(options)));
-  auto rpc = rpc::Client::Connect(host, port, c->options_.response_bytes_max + 65536);
-  if (!rpc.ok()) return rpc.status();
-  c->rpc_ = std::move(*rpc);
+  auto t = Transport::Connect(host, port, c->options_.response_bytes_max + 65536);
+  if (!t.ok()) return t.status();
+  c->transport_ = std::move(*t);
   if (c->options_.backchannel) {
     c->backchannel_ = std::make_unique<Backchannel>(
         NFS4_CALLBACK, [p = c.get()](const nfs_cb_argop4& op) { return p->OnCallback(op); });
     // Installed before CREATE_SESSION: a server may probe the backchannel (CB_NULL) at once.
-    c->rpc_->SetCallHandler(
+    c->transport_->SetCallHandler(
         [b = c->backchannel_.get()](std::span<const uint8_t> record) { return b->Serve(record); });
   }
   for (Status s : {c->ExchangeId(), c->CreateSession(), c->AfterSession()}) {
@@ -140,7 +140,7 @@ Status Nfs4Client::Destroy() {
   }
   wake_.notify_all();
   if (renewer_.joinable()) renewer_.join();
-  if (!rpc_ || !slots_ || !rpc_->connected()) return Status::Ok();
+  if (!transport_ || !slots_ || !transport_->connected()) return Status::Ok();
   CompoundBuilder ds("destroy_session");
   ds.DestroySession(sessionid_);
   auto r = RunWithoutSequence(ds);
@@ -158,7 +158,7 @@ Status Nfs4Client::Destroy() {
 
 Result<CompoundResult> Nfs4Client::Call(const std::vector<uint8_t>& args) {
   auto reply =
-      rpc_->Call(NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, cred_, args, options_.rpc_timeout);
+      transport_->Call(NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, cred_, args, options_.rpc_timeout);
   if (!reply.ok()) return reply.status();
   const rpc::ReplyHeader& h = reply->header;
   if (!h.accepted) {

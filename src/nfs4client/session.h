@@ -34,7 +34,7 @@
 #include "nfs4client/backchannel.h"
 #include "nfs4client/compound.h"
 #include "nfs4client/slot_table.h"
-#include "rpc/client.h"
+#include "nfs4client/transport.h"
 #include "rpc/message.h"
 
 namespace manifold::nfs4client {
@@ -135,7 +135,7 @@ class Nfs4Client {
   CallbackCounts callbacks() const;
   StateOwner open_owner() const { return {clientid_, open_owner_}; }
   StateOwner NewLockOwner();  // unique per call
-  rpc::Client& rpc() { return *rpc_; }
+  Transport& transport() { return *transport_; }
 
  private:
   explicit Nfs4Client(ClientOptions options);
@@ -177,7 +177,7 @@ class Nfs4Client {
 
   // Last: destroyed first, so its I/O thread (which calls into backchannel_) stops before
   // anything it uses goes away.
-  std::unique_ptr<rpc::Client> rpc_;
+  std::unique_ptr<Transport> transport_;
 };
 
 // The Status for a failed compound: Code mapped from the first failed op's nfsstat4 and a
