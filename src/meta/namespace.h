@@ -109,6 +109,7 @@ struct SetAttrArgs {
   std::optional<uint64_t> size_bytes;  // regular files only; bumps data_generation
   std::optional<SetTime> atime;
   std::optional<SetTime> mtime;
+  std::optional<Timespec> crtime;  // the birth time (NFSv4 time_create is settable)
   // Apply only if the inode's change counter still equals this, else kPrecondition.
   std::optional<uint64_t> guard_change;
 };

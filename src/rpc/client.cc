@@ -1,6 +1,7 @@
 #include "rpc/client.h"
 
 #include <atomic>
+#include <deque>
 #include <future>
 #include <map>
 #include <mutex>
@@ -25,6 +26,34 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   bool dead = false;                                               // guarded by mu
   std::atomic<uint32_t> xid{0};
   CallHandler call_handler;  // guarded by mu
+  // Whole records waiting to be written; one async_write at a time, or their bytes would
+  // interleave on the socket. I/O thread only.
+  std::deque<std::vector<uint8_t>> writes;
+  bool writing = false;
+
+  // Queues a record for the socket; any thread.
+  void Write(std::vector<uint8_t> record) {
+    asio::post(io, [self = shared_from_this(), record = std::move(record)]() mutable {
+      self->writes.push_back(std::move(record));
+      self->DoWrite();
+    });
+  }
+
+  void DoWrite() {  // I/O thread
+    if (writing || writes.empty()) return;
+    writing = true;
+    asio::async_write(socket, asio::buffer(writes.front()),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->writing = false;
+                        self->writes.pop_front();
+                        if (ec) {
+                          self->writes.clear();
+                          self->FailAll("write failed: " + ec.message());
+                          return;
+                        }
+                        self->DoWrite();
+                      });
+  }
 
   void FailAll(const std::string& why) {
     std::lock_guard lock(mu);
@@ -73,12 +102,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
     if (!handler) return;
     auto reply = handler(record);
-    if (!reply) return;
-    auto buf = std::make_shared<std::vector<uint8_t>>(std::move(*reply));
-    asio::async_write(socket, asio::buffer(*buf),
-                      [self = shared_from_this(), buf](boost::system::error_code ec, size_t) {
-                        if (ec) self->FailAll("write failed: " + ec.message());
-                      });
+    if (reply) Write(std::move(*reply));
   }
 
   Result<ClientReply> Send(uint32_t xid, std::vector<uint8_t> bytes,
@@ -89,13 +113,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       if (dead) return Status(Code::kUnavailable, "connection closed");
       fut = pending[xid].get_future();
     }
-    auto buf = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
-    asio::post(io, [self = shared_from_this(), buf] {
-      asio::async_write(self->socket, asio::buffer(*buf),
-                        [self, buf](boost::system::error_code ec, size_t) {
-                          if (ec) self->FailAll("write failed: " + ec.message());
-                        });
-    });
+    Write(std::move(bytes));
     if (fut.wait_for(timeout) != std::future_status::ready) {
       std::lock_guard lock(mu);
       pending.erase(xid);

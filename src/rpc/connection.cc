@@ -16,23 +16,23 @@ constexpr size_t kReadChunkBytes = 64 * 1024;
 
 Connection::Connection(tcp::socket socket, asio::thread_pool& workers,
                        std::shared_ptr<Dispatcher> dispatcher, const ServerOptions& options,
-                       ServerStats& stats)
+                       std::shared_ptr<ServerStats> stats)
     : socket_(std::move(socket)),
       strand_(asio::make_strand(socket_.get_executor())),
       workers_(workers),
       dispatcher_(std::move(dispatcher)),
-      options_(options),
-      stats_(stats),
+      inflight_max_(options.inflight_per_connection_max),
+      stats_(std::move(stats)),
       parser_(options.record_bytes_max),
       resume_(strand_) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
   socket_.set_option(tcp::no_delay(true), ec);
-  stats_.connections_open++;
+  stats_->connections_open++;
 }
 
-Connection::~Connection() { stats_.connections_open--; }
+Connection::~Connection() { stats_->connections_open--; }
 
 void Connection::Start() {
   asio::co_spawn(strand_, [self = shared_from_this()] { return self->ReadLoop(); },
@@ -72,7 +72,7 @@ asio::awaitable<void> Connection::ReadLoop() {
       if (ec) break;
       Status s = parser_.Consume({chunk.data(), n});
       if (!s.ok()) {
-        stats_.records_oversized++;
+        stats_->records_oversized++;
         spdlog::warn("rpc {}: {}; closing connection", peer_, s.message());
         break;
       }
@@ -81,7 +81,7 @@ asio::awaitable<void> Connection::ReadLoop() {
     // connection is under its in-flight bound, and nothing more is read until it is.
     std::vector<uint8_t> record;
     while (!closed_ && parser_.ready_count() > 0) {
-      while (inflight_ >= options_.inflight_per_connection_max && !closed_) {
+      while (inflight_ >= inflight_max_ && !closed_) {
         resume_.expires_at(asio::steady_timer::time_point::max());
         co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
@@ -99,7 +99,7 @@ asio::awaitable<void> Connection::ReadLoop() {
 }
 
 void Connection::Dispatch(std::vector<uint8_t> record) {
-  stats_.calls++;
+  stats_->calls++;
   if (dispatcher_->RunsInline(record)) {  // on the strand already: answer right here
     auto reply = dispatcher_->Dispatch(record, peer_, shared_from_this());
     if (reply) {
@@ -120,7 +120,7 @@ void Connection::Dispatch(std::vector<uint8_t> record) {
       } else if (self->reply_sink_) {
         self->reply_sink_(std::move(record));  // an RPC reply on this connection: backchannel
       } else {
-        self->stats_.calls_dropped++;
+        self->stats_->calls_dropped++;
       }
     });
   });

@@ -22,7 +22,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::ip::tcp::socket socket, boost::asio::thread_pool& workers,
              std::shared_ptr<Dispatcher> dispatcher, const ServerOptions& options,
-             ServerStats& stats);
+             std::shared_ptr<ServerStats> stats);
   ~Connection();
 
   void Start();
@@ -46,8 +46,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   boost::asio::thread_pool& workers_;
   std::shared_ptr<Dispatcher> dispatcher_;
-  const ServerOptions& options_;
-  ServerStats& stats_;
+  const size_t inflight_max_;
+  std::shared_ptr<ServerStats> stats_;  // shared: a connection may outlive its server
   std::string peer_;
   RecordParser parser_;
   size_t inflight_ = 0;  // strand only

@@ -70,14 +70,14 @@ Status Server::Start() {
             spdlog::warn("rpc: accept failed: {}", aec.message());
             continue;
           }
-          if (stats_.connections_open.load() >= options_.connections_max) {
-            stats_.connections_refused_limit++;
+          if (stats_->connections_open.load() >= options_.connections_max) {
+            stats_->connections_refused_limit++;
             spdlog::warn("rpc: {} connections open (connections_max); refusing one",
                          options_.connections_max);
             socket.close(aec);
             continue;
           }
-          stats_.connections_accepted++;
+          stats_->connections_accepted++;
           auto conn = std::make_shared<Connection>(std::move(socket), impl_->pool, dispatcher_,
                                                    options_, stats_);
           {

@@ -54,7 +54,7 @@ class Server {
   void RunInBackground();
   // Thread-safe. Stops accepting, closes connections, waits for in-flight procedures.
   void Stop();
-  const ServerStats& stats() const { return stats_; }
+  const ServerStats& stats() const { return *stats_; }
 
  private:
   struct Impl;
@@ -62,7 +62,7 @@ class Server {
   ServerOptions options_;
   std::shared_ptr<Dispatcher> dispatcher_;
   uint16_t bound_port_ = 0;
-  ServerStats stats_;
+  std::shared_ptr<ServerStats> stats_ = std::make_shared<ServerStats>();
   std::vector<std::thread> background_;
 };
 

@@ -11,7 +11,7 @@ namespace manifold::meta::ops {
 namespace {
 
 bool Empty(const SetAttrArgs& a) {
-  return !a.mode && !a.uid && !a.gid && !a.size_bytes && !a.atime && !a.mtime;
+  return !a.mode && !a.uid && !a.gid && !a.size_bytes && !a.atime && !a.mtime && !a.crtime;
 }
 
 Status ValidateArgs(const Inode& inode, const SetAttrArgs& args) {
@@ -30,6 +30,9 @@ Status ValidateArgs(const Inode& inode, const SetAttrArgs& args) {
     if (*t && !(*t)->server_time && (*t)->time.nsec >= 1000000000u) {
       return Status(Code::kInvalid, "nanoseconds out of range");
     }
+  }
+  if (args.crtime && args.crtime->nsec >= 1000000000u) {
+    return Status(Code::kInvalid, "nanoseconds out of range");
   }
   return Status::Ok();
 }
@@ -57,6 +60,7 @@ Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
   if (args.size_bytes) ApplySize(&n, *args.size_bytes, ctx.now);
   if (args.atime) n.atime = args.atime->server_time ? ctx.now : args.atime->time;
   if (args.mtime) n.mtime = args.mtime->server_time ? ctx.now : args.mtime->time;
+  if (args.crtime) n.crtime = *args.crtime;
   TouchInode(&n, ctx.now);
   META_RETURN_IF_ERROR(WriteInode(txn, n));
   return out;

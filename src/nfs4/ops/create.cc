@@ -66,8 +66,9 @@ nfsstat4 Create(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   }
   auto made = ctx.mds.ns().Create(dir.fileid, name, args);
   if (!made.ok()) return out.status = ToNfs4(made.status());
-  if (want.atime || want.mtime) {
+  if (want.atime || want.mtime || want.crtime) {
     meta::SetAttrArgs times;
+    if (want.crtime) times.crtime = meta::Timespec{want.crtime->sec, want.crtime->nsec};
     if (want.atime) times.atime = meta::SetTime{want.atime->server_time, {want.atime->time.sec, want.atime->time.nsec}};
     if (want.mtime) times.mtime = meta::SetTime{want.mtime->server_time, {want.mtime->time.sec, want.mtime->time.nsec}};
     auto timed = ctx.mds.ns().SetAttr(made->inode.fileid, times);
@@ -77,9 +78,6 @@ nfsstat4 Create(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   SetCurrentFh(ctx, made->inode);
   auto& ok = out.CREATE4res_u.resok4;
   FillChangeInfo(made->dir, ok.cinfo);
-  // The creation time is the creation's own: a time_create the client sent is not applied,
-  // and attrset says so (RFC 8881 18.4.3).
-  set.Clear(FATTR4_TIME_CREATE);
   ToBitmap4(set, [&ctx](size_t n) { return ArenaAlloc(ctx, n); }, ok.attrset);
   return NFS4_OK;
 }

@@ -91,8 +91,9 @@ nfsstat4 CreateFile(CompoundContext& ctx, const meta::Inode& dir, std::string_vi
     later.size_bytes = want.size_bytes;
     if (want.atime) later.atime = meta::SetTime{want.atime->server_time, {want.atime->time.sec, want.atime->time.nsec}};
     if (want.mtime) later.mtime = meta::SetTime{want.mtime->server_time, {want.mtime->time.sec, want.mtime->time.nsec}};
+    if (want.crtime) later.crtime = meta::Timespec{want.crtime->sec, want.crtime->nsec};
   }
-  if (later.size_bytes || later.atime || later.mtime) {
+  if (later.size_bytes || later.atime || later.mtime || later.crtime) {
     auto done = ctx.mds.ns().SetAttr(out.inode.fileid, later);
     if (!done.ok()) return ToNfs4(done.status());
     if (later.size_bytes) {
@@ -100,7 +101,6 @@ nfsstat4 CreateFile(CompoundContext& ctx, const meta::Inode& dir, std::string_vi
     }
     out.inode = done->after;
   }
-  out.attrset.Clear(FATTR4_TIME_CREATE);  // the namespace records its own creation time
   return NFS4_OK;
 }
 

@@ -53,9 +53,6 @@ nfsstat4 SetAttr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   options.minor_version = ctx.minorversion;
   out.status = DecodeSetAttrs(a.obj_attributes, SetAttrsFor::kSetattr, options, want, set);
   if (out.status == NFS4_OK) out.status = CheckSetAttrRights(ctx, inode, want);
-  // The namespace keeps the creation time it recorded; setting it is refused rather than
-  // silently dropped.
-  if (out.status == NFS4_OK && want.crtime) out.status = NFS4ERR_INVAL;
   // RFC 8881 18.30.3: a size change is I/O and needs a stateid that allows writing.
   if (out.status == NFS4_OK && want.size_bytes) {
     out.status = ctx.mds.CheckIoStateid(ctx, a.stateid, inode.fileid, /*write=*/true);
@@ -68,6 +65,7 @@ nfsstat4 SetAttr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   m.size_bytes = want.size_bytes;
   if (want.atime) m.atime = ToMetaTime(*want.atime);
   if (want.mtime) m.mtime = ToMetaTime(*want.mtime);
+  if (want.crtime) m.crtime = meta::Timespec{want.crtime->sec, want.crtime->nsec};
   auto done = ctx.mds.ns().SetAttr(inode.fileid, m);
   if (!done.ok()) return out.status = ToNfs4(done.status());
   if (want.size_bytes) {
