@@ -15,6 +15,7 @@ struct Identity {
   std::vector<uint32_t> gids;
   bool InGroup(uint32_t g) const;
   bool is_root() const { return uid == 0; }
+  bool operator==(const Identity&) const = default;
 };
 
 // Root squash as exports(5) defines it: uid 0 and gid 0 (also among the groups) become the

@@ -19,18 +19,35 @@ Identity IdentityFor(const rpc::Credential& cred, bool root_squash) {
   return id;
 }
 
-CredScope::CredScope(const Identity& id) {
+namespace {
+
+// What this thread's file system identity is now.
+struct ThreadIdentity {
+  bool root = true;
+  Identity id;
+};
+thread_local ThreadIdentity current;
+
+}  // namespace
+
+void BecomeCaller(const Identity& id) {
+  if (!current.root && current.id == id) return;
   std::vector<gid_t> groups(id.gids.begin(), id.gids.end());
-  // Order matters: groups and fsgid while still root, fsuid last.
+  // Order matters: groups and fsgid while still privileged, fsuid last.
+  if (!current.root) BecomeRoot();
   MANIFOLD_CHECK(::syscall(SYS_setgroups, groups.size(), groups.data()) == 0);
   ::syscall(SYS_setfsgid, id.gid);
   ::syscall(SYS_setfsuid, id.uid);
+  current.root = false;
+  current.id = id;
 }
 
-CredScope::~CredScope() {
+void BecomeRoot() {
+  if (current.root) return;
   ::syscall(SYS_setfsuid, 0);
   ::syscall(SYS_setfsgid, 0);
   MANIFOLD_CHECK(::syscall(SYS_setgroups, 0, nullptr) == 0);
+  current.root = true;
 }
 
 bool MayAccess(const Identity& id, const struct stat& st, uint32_t want, bool owner_override) {

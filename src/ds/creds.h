@@ -1,5 +1,5 @@
 // Per-request credentials. Namespace operations run with the caller's AUTH_SYS identity as
-// this thread's fsuid/fsgid/supplementary groups, so the kernel enforces permissions and new
+// this thread's fsuid/fsgid/supplementary groups (BecomeCaller), so the kernel enforces permissions and new
 // files get the caller's ownership, exactly as for a local process. Linux keeps these per
 // thread when set with the raw syscalls (glibc's wrappers would change every thread).
 #pragma once
@@ -17,14 +17,14 @@ namespace manifold::ds {
 
 Identity IdentityFor(const rpc::Credential& cred, bool root_squash);
 
-// Switches this thread to `id` for the scope's lifetime, then back to root.
-class CredScope {
- public:
-  explicit CredScope(const Identity& id);
-  ~CredScope();
-  CredScope(const CredScope&) = delete;
-  CredScope& operator=(const CredScope&) = delete;
-};
+// Makes this thread act as `id` for file system access (fsuid, fsgid, groups), until the
+// next BecomeCaller or BecomeRoot on the same thread. Switching is lazy: a worker that serves
+// the same caller again makes no system call (the small-op path stays cheap).
+void BecomeCaller(const Identity& id);
+// Makes this thread act as root again, for what needs root's rights: resolving handles
+// (open_by_handle_at needs CAP_DAC_READ_SEARCH) and reopening files whose access the server
+// has already checked itself.
+void BecomeRoot();
 
 // MayAccess (common/identity.h) for a stat result.
 bool MayAccess(const Identity& id, const struct stat& st, uint32_t want, bool owner_override);

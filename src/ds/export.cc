@@ -1,6 +1,7 @@
 #include "ds/export.h"
 
 #include "common/check.h"
+#include "ds/creds.h"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -178,6 +179,7 @@ HandleError Export::OpenHandle(std::span<const uint8_t> fh, Fd& out) const {
   kh.h.handle_type = fh[1];
   kh.h.handle_bytes = fh[2];
   std::memcpy(kh.h.f_handle, fh.data() + kFileHandleHeaderBytes, fh[2]);
+  BecomeRoot();  // CAP_DAC_READ_SEARCH
   int fd = ::open_by_handle_at(root_fd_.get(), &kh.h, O_PATH | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     return (errno == ESTALE || errno == ENOENT) ? HandleError::kStale : HandleError::kIo;
@@ -221,6 +223,7 @@ HandleError Export::OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& 
   if (err != HandleError::kOk) return err;
   if (!S_ISREG(st.st_mode)) return HandleError::kOk;  // caller reports the type error
   std::string proc = "/proc/self/fd/" + std::to_string(path_fd.get());
+  BecomeRoot();  // the server checks each READ/WRITE against the caller itself
   int fd = ::open(proc.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0 && (errno == EROFS || errno == ETXTBSY || errno == EACCES)) {
     fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);

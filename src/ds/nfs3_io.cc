@@ -170,13 +170,14 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
     if (!S_ISREG(st.st_mode)) return S_ISDIR(st.st_mode) ? NFS3ERR_ISDIR : NFS3ERR_INVAL;
     if (!MayAccess(r.id, st, kMayWrite, true)) return NFS3ERR_ACCES;
     if (s.size.set_size3_u.size > uint64_t(LLONG_MAX)) return NFS3ERR_FBIG;
+    BecomeRoot();  // write permission was checked above, with the owner override
     Fd wfd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!wfd.valid()) return Nfs3StatusFromErrno(errno);
     if (::ftruncate(wfd.get(), off_t(s.size.set_size3_u.size)) != 0) {
       return Nfs3StatusFromErrno(errno);
     }
   }
-  CredScope as_caller(r.id);
+  BecomeCaller(r.id);
   if (s.uid.set_it || s.gid.set_it) {
     uid_t uid = s.uid.set_it ? s.uid.set_uid3_u.uid : uid_t(-1);
     gid_t gid = s.gid.set_it ? s.gid.set_gid3_u.gid : gid_t(-1);
@@ -206,6 +207,7 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
 nfsstat3 Nfs3Program::SyncObject(int path_fd) {
   if (!options_.sync_metadata) return NFS3_OK;
   // fsync needs a real descriptor; the O_PATH one can be reopened through /proc.
+  BecomeRoot();
   Fd fd(::open(ProcPath(path_fd).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return errno == ELOOP ? NFS3_OK : Nfs3StatusFromErrno(errno);  // symlink
   return ::fsync(fd.get()) == 0 ? NFS3_OK : Nfs3StatusFromErrno(errno);

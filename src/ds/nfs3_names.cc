@@ -1,6 +1,6 @@
 // Procedures on directory entries: LOOKUP, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR,
 // RENAME, LINK. Each resolves its handles as root, then changes the namespace with the
-// caller's identity (CredScope) so the kernel enforces directory permissions and sticky bits.
+// caller's identity (BecomeCaller) so the kernel enforces directory permissions and sticky bits.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -49,7 +49,7 @@ void Nfs3Program::Lookup(Req& r, LOOKUP3args& a, LOOKUP3res& res) {
   }
   // ".." of the export root is the root itself: a client never climbs out of the export.
   if (std::strcmp(name, "..") == 0 && export_.IsRoot(dst)) name = ".";
-  CredScope as_caller(r.id);
+  BecomeCaller(r.id);
   struct stat st;
   if (::fstatat(dir.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     res.status = Nfs3StatusFromErrno(errno);
@@ -94,7 +94,7 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
   }
   mode_t mode = attrs && attrs->mode.set_it ? (attrs->mode.set_mode3_u.mode & 07777) : 0644;
   {
-    CredScope as_caller(r.id);
+    BecomeCaller(r.id);
     if (::mknodat(dir.get(), name, S_IFREG | mode, 0) != 0) {
       int err = errno;
       struct stat est;
@@ -160,7 +160,7 @@ void Nfs3Program::MkDir(Req& r, MKDIR3args& a, MKDIR3res& res) {
   }
   mode_t mode = s.mode.set_it ? (s.mode.set_mode3_u.mode & 07777) : 0755;
   {
-    CredScope as_caller(r.id);
+    BecomeCaller(r.id);
     if (::mkdirat(dir.get(), a.where.name, mode) != 0) {
       res.status = Nfs3StatusFromErrno(errno);
       FinishWcc(export_, dir.get(), wcc);
@@ -194,7 +194,7 @@ void Nfs3Program::Symlink(Req& r, SYMLINK3args& a, SYMLINK3res& res) {
   if (res.status == NFS3_OK && a.symlink.symlink_data[0] == '\0') res.status = NFS3ERR_INVAL;
   if (res.status != NFS3_OK) return;
   {
-    CredScope as_caller(r.id);
+    BecomeCaller(r.id);
     if (::symlinkat(a.symlink.symlink_data, dir.get(), a.where.name) != 0) {
       res.status = Nfs3StatusFromErrno(errno);
       FinishWcc(export_, dir.get(), wcc);
@@ -244,7 +244,7 @@ void Nfs3Program::MkNod(Req& r, MKNOD3args& a, MKNOD3res& res) {
   }
   mode_t mode = s->mode.set_it ? (s->mode.set_mode3_u.mode & 07777) : 0644;
   {
-    CredScope as_caller(r.id);
+    BecomeCaller(r.id);
     if (::mknodat(dir.get(), a.where.name, type | mode, dev) != 0) {
       res.status = Nfs3StatusFromErrno(errno);
       FinishWcc(export_, dir.get(), wcc);
@@ -269,7 +269,7 @@ void Nfs3Program::Remove(Req& r, REMOVE3args& a, REMOVE3res& res) {
   if (res.status == NFS3ERR_EXIST) res.status = NFS3ERR_INVAL;  // "." or ".."
   if (res.status != NFS3_OK) return;
   {
-    CredScope as_caller(r.id);
+    BecomeCaller(r.id);
     auto victim = export_.HandleAt(dir.get(), a.object.name);
     if (::unlinkat(dir.get(), a.object.name, 0) != 0) {
       res.status = Nfs3StatusFromErrno(errno);
@@ -298,7 +298,7 @@ void Nfs3Program::RmDir(Req& r, RMDIR3args& a, RMDIR3res& res) {
   }
   if (res.status != NFS3_OK) return;
   {
-    CredScope as_caller(r.id);
+    BecomeCaller(r.id);
     if (::unlinkat(dir.get(), name, AT_REMOVEDIR) != 0) res.status = Nfs3StatusFromErrno(errno);
   }
   if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
@@ -319,7 +319,7 @@ void Nfs3Program::Rename(Req& r, RENAME3args& a, RENAME3res& res) {
   if (res.status == NFS3ERR_EXIST) res.status = NFS3ERR_INVAL;
   if (res.status != NFS3_OK) return;
   {
-    CredScope as_caller(r.id);
+    BecomeCaller(r.id);
     auto replaced = export_.HandleAt(to_dir.get(), a.to.name);
     if (::renameat(from_dir.get(), a.from.name, to_dir.get(), a.to.name) != 0) {
       res.status = Nfs3StatusFromErrno(errno);
@@ -350,7 +350,7 @@ void Nfs3Program::Link(Req& r, LINK3args& a, LINK3res& res) {
   if (res.status == NFS3_OK && S_ISDIR(st.st_mode)) res.status = NFS3ERR_ISDIR;
   if (res.status != NFS3_OK) return;
   {
-    CredScope as_caller(r.id);
+    BecomeCaller(r.id);
     // linkat with AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc path is the unprivileged
     // way to link an open file, and the kernel checks the caller's rights on the directory.
     std::string src = "/proc/self/fd/" + std::to_string(file.get());

@@ -69,6 +69,7 @@ void Nfs3Program::ReadDir(Req& r, READDIR3args& a, READDIR3res& res) {
     return;
   }
   std::string path = "/proc/self/fd/" + std::to_string(dir.get());
+  BecomeRoot();  // read permission was checked above
   Fd rd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!rd.valid()) {
     res.status = Nfs3StatusFromErrno(errno);
@@ -123,6 +124,7 @@ void Nfs3Program::ReadDirPlus(Req& r, READDIRPLUS3args& a, READDIRPLUS3res& res)
     return;
   }
   std::string path = "/proc/self/fd/" + std::to_string(dir.get());
+  BecomeRoot();  // read permission was checked above
   Fd rd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!rd.valid()) {
     res.status = Nfs3StatusFromErrno(errno);
@@ -137,7 +139,7 @@ void Nfs3Program::ReadDirPlus(Req& r, READDIRPLUS3args& a, READDIRPLUS3res& res)
   bool eof = false;
   // Attributes and handles of entries are looked up as the caller: without search
   // permission on the directory the entries come back bare, as from a local readdir.
-  CredScope as_caller(r.id);
+  BecomeCaller(r.id);
   int err = WalkDir(rd.get(), a.cookie, eof, [&](const DirEntry& d) {
     size_t len = std::strlen(d.name);
     struct stat st;
