@@ -161,6 +161,10 @@ void FillExchangeIdResok(const ExchangeIdResult& result, const ServerIdentity& i
 // ---------------------------------------------------------------------------------------------
 // CREATE_SESSION
 
+// The smallest back-channel messages the server's callbacks fit in: an RPC header, CB_COMPOUND
+// with CB_SEQUENCE and one recall (the largest, CB_LAYOUTRECALL, is well under this).
+constexpr uint32_t kBackBytesMin = 512;
+
 // 18.36.4: the server may lower every fore-channel attribute to its own limits (and must not
 // raise any); sizes too small for even a lone SEQUENCE are NFS4ERR_TOOSMALL. ca_headerpadsize
 // is 0 and ca_rdma_ird empty (no RDMA). The backchannel attributes are the client's (it is the
@@ -172,9 +176,21 @@ void FillExchangeIdResok(const ExchangeIdResult& result, const ServerIdentity& i
 // mount: the session is useful without callbacks.
 nfsstat4 StateManager::Negotiate(const CREATE_SESSION4args& args, Negotiated* out) const {
   const StateLimits& lim = config_.limits;
+  // 18.36.3: flags this server does not know are a malformed request.
+  constexpr uint32_t kKnownFlags = CREATE_SESSION4_FLAG_PERSIST |
+                                   CREATE_SESSION4_FLAG_CONN_BACK_CHAN |
+                                   CREATE_SESSION4_FLAG_CONN_RDMA;
+  if (args.csa_flags & ~kKnownFlags) return NFS4ERR_INVAL;
   ChannelAttrs fore = FromXdr(args.csa_fore_chan_attrs);
   if (fore.ca_maxrequestsize < kForeRequestBytesMin ||
       fore.ca_maxresponsesize < kForeResponseBytesMin || fore.ca_maxoperations == 0) {
+    return NFS4ERR_TOOSMALL;
+  }
+  // The back channel must carry at least a CB_COMPOUND with CB_SEQUENCE and a CB_RECALL-sized
+  // operation, both ways (18.36.3: too small for the server's callbacks is NFS4ERR_TOOSMALL).
+  ChannelAttrs back_asked = FromXdr(args.csa_back_chan_attrs);
+  if (back_asked.ca_maxrequestsize < kBackBytesMin || back_asked.ca_maxresponsesize < kBackBytesMin ||
+      back_asked.ca_maxoperations < 2 || back_asked.ca_maxrequests == 0) {
     return NFS4ERR_TOOSMALL;
   }
   fore.ca_headerpadsize = 0;

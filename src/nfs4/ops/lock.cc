@@ -30,8 +30,14 @@ void FillDenied(CompoundContext& ctx, const state::LockDenied& d, LOCK4denied& o
 
 nfsstat4 Lock(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.oplock;
+  auto& locker = arg.nfs_argop4_u.oplock.locker;
   meta::Inode inode;
   out.status = LockableFile(ctx, inode);
+  if (out.status == NFS4_OK) {
+    out.status = ResolveCurrentStateid(
+        ctx, locker.new_lock_owner ? locker.locker4_u.open_owner.open_stateid
+                                   : locker.locker4_u.lock_owner.lock_stateid);
+  }
   if (out.status != NFS4_OK) return out.status;
   auto r = ctx.mds.state().Lock(ctx.clientid, inode.fileid, arg.nfs_argop4_u.oplock);
   out.status = r.status;
@@ -57,10 +63,12 @@ nfsstat4 LockT(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
 
 nfsstat4 LockU(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.oplocku;
-  meta::Inode inode;
-  out.status = LockableFile(ctx, inode);
+  auto& a = arg.nfs_argop4_u.oplocku;
+  uint64_t fileid = 0;
+  out.status = CurrentFileId(ctx, fileid);
+  if (out.status == NFS4_OK) out.status = ResolveCurrentStateid(ctx, a.lock_stateid);
   if (out.status != NFS4_OK) return out.status;
-  auto r = ctx.mds.state().Unlock(ctx.clientid, inode.fileid, arg.nfs_argop4_u.oplocku);
+  auto r = ctx.mds.state().Unlock(ctx.clientid, fileid, a);
   out.status = r.status;
   if (r.status == NFS4_OK) {
     out.LOCKU4res_u.lock_stateid = r.stateid;

@@ -181,24 +181,27 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   FillChangeInfo(t.dir, ok.cinfo);
   ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
   ToBitmap4(t.attrset, [&ctx](size_t n) { return ArenaAlloc(ctx, n); }, ok.attrset);
-  // No delegations yet: say so, and why, when the client asked for one (RFC 8881 18.16.3).
-  bool wanted = (a.share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) != 0 &&
-                (a.share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK) != OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
-  if (wanted) {
-    ok.delegation.delegation_type = OPEN_DELEGATE_NONE_EXT;
-    ok.delegation.open_delegation4_u.od_whynone.ond_why = WND4_NOT_SUPP_FTYPE;
-  } else {
+  // No delegations yet. A client that expressed a want hears why there is none
+  // (RFC 8881 18.16.3: OPEN_DELEGATE_NONE_EXT); WANT_NO_DELEG is answered WND4_NOT_WANTED.
+  uint32_t want = a.share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
+  if (want == 0) {
     ok.delegation.delegation_type = OPEN_DELEGATE_NONE;
+  } else {
+    ok.delegation.delegation_type = OPEN_DELEGATE_NONE_EXT;
+    ok.delegation.open_delegation4_u.od_whynone.ond_why =
+        want == OPEN4_SHARE_ACCESS_WANT_NO_DELEG ? WND4_NOT_WANTED : WND4_NOT_SUPP_FTYPE;
   }
   return NFS4_OK;
 }
 
 nfsstat4 OpenDowngrade(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opopen_downgrade;
-  meta::Inode inode;
-  out.status = CurrentInode(ctx, inode);
+  auto& a = arg.nfs_argop4_u.opopen_downgrade;
+  uint64_t fileid = 0;
+  out.status = CurrentFileId(ctx, fileid);
+  if (out.status == NFS4_OK) out.status = ResolveCurrentStateid(ctx, a.open_stateid);
   if (out.status != NFS4_OK) return out.status;
-  auto r = ctx.mds.state().OpenDowngrade(ctx.clientid, inode.fileid, arg.nfs_argop4_u.opopen_downgrade);
+  auto r = ctx.mds.state().OpenDowngrade(ctx.clientid, fileid, a);
   out.status = r.status;
   if (r.status == NFS4_OK) {
     out.OPEN_DOWNGRADE4res_u.resok4.open_stateid = r.stateid;
@@ -209,12 +212,17 @@ nfsstat4 OpenDowngrade(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
 
 nfsstat4 Close(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opclose;
-  meta::Inode inode;
-  out.status = CurrentInode(ctx, inode);
+  auto& a = arg.nfs_argop4_u.opclose;
+  uint64_t fileid = 0;
+  out.status = CurrentFileId(ctx, fileid);
+  if (out.status == NFS4_OK) out.status = ResolveCurrentStateid(ctx, a.open_stateid);
   if (out.status != NFS4_OK) return out.status;
-  auto r = ctx.mds.state().Close(ctx.clientid, inode.fileid, arg.nfs_argop4_u.opclose);
+  auto r = ctx.mds.state().Close(ctx.clientid, fileid, a);
   out.status = r.status;
-  if (r.status == NFS4_OK) out.CLOSE4res_u.open_stateid = r.stateid;
+  if (r.status == NFS4_OK) {
+    out.CLOSE4res_u.open_stateid = r.stateid;
+    ctx.current_stateid = r.stateid;
+  }
   return r.status;
 }
 

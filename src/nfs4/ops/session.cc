@@ -148,14 +148,19 @@ nfsstat4 TestStateid(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
 
 nfsstat4 FreeStateid(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opfree_stateid;
-  out.fsr_status = ctx.mds.state().FreeStateid(ctx.clientid, arg.nfs_argop4_u.opfree_stateid.fsa_stateid);
+  auto& a = arg.nfs_argop4_u.opfree_stateid;
+  out.fsr_status = ResolveCurrentStateid(ctx, a.fsa_stateid);
+  if (out.fsr_status != NFS4_OK) return out.fsr_status;
+  out.fsr_status = ctx.mds.state().FreeStateid(ctx.clientid, a.fsa_stateid);
   return out.fsr_status;
 }
 
 nfsstat4 DelegReturn(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opdelegreturn;
-  out.status = ctx.mds.state().RemoveRecallable(ctx.clientid,
-                                                arg.nfs_argop4_u.opdelegreturn.deleg_stateid);
+  auto& a = arg.nfs_argop4_u.opdelegreturn;
+  out.status = ResolveCurrentStateid(ctx, a.deleg_stateid);
+  if (out.status != NFS4_OK) return out.status;
+  out.status = ctx.mds.state().RemoveRecallable(ctx.clientid, a.deleg_stateid);
   return out.status;
 }
 

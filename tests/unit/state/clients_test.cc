@@ -368,5 +368,20 @@ TEST(DestroyClientId, BusyWhileSessionsOrStateRemain) {
   EXPECT_STAT(NFS4ERR_STALE_CLIENTID, server->DestroyClientId(m.clientid));
 }
 
+// pynfs CSESS15 / CSESS29: unknown CREATE_SESSION flags are NFS4ERR_INVAL, and back-channel
+// attributes too small for a CB_COMPOUND are NFS4ERR_TOOSMALL (RFC 8881 18.36.3).
+TEST(CreateSession, UnknownFlagsAndTinyBackChannelAreRefused) {
+  TestServer server;
+  ExchangeIdResult ex = server->ExchangeId(ExchangeArgs(kOwner, 1), kPrincipal);
+  CREATE_SESSION4args flags = SessionArgs(ex.eir_clientid, ex.eir_sequenceid);
+  flags.csa_flags = 0xf;
+  EXPECT_STAT(NFS4ERR_INVAL, server->CreateSession(flags, kPrincipal, 1).status);
+  CREATE_SESSION4args tiny = SessionArgs(ex.eir_clientid, ex.eir_sequenceid);
+  tiny.csa_back_chan_attrs.ca_maxrequestsize = 10;
+  EXPECT_STAT(NFS4ERR_TOOSMALL, server->CreateSession(tiny, kPrincipal, 1).status);
+  EXPECT_STAT(NFS4_OK, server->CreateSession(SessionArgs(ex.eir_clientid, ex.eir_sequenceid),
+                                             kPrincipal, 1).status);
+}
+
 }  // namespace
 }  // namespace manifold::state::testing
