@@ -78,7 +78,7 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
   if (!r.ok()) return rpc::AcceptStat::kGarbageArgs;
 
   rpc::Arena arena;
-  CompoundContext ctx{call, mds, arena, Identity{}};
+  CompoundContext ctx(call, mds, arena);
   ctx.id = mds.IdentityOf(call.header.cred);
   ctx.minorversion = minorversion;
   ctx.op_count = op_count;

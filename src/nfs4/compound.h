@@ -44,6 +44,9 @@ class SessionSlot {
 
 // State carried from one operation of a COMPOUND to the next.
 struct CompoundContext {
+  CompoundContext(const rpc::CallContext& call_in, Mds& mds_in, rpc::Arena& arena_in)
+      : call(call_in), mds(mds_in), arena(arena_in) {}
+
   const rpc::CallContext& call;
   Mds& mds;
   rpc::Arena& arena;  // memory for results until they are encoded
