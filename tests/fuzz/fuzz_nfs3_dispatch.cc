@@ -44,6 +44,7 @@
 #include <system_error>
 #include <vector>
 
+#include "ds/creds.h"
 #include "ds/export.h"
 #include "ds/mount_program.h"
 #include "ds/nfs3_program.h"
@@ -278,6 +279,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const auto& dispatcher = (flags & 32) ? env.sync_dispatcher : env.dispatcher;
   auto reply = dispatcher.Dispatch(record, kPeer, nullptr);
+  // Procedures leave the thread acting as their caller (ds/creds.h: switching is lazy, for
+  // the server's workers); this harness is the server's only thread, and needs root back for
+  // its own housekeeping of the export.
+  manifold::ds::BecomeRoot();
   // Every well-formed call gets a reply, framed as one last fragment, for the same xid.
   FUZZ_CHECK(reply.has_value());
   FUZZ_CHECK(reply->size() >= manifold::rpc::kRecordMarkBytes);
