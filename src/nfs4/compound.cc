@@ -6,6 +6,7 @@
 
 #include "nfs4/mds.h"
 #include "rpc/xdr_codec.h"
+#include "state/stateid.h"
 
 namespace manifold::nfs4 {
 
@@ -63,6 +64,13 @@ bool AppendStatusOnly(ReplyBuilder& reply, uint32_t opnum, nfsstat4 status) {
 }
 
 }  // namespace
+
+nfsstat4 ResolveCurrentStateid(const CompoundContext& ctx, stateid4& stateid) {
+  if (!state::IsCurrentStateid(stateid)) return NFS4_OK;
+  if (!ctx.current_stateid) return NFS4ERR_BAD_STATEID;
+  stateid = *ctx.current_stateid;
+  return NFS4_OK;
+}
 
 void SetResultStatus(nfs_resop4& res, nfsstat4 status) {
   // Every arm of nfs_resop4's union is a struct or union whose first member is nfsstat4.

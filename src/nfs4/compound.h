@@ -89,6 +89,10 @@ struct OpInfo {
 const OpInfo* FindOp(uint32_t opnum);
 const char* OpName(uint32_t opnum);
 
+// RFC 8881 16.2.3.1.2: the special stateid "current" (seqid 1, other all zero) means the
+// compound's current stateid; replaces it in place (NFS4ERR_BAD_STATEID when there is none).
+nfsstat4 ResolveCurrentStateid(const CompoundContext& ctx, stateid4& stateid);
+
 // Sets the status of any result arm: every nfs_resop4 arm starts with its nfsstat4.
 void SetResultStatus(nfs_resop4& res, nfsstat4 status);
 

@@ -66,27 +66,35 @@ std::string DataStore::DataName(uint64_t fileid, uint64_t index) {
   return "f" + std::to_string(fileid) + "." + std::to_string(index);
 }
 
-// The simple placement rule until objectives exist: the volume with the most free space.
+// The simple placement rule until objectives exist: the volume with the most free space, from
+// figures at most kVolumeSpaceRefresh old.
 Result<uint64_t> DataStore::PickVolume() {
-  std::vector<std::pair<uint64_t, volume::Volume*>> candidates;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<uint64_t, volume::Volume*>> stale;
+  std::map<uint64_t, uint64_t> available;
   {
     std::lock_guard lock(mu_);
-    for (auto& [id, v] : volumes_) candidates.emplace_back(id, v.get());
-  }
-  if (candidates.empty()) return Status(Code::kNoSpace, "no volume is configured");
-  uint64_t best = 0, best_free = 0;
-  bool found = false;
-  for (auto [id, v] : candidates) {
-    auto space = v->Space();
-    if (!space.ok()) continue;
-    if (!found || space->available_bytes > best_free) {
-      best = id;
-      best_free = space->available_bytes;
-      found = true;
+    if (volumes_.empty()) return Status(Code::kNoSpace, "no volume is configured");
+    for (auto& [id, v] : volumes_) {
+      auto seen = space_.find(id);
+      if (seen != space_.end() && now - seen->second.at < kVolumeSpaceRefresh) {
+        available[id] = seen->second.available_bytes;
+      } else {
+        stale.emplace_back(id, v.get());
+      }
     }
   }
-  if (!found) return Status(Code::kUnavailable, "no volume answers");
-  return best;
+  for (auto [id, v] : stale) {  // without the lock: each is an RPC
+    auto space = v->Space();
+    if (!space.ok()) continue;  // a volume that does not answer gets no new data
+    available[id] = space->available_bytes;
+    std::lock_guard lock(mu_);
+    space_[id] = SpaceSeen{space->available_bytes, now};
+  }
+  if (available.empty()) return Status(Code::kUnavailable, "no volume answers");
+  auto best = std::max_element(available.begin(), available.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+  return best->first;
 }
 
 Result<meta::Instance> DataStore::InstanceForWrite(const meta::Inode& inode, uint64_t index) {

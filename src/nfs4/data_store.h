@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,6 +21,9 @@
 namespace manifold::nfs4 {
 
 inline constexpr uint64_t kExtentBytesDefault = 1ull << 30;
+// How old a volume's free-space figure may be when placing a new extent: placement must not
+// cost an FSSTAT to every volume for every new file.
+inline constexpr std::chrono::milliseconds kVolumeSpaceRefresh{5000};
 
 enum class Stable { kUnstable, kDataSync, kFileSync };
 
@@ -67,6 +71,11 @@ class DataStore {
   mutable std::mutex mu_;
   std::map<uint64_t, std::unique_ptr<volume::Volume>> volumes_;  // guarded by mu_ (map shape)
   std::map<uint64_t, volume::Verifier> ds_verifiers_;            // guarded by mu_
+  struct SpaceSeen {
+    uint64_t available_bytes = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<uint64_t, SpaceSeen> space_;  // guarded by mu_
   std::array<uint8_t, 8> boot_verifier_{};
   std::mutex create_mu_;  // serializes creating an extent's first instance
 };

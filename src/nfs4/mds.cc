@@ -19,14 +19,9 @@ Mds::Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data,
 
 nfsstat4 Mds::CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint64_t fileid,
                              bool write) {
-  const stateid4* id = &stateid;
-  // RFC 8881 16.2.3.1.2: seqid 1 with other all zero means "the current stateid".
-  static const char kZero[NFS4_OTHER_SIZE] = {};
-  if (stateid.seqid == 1 && std::memcmp(stateid.other, kZero, NFS4_OTHER_SIZE) == 0) {
-    if (!ctx.current_stateid) return NFS4ERR_BAD_STATEID;
-    id = &*ctx.current_stateid;
-  }
-  return state_.CheckIo(ctx.clientid, *id, fileid, write);
+  stateid4 id = stateid;
+  if (nfsstat4 s = ResolveCurrentStateid(ctx, id); s != NFS4_OK) return s;
+  return state_.CheckIo(ctx.clientid, id, fileid, write);
 }
 
 Status Mds::TruncateData(const meta::Inode& inode, uint64_t size_bytes) {
@@ -48,6 +43,9 @@ Identity Mds::IdentityOf(const rpc::Credential& cred) const {
 }
 
 FsAttrs Mds::fs_attrs() const {
+  std::lock_guard lock(fs_mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (fs_valid_ && now - fs_read_at_ < kFsAttrsRefresh) return fs_;
   FsAttrs fs;
   fs.lease_time_s = options_.lease_time_s;
   fs.layout_types = {};  // no layouts are handed out yet: clients do I/O through the MDS
@@ -61,6 +59,9 @@ FsAttrs Mds::fs_attrs() const {
     fs.files_free = vfs.f_ffree;
     fs.files_avail = vfs.f_favail;
   }
+  fs_ = fs;
+  fs_read_at_ = now;
+  fs_valid_ = true;
   return fs;
 }
 

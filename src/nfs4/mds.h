@@ -3,7 +3,9 @@
 // server; thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,10 @@ namespace manifold::nfs4 {
 // The fsid every object of the namespace reports (one file system).
 inline constexpr uint64_t kFsidMajor = 0x4d414e49;  // "MANI"
 inline constexpr uint64_t kFsidMinor = 1;
+
+// How long the file system figures (space, files) GETATTR and READDIR report may be reused:
+// they come from a statvfs, which need not run for every attribute request.
+inline constexpr std::chrono::milliseconds kFsAttrsRefresh{1000};
 
 struct MdsOptions {
   uint32_t lease_time_s = 90;
@@ -57,6 +63,7 @@ class Mds {
   const MdsOptions& options() const { return options_; }
   // The caller's identity under the export rules (root squash, AUTH_NONE).
   Identity IdentityOf(const rpc::Credential& cred) const;
+  // File system attributes; the space figures are at most kFsAttrsRefresh old.
   FsAttrs fs_attrs() const;
 
  private:
@@ -66,6 +73,10 @@ class Mds {
   Backchannel& backchannel_;
   const state::Clock& clock_;
   MdsOptions options_;
+  mutable std::mutex fs_mu_;
+  mutable FsAttrs fs_;                                      // guarded by fs_mu_
+  mutable std::chrono::steady_clock::time_point fs_read_at_;  // guarded by fs_mu_
+  mutable bool fs_valid_ = false;                           // guarded by fs_mu_
 };
 
 // Protocol view of an inode.

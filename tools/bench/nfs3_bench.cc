@@ -49,6 +49,8 @@ extern "C" {
 #include <thread>
 #include <vector>
 
+#include "common/nfs3_status_names.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -313,40 +315,7 @@ struct Fh {
 
 Fh FhFrom(const nfs_fh3& f) { return Fh{std::string(f.data.data_val, f.data.data_len)}; }
 
-const char* NfsStatName(int st) {
-  switch (st) {
-    case NFS3_OK: return "NFS3_OK";
-    case NFS3ERR_PERM: return "NFS3ERR_PERM";
-    case NFS3ERR_NOENT: return "NFS3ERR_NOENT";
-    case NFS3ERR_IO: return "NFS3ERR_IO";
-    case NFS3ERR_NXIO: return "NFS3ERR_NXIO";
-    case NFS3ERR_ACCES: return "NFS3ERR_ACCES";
-    case NFS3ERR_EXIST: return "NFS3ERR_EXIST";
-    case NFS3ERR_XDEV: return "NFS3ERR_XDEV";
-    case NFS3ERR_NODEV: return "NFS3ERR_NODEV";
-    case NFS3ERR_NOTDIR: return "NFS3ERR_NOTDIR";
-    case NFS3ERR_ISDIR: return "NFS3ERR_ISDIR";
-    case NFS3ERR_INVAL: return "NFS3ERR_INVAL";
-    case NFS3ERR_FBIG: return "NFS3ERR_FBIG";
-    case NFS3ERR_NOSPC: return "NFS3ERR_NOSPC";
-    case NFS3ERR_ROFS: return "NFS3ERR_ROFS";
-    case NFS3ERR_MLINK: return "NFS3ERR_MLINK";
-    case NFS3ERR_NAMETOOLONG: return "NFS3ERR_NAMETOOLONG";
-    case NFS3ERR_NOTEMPTY: return "NFS3ERR_NOTEMPTY";
-    case NFS3ERR_DQUOT: return "NFS3ERR_DQUOT";
-    case NFS3ERR_STALE: return "NFS3ERR_STALE";
-    case NFS3ERR_REMOTE: return "NFS3ERR_REMOTE";
-    case NFS3ERR_BADHANDLE: return "NFS3ERR_BADHANDLE";
-    case NFS3ERR_NOT_SYNC: return "NFS3ERR_NOT_SYNC";
-    case NFS3ERR_BAD_COOKIE: return "NFS3ERR_BAD_COOKIE";
-    case NFS3ERR_NOTSUPP: return "NFS3ERR_NOTSUPP";
-    case NFS3ERR_TOOSMALL: return "NFS3ERR_TOOSMALL";
-    case NFS3ERR_SERVERFAULT: return "NFS3ERR_SERVERFAULT";
-    case NFS3ERR_BADTYPE: return "NFS3ERR_BADTYPE";
-    case NFS3ERR_JUKEBOX: return "NFS3ERR_JUKEBOX";
-    default: return "NFS3ERR_(unknown)";
-  }
-}
+const char* NfsStatName(int st) { return manifold::Nfs3StatusName(uint32_t(st)); }
 
 std::string RpcFailure(rpc_context* rpc, int status, void* data) {
   const char* kind = status == RPC_STATUS_CANCEL    ? "cancelled"

@@ -90,16 +90,6 @@ nfsstat4 CheckSticky(const CompoundContext& ctx, const meta::Inode& dir,
   return ctx.id.uid == dir.uid || ctx.id.uid == victim.uid ? NFS4_OK : NFS4ERR_ACCESS;
 }
 
-nfsstat4 ResolveCurrentStateid(const CompoundContext& ctx, stateid4& stateid) {
-  static const char kZero[NFS4_OTHER_SIZE] = {};
-  if (stateid.seqid != 1 || std::memcmp(stateid.other, kZero, NFS4_OTHER_SIZE) != 0) {
-    return NFS4_OK;
-  }
-  if (!ctx.current_stateid) return NFS4ERR_BAD_STATEID;
-  stateid = *ctx.current_stateid;
-  return NFS4_OK;
-}
-
 nfsstat4 CurrentFileId(const CompoundContext& ctx, uint64_t& fileid) {
   if (!ctx.current_fh) return NFS4ERR_NOFILEHANDLE;
   auto id = DecodeHandle(*ctx.current_fh);

@@ -35,9 +35,6 @@ nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir);
 nfsstat4 CheckSticky(const CompoundContext& ctx, const meta::Inode& dir,
                      const meta::Inode& victim);
 
-// RFC 8881 16.2.3.1.2: a stateid of seqid 1 and all-zero other is "the current stateid":
-// replaces it in place with the compound's current stateid (NFS4ERR_BAD_STATEID when none).
-nfsstat4 ResolveCurrentStateid(const CompoundContext& ctx, stateid4& stateid);
 // The fileid the current filehandle names, without requiring the file to still exist: CLOSE,
 // LOCKU and OPEN_DOWNGRADE must work on an open file whose last name was removed (RFC 8881
 // 9.9, pynfs RNM21).
