@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   options.read_only = config->read_only;
   options.allow_auth_none = config->allow_auth_none;
   options.meta_dir = config->meta_dir;
-  nfs4::Backchannel backchannel(state);
+  nfs4::Backchannel backchannel(state, nfs4::HandlesOf(**ns));
   nfs4::Mds mds(**ns, state, data, backchannel, clock, options);
 
   auto dispatcher = std::make_shared<rpc::Dispatcher>();

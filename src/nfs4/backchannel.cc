@@ -19,6 +19,9 @@ namespace {
 constexpr uint32_t kCallbackVersion = NFS_CB;
 // A just-created session: give the client a moment to take in the CREATE_SESSION reply.
 constexpr std::chrono::milliseconds kProbeDelay{200};
+// The back channel's slots may all be busy (Linux offers one); wait this long between tries,
+// up to the callback timeout.
+constexpr std::chrono::milliseconds kSlotRetryInterval{10};
 
 rpc::Credential CallbackCred(const state::CallbackSec& sec) {
   rpc::Credential c;
@@ -30,19 +33,25 @@ rpc::Credential CallbackCred(const state::CallbackSec& sec) {
 
 }  // namespace
 
-Backchannel::Backchannel(state::StateManager& state, std::chrono::milliseconds callback_timeout)
-    : state_(state), timeout_(callback_timeout) {
+Backchannel::Backchannel(state::StateManager& state, HandleOf handle_of,
+                         std::chrono::milliseconds callback_timeout)
+    : state_(state), handle_of_(std::move(handle_of)), timeout_(callback_timeout) {
   next_xid_ = std::random_device{}();
   prober_ = std::thread([this] { ProbeLoop(); });
+  recaller_ = std::thread([this] { RecallLoop(); });
+  state_.SetRecallSink(this);
 }
 
 Backchannel::~Backchannel() {
+  state_.SetRecallSink(nullptr);
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
+  recall_cv_.notify_all();
   prober_.join();
+  recaller_.join();
 }
 
 void Backchannel::NoteConnection(const std::shared_ptr<rpc::Connection>& conn) {
@@ -104,13 +113,76 @@ void Backchannel::ProbeLoop() {
   }
 }
 
-Result<nfsstat4> Backchannel::CbSequence(uint64_t clientid) {
+void Backchannel::RecallDelegation(clientid4 clientid, uint64_t fileid, const stateid4& stateid,
+                                   open_delegation_type4 type) {
+  std::lock_guard lock(mu_);
+  if (recalls_.size() >= kRecallQueueMax) {
+    stats_.recalls_dropped++;
+    spdlog::warn("recall of a {} delegation of client {:#x} on file {} dropped: queue full",
+                 type == OPEN_DELEGATE_WRITE ? "write" : "read", clientid, fileid);
+    return;
+  }
+  recalls_.push_back({clientid, fileid, stateid});
+  recall_cv_.notify_one();
+}
+
+void Backchannel::RecallLayout(clientid4 clientid, uint64_t fileid, const stateid4&, layouttype4) {
+  spdlog::error("layout recall for client {:#x} on file {}: no layouts are granted", clientid,
+                fileid);
+}
+
+void Backchannel::RecallLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    recall_cv_.wait(lock, [this] { return stop_ || !recalls_.empty(); });
+    if (stop_) return;
+    Recall r = recalls_.front();
+    recalls_.pop_front();
+    lock.unlock();
+    SendRecall(r);
+    lock.lock();
+  }
+}
+
+// RFC 8881 20.2: CB_RECALL with the delegation stateid and the file's handle; truncate is
+// false (the MDS never asks a client to drop cached data it wrote).
+void Backchannel::SendRecall(const Recall& r) {
+  std::optional<std::string> fh = handle_of_ ? handle_of_(r.fileid) : std::nullopt;
+  if (!fh) {
+    spdlog::warn("recall for client {:#x}: file {} is gone; the delegation lapses with a lease",
+                 r.clientid, r.fileid);
+    std::lock_guard lock(mu_);
+    stats_.recalls_failed++;
+    return;
+  }
+  nfs_cb_argop4 op;
+  std::memset(&op, 0, sizeof(op));
+  op.argop = OP_CB_RECALL;
+  CB_RECALL4args& recall = op.nfs_cb_argop4_u.opcbrecall;
+  recall.stateid = r.stateid;
+  recall.truncate = false;
+  recall.fh.nfs_fh4_len = static_cast<u_int>(fh->size());
+  recall.fh.nfs_fh4_val = fh->data();
+  {
+    std::lock_guard lock(mu_);
+    stats_.recalls_sent++;
+  }
+  auto answer = CbCompound(r.clientid, std::span<nfs_cb_argop4>(&op, 1));
+  bool ok = answer.ok() && *answer == NFS4_OK;
+  if (!ok) {
+    std::string why = answer.ok() ? std::string(state::Nfs4StatName(*answer))
+                                  : std::string(answer.status().message());
+    spdlog::warn("CB_RECALL to client {:#x} for file {}: {}", r.clientid, r.fileid, why);
+  }
+  std::lock_guard lock(mu_);
+  (ok ? stats_.recalls_answered : stats_.recalls_failed)++;
+}
+
+Result<nfsstat4> Backchannel::CbCompound(uint64_t clientid, std::span<nfs_cb_argop4> ops) {
   auto route = state_.FindBackchannel(clientid);
   if (!route) return Status(Code::kUnavailable, "the client has no usable back channel");
   std::shared_ptr<rpc::Connection> conn;
-  uint32_t xid;
   uint32_t minorversion = 1;
-  std::future<std::vector<uint8_t>> reply;
   {
     std::lock_guard lock(mu_);
     auto it = conns_.find(route->conn);
@@ -119,31 +191,37 @@ Result<nfsstat4> Backchannel::CbSequence(uint64_t clientid) {
       state_.ReportBackchannelDown(route->sessionid);
       return Status(Code::kUnavailable, "the back connection is gone");
     }
-    xid = ++next_xid_;
-    reply = pending_[xid].get_future();
     auto mv = minorversions_.find(clientid);
     minorversion = mv == minorversions_.end() ? 1 : mv->second;
-    stats_.probes_sent++;
+    if (ops.empty()) stats_.probes_sent++;
   }
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
   auto slot = state_.AcquireCallbackSlot(route->sessionid);
-  if (!slot) {
-    std::lock_guard lock(mu_);
-    pending_.erase(xid);
-    return Status(Code::kUnavailable, "no free callback slot");
+  while (!slot && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kSlotRetryInterval);
+    slot = state_.AcquireCallbackSlot(route->sessionid);
   }
-  nfs_cb_argop4 op;
-  std::memset(&op, 0, sizeof(op));
-  op.argop = OP_CB_SEQUENCE;
-  CB_SEQUENCE4args& seq = op.nfs_cb_argop4_u.opcbsequence;
+  if (!slot) return Status(Code::kUnavailable, "no free callback slot");
+  uint32_t xid;
+  std::future<std::vector<uint8_t>> reply;
+  {
+    std::lock_guard lock(mu_);
+    xid = ++next_xid_;
+    reply = pending_[xid].get_future();
+  }
+  std::vector<nfs_cb_argop4> argops(1 + ops.size());
+  argops[0].argop = OP_CB_SEQUENCE;
+  CB_SEQUENCE4args& seq = argops[0].nfs_cb_argop4_u.opcbsequence;
   std::memcpy(seq.csa_sessionid, route->sessionid.data(), NFS4_SESSIONID_SIZE);
   seq.csa_sequenceid = slot->sequenceid;
   seq.csa_slotid = slot->slotid;
   seq.csa_highest_slotid = slot->highest_slotid;
+  std::copy(ops.begin(), ops.end(), argops.begin() + 1);
   CB_COMPOUND4args args;
   std::memset(&args, 0, sizeof(args));
   args.minorversion = minorversion;
-  args.argarray.argarray_len = 1;
-  args.argarray.argarray_val = &op;
+  args.argarray.argarray_len = static_cast<u_int>(argops.size());
+  args.argarray.argarray_val = argops.data();
   std::vector<uint8_t> call(rpc::kRecordMarkBytes);
   rpc::AppendCall(call, xid, route->cb_program, kCallbackVersion, CB_COMPOUND,
                   CallbackCred(route->sec));
@@ -155,8 +233,9 @@ Result<nfsstat4> Backchannel::CbSequence(uint64_t clientid) {
   if (!answered) {
     std::lock_guard lock(mu_);
     pending_.erase(xid);
+    if (!encoded) return Status(Code::kInternal, "cannot encode CB_COMPOUND");
     state_.ReportBackchannelDown(route->sessionid);
-    return Status(Code::kUnavailable, "no answer to CB_SEQUENCE");
+    return Status(Code::kUnavailable, "no answer to CB_COMPOUND");
   }
   std::vector<uint8_t> record = reply.get();
   rpc::ReplyHeader header;

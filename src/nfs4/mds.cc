@@ -5,8 +5,17 @@
 #include <cstring>
 
 #include "nfs4/compound.h"
+#include "nfs4/filehandle.h"
 
 namespace manifold::nfs4 {
+
+Backchannel::HandleOf HandlesOf(meta::Namespace& ns) {
+  return [&ns](uint64_t fileid) -> std::optional<std::string> {
+    auto inode = ns.GetInode(fileid);
+    if (!inode.ok()) return std::nullopt;
+    return EncodeHandle(fileid, inode->generation);
+  };
+}
 
 Mds::Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data,
          Backchannel& backchannel, const state::Clock& clock, MdsOptions options)

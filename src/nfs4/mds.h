@@ -40,6 +40,9 @@ struct MdsOptions {
 
 struct CompoundContext;
 
+// The filehandle of a file by fileid, as CB_RECALL carries it (Backchannel::HandleOf).
+Backchannel::HandleOf HandlesOf(meta::Namespace& ns);
+
 class Mds {
  public:
   Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data, Backchannel& backchannel,

@@ -202,6 +202,9 @@ void FileStateTable::ReleaseEntryState(Entry& e) {
       SetOwnerRanges(f, owner, {});
       break;
     case StateidType::kDelegation:
+      if (f.recallables.erase(e.id)) live_delegations_.fetch_sub(1, std::memory_order_relaxed);
+      recalls_pending_.erase(e.id);
+      break;
     case StateidType::kLayout:
       f.recallables.erase(e.id);
       break;
@@ -214,6 +217,7 @@ void FileStateTable::EraseEntry(uint64_t id) {
   if (it == entries_.end()) return;
   Entry& e = *it->second;
   if (e.revoked != RevokeReason::kNone) CountRevoked(e, -1);
+  recalls_pending_.erase(id);
   if (e.type == StateidType::kLock) {
     auto open = entries_.find(e.open_id);
     if (open != entries_.end()) std::erase(open->second->lock_ids, id);
@@ -327,7 +331,8 @@ nfsstat4 FileStateTable::ShareConflict(const FileState& f, const Entry* own, uin
 // against a write delegation; write access or read deny against a read delegation) must wait
 // for the delegation to be recalled: NFS4ERR_DELAY, and a recall for each holder not asked yet.
 bool FileStateTable::DelegationConflicts(FileState& f, clientid4 clientid, uint32_t access,
-                                         uint32_t deny, std::vector<RecallRequest>* recalls) {
+                                         uint32_t deny, Instant now,
+                                         std::vector<RecallRequest>* recalls) {
   bool any = false;
   for (uint64_t id : f.recallables) {
     Entry& d = *entries_.at(id);
@@ -336,9 +341,7 @@ bool FileStateTable::DelegationConflicts(FileState& f, clientid4 clientid, uint3
                      (deny & OPEN4_SHARE_DENY_READ);
     if (!conflicts) continue;
     any = true;
-    if (!d.recall_requested)
-      recalls->push_back({d.clientid, d.fileid, d.type, StateidOf(d), d.kind});
-    d.recall_requested = true;
+    AskRecall(d, now, recalls);
   }
   return any;
 }
@@ -352,6 +355,15 @@ OpenResult FileStateTable::Open(const OpenRequest& req, Instant now) {
   st = req.reclaim ? grace_.CheckReclaim(req.clientid, now)
                    : grace_.CheckNonReclaim(req.clientid, now);
   if (st != NFS4_OK) return {st};
+  if (req.delegation) {
+    // 18.16.3 CLAIM_DELEGATE_CUR: the client's own, live delegation on this very file.
+    Found d = Lookup(req.clientid, *req.delegation,
+                     {TypeBit(StateidType::kDelegation), req.fileid});
+    if (d.status != NFS4_OK) return {d.status};
+    if ((access & OPEN4_SHARE_ACCESS_WRITE) && d.entry->kind != OPEN_DELEGATE_WRITE) {
+      return {NFS4ERR_OPENMODE};  // a read delegation covers no write open
+    }
+  }
   FileState& f = File(req.fileid);
   OwnerKey key{req.clientid, std::string(req.owner)};
   auto own_it = f.opens.find(key);
@@ -363,13 +375,16 @@ OpenResult FileStateTable::Open(const OpenRequest& req, Instant now) {
     return {req.reclaim ? NFS4ERR_RECLAIM_CONFLICT : NFS4ERR_SHARE_DENIED};
   }
   std::vector<RecallRequest> recalls;
-  if (DelegationConflicts(f, req.clientid, access, deny, &recalls)) {
+  if (DelegationConflicts(f, req.clientid, access, deny, now, &recalls)) {
     OpenResult r(NFS4ERR_DELAY);
     r.recalls = std::move(recalls);
     return r;
   }
   OpenResult r =
       own ? OpenExisting(*own, f, access, deny, req.reclaim) : OpenNew(req, *cf, access, deny);
+  if (r.status == NFS4_OK) {
+    r.delegation = DecideDelegation(req, f, access, *cf, &r.recalls, now);
+  }
   MaybeEraseFile(req.fileid);
   return r;
 }

@@ -7,6 +7,7 @@
 // unlocking. Lock order: see state_manager.h.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -56,6 +57,21 @@ struct OpenRequest {
   uint32_t share_access = 0;  // OPEN4_SHARE_ACCESS_* with any OPEN4_SHARE_ACCESS_WANT_* bits
   uint32_t share_deny = 0;
   bool reclaim = false;  // CLAIM_PREVIOUS (and CLAIM_DELEGATE_PREV / CLAIM_DELEG_PREV_FH)
+  // Delegations (RFC 8881 10.4, delegations.cc). The MDS sets may_delegate when the client's
+  // back channel works, so a recall could reach it.
+  bool may_delegate = false;
+  // CLAIM_PREVIOUS: the delegation the client held before the restart (delegate_type).
+  open_delegation_type4 reclaim_delegation = OPEN_DELEGATE_NONE;
+  // CLAIM_DELEGATE_CUR / CLAIM_DELEG_CUR_FH: the delegation this open is made under.
+  std::optional<stateid4> delegation;
+};
+
+// The delegation part of an OPEN's answer (open_delegation4).
+struct DelegationGrant {
+  open_delegation_type4 type = OPEN_DELEGATE_NONE;  // NONE, NONE_EXT, READ or WRITE
+  why_no_delegation4 why = WND4_NOT_WANTED;         // NONE_EXT
+  stateid4 stateid{};                               // READ, WRITE
+  bool recall = false;  // READ, WRITE: a reclaimed delegation the client must return at once
 };
 
 struct OpenResult {
@@ -64,6 +80,7 @@ struct OpenResult {
   nfsstat4 status = NFS4_OK;
   stateid4 stateid{};
   bool upgraded = false;  // an existing open of the owner was widened (9.9)
+  DelegationGrant delegation;
   std::vector<RecallRequest> recalls;
 };
 
@@ -152,7 +169,20 @@ class FileStateTable {
   StateidResult BumpRecallable(clientid4 clientid, const stateid4& stateid);
   nfsstat4 RemoveRecallable(clientid4 clientid, const stateid4& stateid);
   // Marks it recall-requested; returns the request for the sink (nullopt: unknown or already).
-  std::optional<RecallRequest> RequestRecall(const stateid4& stateid);
+  std::optional<RecallRequest> RequestRecall(const stateid4& stateid, Instant now);
+
+  // ---- delegation conflicts (10.4, delegations.cc) ----
+  // Another client's operation on the file (`write`: it changes the file or its name, e.g.
+  // REMOVE, RENAME, LINK, SETATTR, WRITE; otherwise it reads, e.g. READ, GETATTR) meets the
+  // delegations of other clients it conflicts with: NFS4ERR_DELAY while they are recalled (a
+  // recall is added for each not asked yet), NFS4_OK when there are none.
+  nfsstat4 BreakDelegations(clientid4 caller, uint64_t fileid, bool write, Instant now,
+                            std::vector<RecallRequest>* recalls);
+  // Revokes the delegations whose recall the client left unanswered for a lease period
+  // (10.4.6 / 10.2: RevokeReason::kRecall). Returns how many.
+  uint32_t RevokeOverdueRecalls(Instant now);
+  // Delegations not revoked, on all files (a lock-free hint: 0 means no conflict can exist).
+  uint64_t live_delegations() const { return live_delegations_.load(std::memory_order_relaxed); }
 
   // ---- introspection (tests, metrics) ----
   size_t stateid_count() const { return entries_.size(); }
@@ -189,7 +219,10 @@ class FileStateTable {
                          uint32_t deny) const;
   void CountShares(FileState& f, uint32_t access, uint32_t deny, int delta);
   bool DelegationConflicts(FileState& f, clientid4 clientid, uint32_t access, uint32_t deny,
-                           std::vector<RecallRequest>* recalls);
+                           Instant now, std::vector<RecallRequest>* recalls);
+  void AskRecall(Entry& d, Instant now, std::vector<RecallRequest>* recalls);
+  DelegationGrant DecideDelegation(const OpenRequest& req, FileState& f, uint32_t access,
+                                   ClientFiles& cf, std::vector<RecallRequest>* recalls, Instant now);
   OpenResult OpenExisting(Entry& e, FileState& f, uint32_t access, uint32_t deny, bool reclaim);
   OpenResult OpenNew(const OpenRequest& req, ClientFiles& cf, uint32_t access, uint32_t deny);
   bool OpenHasLocks(const Entry& open);
@@ -227,6 +260,9 @@ class FileStateTable {
   std::unordered_map<uint64_t, std::unique_ptr<Entry>> entries_;
   std::unordered_map<uint64_t, std::unique_ptr<FileState>> files_;
   std::unordered_map<clientid4, std::unique_ptr<ClientFiles>> clients_;
+  // Delegations whose recall is under way (ids); RevokeOverdueRecalls walks them.
+  std::set<uint64_t> recalls_pending_;
+  std::atomic<uint64_t> live_delegations_{0};
 };
 
 }  // namespace manifold::state

@@ -27,6 +27,7 @@ struct FileStateTable::Entry {
   uint64_t open_id = 0;            // lock: the open it derives from
   uint32_t kind = 0;               // delegation: open_delegation_type4; layout: layouttype4
   bool recall_requested = false;   // delegation, layout
+  Instant recall_deadline{};       // delegation: revoked when not returned by then
 };
 
 struct FileStateTable::FileState {

@@ -109,6 +109,7 @@ StateidResult FileStateTable::RecordRecallable(clientid4 clientid, uint64_t file
   Entry& e = NewEntry(type, clientid, fileid);
   e.kind = kind;
   f.recallables.insert(e.id);
+  if (type == StateidType::kDelegation) live_delegations_.fetch_add(1, std::memory_order_relaxed);
   return {NFS4_OK, StateidOf(e)};
 }
 
@@ -152,7 +153,7 @@ nfsstat4 FileStateTable::RemoveRecallable(clientid4 clientid, const stateid4& st
   return NFS4_OK;
 }
 
-std::optional<RecallRequest> FileStateTable::RequestRecall(const stateid4& stateid) {
+std::optional<RecallRequest> FileStateTable::RequestRecall(const stateid4& stateid, Instant now) {
   std::optional<StateidOther> other = ParseStateidOther(stateid);
   if (IsSpecialStateid(stateid) || !other || other->epoch != boot_epoch_) return std::nullopt;
   auto it = entries_.find(other->id);
@@ -162,8 +163,9 @@ std::optional<RecallRequest> FileStateTable::RequestRecall(const stateid4& state
       e.recall_requested) {
     return std::nullopt;
   }
-  e.recall_requested = true;
-  return RecallRequest{e.clientid, e.fileid, e.type, StateidOf(e), e.kind};
+  std::vector<RecallRequest> out;
+  AskRecall(e, now, &out);
+  return out.front();
 }
 
 }  // namespace manifold::state

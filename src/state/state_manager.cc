@@ -103,8 +103,26 @@ void StateManager::EndGraceLocked() {
   grace_.End();
 }
 
+nfsstat4 StateManager::BreakDelegations(clientid4 caller, uint64_t fileid, bool write) {
+  if (files_.live_delegations() == 0) return NFS4_OK;  // the common case takes no lock
+  std::vector<RecallRequest> recalls;
+  nfsstat4 st;
+  {
+    std::lock_guard lock(files_.mu());
+    st = files_.BreakDelegations(caller, fileid, write, clock_.Now(), &recalls);
+  }
+  SendRecalls(recalls);
+  return st;
+}
+
 std::vector<ExpiredClient> StateManager::ExpireClients(Instant now) {
   const Duration lease = std::chrono::seconds(config_.limits.lease_time_s);
+  {
+    std::lock_guard lock(files_.mu());
+    if (uint32_t n = files_.RevokeOverdueRecalls(now); n > 0) {
+      spdlog::warn("state: revoked {} delegations whose recall was not answered in a lease", n);
+    }
+  }
   std::lock_guard lock(clients_.mu());
   std::vector<Client*> expired;
   {
@@ -135,13 +153,14 @@ std::vector<ExpiredClient> StateManager::ExpireClients(Instant now) {
 // ---- file state: lock, forward, then send recalls without any lock ----
 
 void StateManager::SendRecalls(const std::vector<RecallRequest>& recalls) {
-  if (recall_sink_ == nullptr) return;
+  RecallSink* sink = recall_sink_.load();
+  if (sink == nullptr) return;
   for (const RecallRequest& r : recalls) {
     if (r.type == StateidType::kDelegation) {
-      recall_sink_->RecallDelegation(r.clientid, r.fileid, r.stateid,
+      sink->RecallDelegation(r.clientid, r.fileid, r.stateid,
                                      static_cast<open_delegation_type4>(r.kind));
     } else if (r.type == StateidType::kLayout) {
-      recall_sink_->RecallLayout(r.clientid, r.fileid, r.stateid, static_cast<layouttype4>(r.kind));
+      sink->RecallLayout(r.clientid, r.fileid, r.stateid, static_cast<layouttype4>(r.kind));
     }
   }
 }
@@ -198,6 +217,11 @@ nfsstat4 StateManager::FreeStateid(clientid4 clientid, const stateid4& stateid) 
 
 nfsstat4 StateManager::CheckIo(clientid4 clientid, const stateid4& stateid, uint64_t fileid,
                                bool want_write) {
+  // 10.4: I/O with a special stateid is not covered by any open, so it meets other clients'
+  // delegations here (an open that could conflict was already checked by OPEN).
+  if (IsSpecialStateid(stateid)) {
+    if (nfsstat4 st = BreakDelegations(clientid, fileid, want_write); st != NFS4_OK) return st;
+  }
   std::lock_guard lock(files_.mu());
   return files_.CheckIo(clientid, stateid, fileid, want_write, clock_.Now());
 }
@@ -245,7 +269,7 @@ bool StateManager::RequestRecall(const stateid4& stateid) {
   std::optional<RecallRequest> r;
   {
     std::lock_guard lock(files_.mu());
-    r = files_.RequestRecall(stateid);
+    r = files_.RequestRecall(stateid, clock_.Now());
   }
   if (!r) return false;
   SendRecalls({*r});

@@ -27,6 +27,7 @@
 // lock held.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -141,6 +142,9 @@ class StateManager {
   StateManager(const StateManager&) = delete;
   StateManager& operator=(const StateManager&) = delete;
 
+  // The MDS's way to send recalls, when it is built after this; set before serving.
+  void SetRecallSink(RecallSink* sink) { recall_sink_.store(sink); }
+
   // 8.4.2.1: reads the client records left by the previous instance and starts the grace period
   // for the owners that may reclaim. Call once, before serving.
   Status Recover();
@@ -185,7 +189,8 @@ class StateManager {
   // ---- leases (8.3) ----
   // Drops every client whose lease ran out (no courtesy period): its sessions, opens, locks,
   // delegations, layouts and its record on stable storage. A client with a COMPOUND in
-  // progress is kept (that COMPOUND renews it). Also ends a grace period whose time is up.
+  // progress is kept (that COMPOUND renews it). Also ends a grace period whose time is up, and
+  // revokes delegations whose recall went unanswered for a lease.
   std::vector<ExpiredClient> ExpireClients(Instant now);
 
   // ---- opens (9.7, 9.9, 18.16, 18.18, 18.2) ----
@@ -204,7 +209,7 @@ class StateManager {
   // May this stateid READ (want_write false) or WRITE the file? (file_stateids.cc, CheckIo.)
   nfsstat4 CheckIo(clientid4 clientid, const stateid4& stateid, uint64_t fileid, bool want_write);
 
-  // ---- delegations and layouts: registry only, no granting policy ----
+  // ---- delegations and layouts: OPEN grants delegations (delegations.cc); the registry ----
   StateidResult RecordDelegation(clientid4 clientid, uint64_t fileid, open_delegation_type4 type);
   StateidResult RecordLayout(clientid4 clientid, uint64_t fileid, layouttype4 type);
   std::optional<RecallableInfo> FindRecallable(const stateid4& stateid);
@@ -215,6 +220,13 @@ class StateManager {
   nfsstat4 RemoveRecallable(clientid4 clientid, const stateid4& stateid);
   // Asks the RecallSink to recall it (once). False when unknown, revoked or already asked.
   bool RequestRecall(const stateid4& stateid);
+  // 10.4: an operation of `caller` on the file that other clients' delegations do not allow
+  // (`write`: a change to the file, its attributes or its names; otherwise a read of data or
+  // attributes a write delegation may hold back). NFS4ERR_DELAY while they are recalled; the
+  // recalls go out. A delegation not returned within a lease is revoked (ExpireClients).
+  nfsstat4 BreakDelegations(clientid4 caller, uint64_t fileid, bool write);
+  // False when no delegation is held at all (no lock taken): callers skip finding the file.
+  bool AnyDelegations() const { return files_.live_delegations() > 0; }
 
   // ---- revocation (8.2.4, 18.46.3 status flags) ----
   nfsstat4 RevokeStateid(const stateid4& stateid, RevokeReason reason);
@@ -251,7 +263,7 @@ class StateManager {
   const StateConfig config_;
   const Clock& clock_;
   ClientRecordStore& store_;
-  RecallSink* const recall_sink_;
+  std::atomic<RecallSink*> recall_sink_;
   GracePeriod grace_;
   ClientTable clients_;
   SessionTable sessions_;

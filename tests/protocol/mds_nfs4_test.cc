@@ -45,7 +45,7 @@ class MdsNfs4Test : public ::testing::Test {
     sc.identity.server_scope = "manifold-test";
     state_ = std::make_unique<state::StateManager>(sc, clock_, store_);
     ASSERT_TRUE(state_->Recover().ok());
-    backchannel_ = std::make_unique<nfs4::Backchannel>(*state_);
+    backchannel_ = std::make_unique<nfs4::Backchannel>(*state_, nfs4::HandlesOf(*ns_));
     nfs4::MdsOptions mo;
     mo.meta_dir = dir_.string();
     mds_ = std::make_unique<nfs4::Mds>(*ns_, *state_, *data_, *backchannel_, clock_, mo);

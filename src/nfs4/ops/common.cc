@@ -106,4 +106,11 @@ void FillChangeInfo(const meta::DirChange& change, change_info4& out) {
 
 void* ArenaAlloc(CompoundContext& ctx, size_t bytes) { return ctx.arena.Alloc(bytes); }
 
+nfsstat4 BreakDelegationsOnName(CompoundContext& ctx, uint64_t dir, std::string_view name) {
+  if (!ctx.mds.state().AnyDelegations()) return NFS4_OK;
+  auto found = ctx.mds.ns().Lookup(dir, name);
+  if (!found.ok()) return NFS4_OK;  // the operation itself reports a missing name
+  return ctx.mds.state().BreakDelegations(ctx.clientid, found->fileid, true);
+}
+
 }  // namespace manifold::nfs4::ops

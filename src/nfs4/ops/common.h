@@ -26,6 +26,10 @@ void SetCurrentFh(CompoundContext& ctx, const meta::Inode& inode);
 // not UTF-8: NFS4ERR_INVAL (RFC 8881 14.4).
 nfsstat4 CheckName(const component4& name, std::string_view& out);
 
+// RFC 8881 10.4: the file named `name` in `dir` is about to change (REMOVE, RENAME): other
+// clients' delegations on it are recalled first (NFS4ERR_DELAY until they are returned).
+nfsstat4 BreakDelegationsOnName(CompoundContext& ctx, uint64_t dir, std::string_view name);
+
 bool MayAccessInode(const CompoundContext& ctx, const meta::Inode& inode, uint32_t want,
                     bool owner_override = false);
 // May the caller change entries of `dir` (write + search)?

@@ -22,6 +22,11 @@ nfsstat4 GetAttr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opgetattr;
   meta::Inode inode;
   out.status = CurrentInode(ctx, inode);
+  // 10.4.3: another client's write delegation may hold back size and change; without
+  // CB_GETATTR it is recalled first.
+  if (out.status == NFS4_OK) {
+    out.status = ctx.mds.state().BreakDelegations(ctx.clientid, inode.fileid, /*write=*/false);
+  }
   if (out.status != NFS4_OK) return out.status;
   out.status = EncodeAttrs(arg.nfs_argop4_u.opgetattr.attr_request, ToObjectAttrs(inode),
                            ctx.mds.fs_attrs(), FhBytes(ctx), EncodeOptions(ctx),

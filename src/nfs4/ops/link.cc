@@ -14,6 +14,9 @@ nfsstat4 Link(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status == NFS4_OK && obj.is_dir()) out.status = NFS4ERR_ISDIR;
   if (out.status == NFS4_OK) out.status = CheckName(arg.nfs_argop4_u.oplink.newname, name);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, dir);
+  if (out.status == NFS4_OK) {
+    out.status = ctx.mds.state().BreakDelegations(ctx.clientid, obj.fileid, /*write=*/true);
+  }
   if (out.status != NFS4_OK) return out.status;
   auto linked = ctx.mds.ns().Link(obj.fileid, dir.fileid, name);
   if (!linked.ok()) {

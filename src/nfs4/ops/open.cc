@@ -84,6 +84,8 @@ nfsstat4 CreateFile(CompoundContext& ctx, const meta::Inode& dir, std::string_vi
     if (how.mode == UNCHECKED4 && want.size_bytes) {
       if (nfsstat4 s = CheckRegular(out.inode); s != NFS4_OK) return s;
       if (!MayAccessInode(ctx, out.inode, kMayWrite)) return NFS4ERR_ACCESS;
+      nfsstat4 s = ctx.mds.state().BreakDelegations(ctx.clientid, out.inode.fileid, true);
+      if (s != NFS4_OK) return s;
       later.size_bytes = want.size_bytes;
       out.attrset.Set(FATTR4_SIZE);
     }
@@ -118,15 +120,26 @@ nfsstat4 CheckOpenAccess(const CompoundContext& ctx, const OpenTarget& t, uint32
   return NFS4_OK;
 }
 
-nfsstat4 FindTarget(CompoundContext& ctx, const OPEN4args& a, OpenTarget& t, bool& reclaim) {
+// Where the OPEN's file is, by claim (RFC 8881 18.16.3). `req` gets the claim's state: a
+// reclaim and the delegation it held, or the delegation the open is made under.
+nfsstat4 FindTarget(CompoundContext& ctx, const OPEN4args& a, OpenTarget& t,
+                    state::OpenRequest& req) {
   const open_claim4& claim = a.claim;
   bool create = a.openhow.opentype == OPEN4_CREATE;
   switch (claim.claim) {
-    case CLAIM_NULL: {
+    case CLAIM_NULL:
+    case CLAIM_DELEGATE_CUR: {
+      const bool by_deleg = claim.claim == CLAIM_DELEGATE_CUR;
+      const component4& file =
+          by_deleg ? claim.open_claim4_u.delegate_cur_info.file : claim.open_claim4_u.file;
+      if (by_deleg) {
+        if (create) return NFS4ERR_INVAL;
+        req.delegation = claim.open_claim4_u.delegate_cur_info.delegate_stateid;
+      }
       meta::Inode dir;
       std::string_view name;
       nfsstat4 s = CurrentDir(ctx, dir, NFS4ERR_SYMLINK);
-      if (s == NFS4_OK) s = CheckName(claim.open_claim4_u.file, name);
+      if (s == NFS4_OK) s = CheckName(file, name);
       if (s == NFS4_OK && !MayAccessInode(ctx, dir, kMayExec)) s = NFS4ERR_ACCESS;
       if (s != NFS4_OK) return s;
       // RFC 8881 8.4.2: no new state while clients may still reclaim.
@@ -139,18 +152,39 @@ nfsstat4 FindTarget(CompoundContext& ctx, const OPEN4args& a, OpenTarget& t, boo
     }
     case CLAIM_FH:
     case CLAIM_PREVIOUS:
-      if (create) return NFS4ERR_INVAL;
-      reclaim = claim.claim == CLAIM_PREVIOUS;
-      if (!reclaim && ctx.mds.state().InGrace()) return NFS4ERR_GRACE;
-      if (reclaim && claim.open_claim4_u.delegate_type != OPEN_DELEGATE_NONE) {
-        return NFS4ERR_RECLAIM_BAD;  // no delegation was ever granted to reclaim
-      }
-      return CurrentInode(ctx, t.inode);
-    case CLAIM_DELEGATE_CUR:
     case CLAIM_DELEG_CUR_FH:
-      return NFS4ERR_BAD_STATEID;  // no delegations are granted, so none is current
+      if (create) return NFS4ERR_INVAL;
+      req.reclaim = claim.claim == CLAIM_PREVIOUS;
+      if (req.reclaim) req.reclaim_delegation = claim.open_claim4_u.delegate_type;
+      if (claim.claim == CLAIM_DELEG_CUR_FH) req.delegation = claim.open_claim4_u.oc_delegate_stateid;
+      if (!req.reclaim && ctx.mds.state().InGrace()) return NFS4ERR_GRACE;
+      return CurrentInode(ctx, t.inode);
     default:
       return NFS4ERR_NOTSUPP;  // CLAIM_DELEGATE_PREV, CLAIM_DELEG_PREV_FH (RFC 8881 18.16.3)
+  }
+}
+
+// open_delegation4 from the state module's decision. The ACE grants nothing: the client asks
+// ACCESS before opening locally (10.4.1); a write delegation has no space limit.
+void FillDelegation(const state::DelegationGrant& g, open_delegation4& out) {
+  out.delegation_type = g.type;
+  nfsace4 no_permissions{ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, 0, {0, nullptr}};
+  switch (g.type) {
+    case OPEN_DELEGATE_READ:
+      out.open_delegation4_u.read = {g.stateid, g.recall, no_permissions};
+      break;
+    case OPEN_DELEGATE_WRITE: {
+      nfs_space_limit4 limit{};
+      limit.limitby = NFS_LIMIT_SIZE;
+      limit.nfs_space_limit4_u.filesize = UINT64_MAX;
+      out.open_delegation4_u.write = {g.stateid, g.recall, limit, no_permissions};
+      break;
+    }
+    case OPEN_DELEGATE_NONE_EXT:
+      out.open_delegation4_u.od_whynone.ond_why = g.why;
+      break;
+    default:
+      break;
   }
 }
 
@@ -160,18 +194,17 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opopen;
   const OPEN4args& a = arg.nfs_argop4_u.opopen;
   OpenTarget t;
-  bool reclaim = false;
-  out.status = FindTarget(ctx, a, t, reclaim);
+  state::OpenRequest req;
+  out.status = FindTarget(ctx, a, t, req);
   if (out.status == NFS4_OK) out.status = CheckRegular(t.inode);
   if (out.status == NFS4_OK) out.status = CheckOpenAccess(ctx, t, a.share_access);
   if (out.status != NFS4_OK) return out.status;
-  state::OpenRequest req;
   req.clientid = ctx.clientid;
   req.owner = std::string_view(a.owner.owner.owner_val, a.owner.owner.owner_len);
   req.fileid = t.inode.fileid;
   req.share_access = a.share_access;
   req.share_deny = a.share_deny;
-  req.reclaim = reclaim;
+  req.may_delegate = ctx.mds.state().FindBackchannel(ctx.clientid).has_value();
   auto opened = ctx.mds.state().Open(req);
   if (opened.status != NFS4_OK) return out.status = opened.status;
   SetCurrentFh(ctx, t.inode);
@@ -181,16 +214,7 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   FillChangeInfo(t.dir, ok.cinfo);
   ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
   ToBitmap4(t.attrset, [&ctx](size_t n) { return ArenaAlloc(ctx, n); }, ok.attrset);
-  // No delegations yet. A client that expressed a want hears why there is none
-  // (RFC 8881 18.16.3: OPEN_DELEGATE_NONE_EXT); WANT_NO_DELEG is answered WND4_NOT_WANTED.
-  uint32_t want = a.share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
-  if (want == 0) {
-    ok.delegation.delegation_type = OPEN_DELEGATE_NONE;
-  } else {
-    ok.delegation.delegation_type = OPEN_DELEGATE_NONE_EXT;
-    ok.delegation.open_delegation4_u.od_whynone.ond_why =
-        want == OPEN4_SHARE_ACCESS_WANT_NO_DELEG ? WND4_NOT_WANTED : WND4_NOT_SUPP_FTYPE;
-  }
+  FillDelegation(opened.delegation, ok.delegation);
   return NFS4_OK;
 }
 

@@ -12,6 +12,7 @@ nfsstat4 Remove(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   out.status = CurrentDir(ctx, dir);
   if (out.status == NFS4_OK) out.status = CheckName(arg.nfs_argop4_u.opremove.target, name);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, dir);
+  if (out.status == NFS4_OK) out.status = BreakDelegationsOnName(ctx, dir.fileid, name);
   if (out.status != NFS4_OK) return out.status;
   if (dir.mode & 01000) {
     auto victim = ctx.mds.ns().Lookup(dir.fileid, name);

@@ -18,6 +18,8 @@ nfsstat4 Rename(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status == NFS4_OK) out.status = CheckName(a.newname, to);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, src);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, dst);
+  if (out.status == NFS4_OK) out.status = BreakDelegationsOnName(ctx, src.fileid, from);
+  if (out.status == NFS4_OK) out.status = BreakDelegationsOnName(ctx, dst.fileid, to);
   if (out.status != NFS4_OK) return out.status;
   if ((src.mode | dst.mode) & 01000) {
     auto moving = ctx.mds.ns().Lookup(src.fileid, from);

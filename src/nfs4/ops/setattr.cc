@@ -53,6 +53,9 @@ nfsstat4 SetAttr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   options.minor_version = ctx.minorversion;
   out.status = DecodeSetAttrs(a.obj_attributes, SetAttrsFor::kSetattr, options, want, set);
   if (out.status == NFS4_OK) out.status = CheckSetAttrRights(ctx, inode, want);
+  if (out.status == NFS4_OK) {
+    out.status = ctx.mds.state().BreakDelegations(ctx.clientid, inode.fileid, /*write=*/true);
+  }
   // RFC 8881 18.30.3: a size change is I/O and needs a stateid that allows writing.
   if (out.status == NFS4_OK && want.size_bytes) {
     out.status = ctx.mds.CheckIoStateid(ctx, a.stateid, inode.fileid, /*write=*/true);
