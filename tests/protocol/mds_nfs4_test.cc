@@ -199,4 +199,72 @@ TEST_F(MdsNfs4Test, NamesAreChecked) {
 }
 
 }  // namespace
+// RFC 8881 10.2, 10.4: a reader with a working back channel gets a read delegation; another
+// client's write open waits (NFS4ERR_DELAY, retried by the library) while the MDS sends
+// CB_RECALL on the holder's back channel and the holder returns the delegation (DELEGRETURN).
+TEST_F(MdsNfs4Test, AConflictingOpenRecallsAReadDelegationAndTheHolderReturnsIt) {
+  auto a = Connect();
+  nfs4client::ClientOptions retrying;  // NFS4ERR_DELAY is retried with backoff
+  auto b = Nfs4Client::Connect("127.0.0.1", server_->port(), retrying);
+  nfs4client::ClientOptions no_back;
+  no_back.backchannel = false;
+  auto c = Nfs4Client::Connect("127.0.0.1", server_->port(), no_back);
+  ASSERT_TRUE(a && b.ok() && c.ok());
+  auto root = a->LookupPath("/");
+  ASSERT_TRUE(root.ok());
+  auto f = a->OpenCreate(*root, "delegated", 0666);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(a->Close(*f).ok());
+
+  // Without a back channel no delegation can be recalled, so none is granted.
+  CompoundBuilder cc;
+  cc.PutFh(*root).Open(nfs4client::OpenArgs::Existing((*c)->open_owner(), "delegated",
+                                                      OPEN4_SHARE_ACCESS_READ));
+  auto rc = (*c)->Run(cc);
+  ASSERT_TRUE(rc.ok());
+  ASSERT_EQ(NFS4_OK, rc->status()) << rc->Describe();
+  EXPECT_EQ(OPEN_DELEGATE_NONE, rc->Open()->delegation.delegation_type);
+
+  CompoundBuilder ca;
+  ca.PutFh(*root).Open(nfs4client::OpenArgs::Existing(a->open_owner(), "delegated",
+                                                      OPEN4_SHARE_ACCESS_READ));
+  auto ra = a->Run(ca);
+  ASSERT_TRUE(ra.ok());
+  ASSERT_EQ(NFS4_OK, ra->status()) << ra->Describe();
+  ASSERT_EQ(OPEN_DELEGATE_READ, ra->Open()->delegation.delegation_type);
+
+  auto fb = (*b)->Open(*root, "delegated", OPEN4_SHARE_ACCESS_WRITE);
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  EXPECT_EQ(1u, a->callbacks().cb_recall);
+  EXPECT_EQ(1u, a->delegations_returned());
+  EXPECT_EQ(1u, backchannel_->stats().recalls_answered);
+  EXPECT_FALSE(state_->AnyDelegations());
+  ASSERT_TRUE((*b)->Close(*fb).ok());
+}
+
+// REMOVE of a delegated file by another client waits for the holder to return it.
+TEST_F(MdsNfs4Test, RemoveByAnotherClientWaitsForTheDelegationToBeReturned) {
+  auto a = Connect();
+  nfs4client::ClientOptions retrying;
+  auto b = Nfs4Client::Connect("127.0.0.1", server_->port(), retrying);
+  ASSERT_TRUE(a && b.ok());
+  auto root = a->LookupPath("/");
+  ASSERT_TRUE(root.ok());
+  auto f = a->OpenCreate(*root, "doomed", 0666);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(a->Close(*f).ok());
+  CompoundBuilder ca;
+  ca.PutFh(*root).Open(nfs4client::OpenArgs::Existing(a->open_owner(), "doomed",
+                                                      OPEN4_SHARE_ACCESS_READ));
+  auto ra = a->Run(ca);
+  ASSERT_TRUE(ra.ok());
+  ASSERT_EQ(OPEN_DELEGATE_READ, ra->Open()->delegation.delegation_type);
+  auto broot = (*b)->LookupPath("/");
+  ASSERT_TRUE(broot.ok());
+  ASSERT_TRUE((*b)->Remove(*broot, "doomed").ok());  // DELAY, recall, return, then done
+  EXPECT_EQ(1u, a->callbacks().cb_recall);
+  EXPECT_EQ(1u, a->delegations_returned());
+  EXPECT_FALSE(a->LookupPath("/doomed").ok());
+}
+
 }  // namespace manifold
