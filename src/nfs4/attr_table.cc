@@ -1,6 +1,6 @@
 // The NFSv4 attribute table: one row per attribute number (RFC 8881 5.6 and 5.7 for 0..75,
 // RFC 8881 5.7 for fs_charset_cap, RFC 7862 12.2 for 77..80, RFC 8275 for 81, RFC 8276 for
-// 82). Every decision about what Manifold supports is made here, with its reason in the note;
+// 82, RFC 9754 for 84..86; 83 is offline). Every decision about what Manifold supports is made here, with its reason in the note;
 // encoding, decoding, supported_attrs and the docs all read this table.
 
 #include <array>
@@ -157,6 +157,15 @@ std::vector<AttrInfo> BuildTable() {
       ROW(MODE_UMASK, mode_umask, "mode_umask4", W, REC, 2, kYes, kYes,
           "RFC 8275; CREATE and OPEN only; mode = mu_mode & ~mu_umask"),
       ROW(XATTR_SUPPORT, xattr_support, "bool", R, REC, 2, kYes, kNo, "RFC 8276: true"),
+      ROW(OFFLINE, offline, "bool", R, REC, 2, kNo, kNo,
+          "no offline (HSM) state: data on an archive tier is still read through a layout"),
+      ROW(TIME_DELEG_ACCESS, time_deleg_access, "nfstime4", RW, REC, 2, kNo, kNo,
+          "RFC 9754 delegated timestamps are not offered (WANT_DELEG_TIMESTAMPS is ignored)"),
+      ROW(TIME_DELEG_MODIFY, time_deleg_modify, "nfstime4", RW, REC, 2, kNo, kNo,
+          "RFC 9754 delegated timestamps are not offered (WANT_DELEG_TIMESTAMPS is ignored)"),
+      ROW(OPEN_ARGUMENTS, open_arguments, "open_arguments4", R, REC, 2, kYes, kNo,
+          "RFC 9754: the share access and deny values, delegation wants, claims and create "
+          "modes OPEN accepts"),
   };
   for (uint32_t n = 0; n < t.size(); ++n) MANIFOLD_CHECK(t[n].number == n);
   MANIFOLD_CHECK(t.size() == kAttrCount);

@@ -100,6 +100,33 @@ struct EncodeContext {
   const IdMapper& mapper;
 };
 
+// RFC 9754 open_arguments: what OPEN accepts (src/nfs4/ops/open.cc, src/state).
+const fattr4_open_arguments& OpenArguments() {
+  static uint32_t access[1] = {(1u << OPEN_ARGS_SHARE_ACCESS_READ) |
+                               (1u << OPEN_ARGS_SHARE_ACCESS_WRITE) |
+                               (1u << OPEN_ARGS_SHARE_ACCESS_BOTH)};
+  static uint32_t deny[1] = {(1u << OPEN_ARGS_SHARE_DENY_NONE) | (1u << OPEN_ARGS_SHARE_DENY_READ) |
+                             (1u << OPEN_ARGS_SHARE_DENY_WRITE) |
+                             (1u << OPEN_ARGS_SHARE_DENY_BOTH)};
+  static uint32_t want[1] = {(1u << OPEN_ARGS_SHARE_ACCESS_WANT_READ_DELEG) |
+                             (1u << OPEN_ARGS_SHARE_ACCESS_WANT_WRITE_DELEG) |
+                             (1u << OPEN_ARGS_SHARE_ACCESS_WANT_ANY_DELEG) |
+                             (1u << OPEN_ARGS_SHARE_ACCESS_WANT_NO_DELEG) |
+                             (1u << OPEN_ARGS_SHARE_ACCESS_WANT_CANCEL)};
+  static uint32_t claim[1] = {(1u << OPEN_ARGS_OPEN_CLAIM_NULL) |
+                              (1u << OPEN_ARGS_OPEN_CLAIM_PREVIOUS) |
+                              (1u << OPEN_ARGS_OPEN_CLAIM_DELEGATE_CUR) |
+                              (1u << OPEN_ARGS_OPEN_CLAIM_FH) |
+                              (1u << OPEN_ARGS_OPEN_CLAIM_DELEG_CUR_FH)};
+  static uint32_t create[1] = {(1u << OPEN_ARGS_CREATEMODE_UNCHECKED4) |
+                               (1u << OPEN_ARGS_CREATE_MODE_GUARDED) |
+                               (1u << OPEN_ARGS_CREATEMODE_EXCLUSIVE4) |
+                               (1u << OPEN_ARGS_CREATE_MODE_EXCLUSIVE4_1)};
+  static const fattr4_open_arguments value{
+      {1, access}, {1, deny}, {1, want}, {1, claim}, {1, create}};
+  return value;
+}
+
 // What the server and the file system can do: flags, bitmaps, the lease, rdattr_error.
 bool EncodeFsProperty(uint32_t attr, const EncodeContext& c, AttrWriter& w) {
   const FsAttrs& f = c.fs;
@@ -141,6 +168,8 @@ bool EncodeFsProperty(uint32_t attr, const EncodeContext& c, AttrWriter& w) {
       return w.Put(xdr_fattr4_change_attr_type, f.change_attr_type);
     case FATTR4_XATTR_SUPPORT:
       return w.Put(xdr_fattr4_xattr_support, f.xattr_support);
+    case FATTR4_OPEN_ARGUMENTS:
+      return w.Put(xdr_fattr4_open_arguments, OpenArguments());
   }
   // A row marked supported in attr_table.cc with no encoder here.
   std::fprintf(stderr, "nfs4 attrs: no encoder for supported attribute %u\n", attr);
@@ -629,6 +658,29 @@ nfsstat4 NverifyAttrs(const fattr4& in, const ObjectAttrs& obj, const FsAttrs& f
   const nfsstat4 status = AttrsMatch(in, obj, fs, filehandle, options, match);
   if (status != NFS4_OK) return status;
   return match ? NFS4ERR_SAME : NFS4_OK;
+}
+
+nfsstat4 DecodeDelegatedAttrs(const fattr4& in, DelegatedAttrs& out) {
+  out = {};
+  bool dropped = false;
+  const AttrBitmap mask = AttrBitmap::FromWire(in.attrmask, &dropped);
+  if (dropped) return NFS4ERR_BADXDR;
+  AttrReader r(in.attr_vals);
+  for (uint32_t a = mask.Next(0); a < kAttrBitsMax; a = mask.Next(a + 1)) {
+    if (a >= kAttrCount) return NFS4ERR_BADXDR;  // no RFC defines it: its size is unknown
+    const AttrInfo& info = AttrTable()[a];
+    alignas(std::max_align_t) unsigned char value[kValueStorageBytes];
+    MANIFOLD_CHECK(info.value_size <= sizeof(value));
+    std::memset(value, 0, sizeof(value));
+    if (!info.xdr(r.xdr(), value)) {
+      xdr_free(info.xdr, reinterpret_cast<char*>(value));
+      return NFS4ERR_BADXDR;
+    }
+    if (a == FATTR4_CHANGE) out.change = *reinterpret_cast<fattr4_change*>(value);
+    if (a == FATTR4_SIZE) out.size_bytes = *reinterpret_cast<fattr4_size*>(value);
+    xdr_free(info.xdr, reinterpret_cast<char*>(value));
+  }
+  return r.AtEnd() ? NFS4_OK : NFS4ERR_BADXDR;
 }
 
 }  // namespace manifold::nfs4

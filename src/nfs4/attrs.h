@@ -35,8 +35,9 @@ namespace manifold::nfs4 {
 // above kAttrBitsMax cannot be named.
 inline constexpr uint32_t kAttrBitmapWordsMax = MANIFOLD_NFS4_BITMAP_WORDS_MAX;
 inline constexpr uint32_t kAttrBitsMax = kAttrBitmapWordsMax * 32;
-// Attribute numbers defined by RFC 8881, RFC 7862, RFC 8275 and RFC 8276: 0..82, no gaps.
-inline constexpr uint32_t kAttrCount = FATTR4_XATTR_SUPPORT + 1;
+// Attribute numbers defined by RFC 8881, RFC 7862, RFC 8275, RFC 8276 and RFC 9754: 0..86, no
+// gaps.
+inline constexpr uint32_t kAttrCount = FATTR4_OPEN_ARGUMENTS + 1;
 // Encoded attribute values of one object (attrlist4's wire bound).
 inline constexpr size_t kAttrValueBytesMax = MANIFOLD_NFS4_ATTR_BYTES_MAX;
 // Minor versions this module knows (the server speaks 4.1 and 4.2; 4.0 never gets here).
@@ -297,6 +298,19 @@ struct AttrDecodeOptions {
 // op's business.
 nfsstat4 DecodeSetAttrs(const fattr4& in, SetAttrsFor purpose, const AttrDecodeOptions& options,
                         SetAttrs& out, AttrBitmap& attrsset);
+
+// ---- CB_GETATTR ----------------------------------------------------------------------------
+
+// What a client holding a write delegation reports for the file (RFC 8881 20.1, 10.4.3).
+struct DelegatedAttrs {
+  std::optional<uint64_t> change;
+  std::optional<uint64_t> size_bytes;
+};
+
+// Decodes a CB_GETATTR result's attributes: change and size are taken, any other attribute
+// defined by an RFC is decoded and skipped. NFS4ERR_BADXDR for values that do not decode or
+// an attribute number no RFC defines.
+nfsstat4 DecodeDelegatedAttrs(const fattr4& in, DelegatedAttrs& out);
 
 // ---- VERIFY / NVERIFY -----------------------------------------------------------------------
 

@@ -178,7 +178,7 @@ void Backchannel::SendRecall(const Recall& r) {
   (ok ? stats_.recalls_answered : stats_.recalls_failed)++;
 }
 
-Result<nfsstat4> Backchannel::CbCompound(uint64_t clientid, std::span<nfs_cb_argop4> ops) {
+Result<std::vector<uint8_t>> Backchannel::CbCall(uint64_t clientid, std::span<nfs_cb_argop4> ops) {
   auto route = state_.FindBackchannel(clientid);
   if (!route) return Status(Code::kUnavailable, "the client has no usable back channel");
   std::shared_ptr<rpc::Connection> conn;
@@ -245,7 +245,50 @@ Result<nfsstat4> Backchannel::CbCompound(uint64_t clientid, std::span<nfs_cb_arg
     state_.ReportBackchannelDown(route->sessionid);
     return Status(Code::kUnavailable, "the client rejected the callback RPC");
   }
-  return nfsstat4(rpc::GetU32(results.data()));  // CB_COMPOUND4res.status
+  return std::vector<uint8_t>(results.begin(), results.end());
+}
+
+Result<nfsstat4> Backchannel::CbCompound(uint64_t clientid, std::span<nfs_cb_argop4> ops) {
+  auto results = CbCall(clientid, ops);
+  if (!results.ok()) return results.status();
+  return nfsstat4(rpc::GetU32(results->data()));  // CB_COMPOUND4res.status
+}
+
+Result<DelegatedAttrs> Backchannel::CbGetattr(clientid4 clientid, std::span<const uint8_t> fh) {
+  static uint32_t words[1] = {(1u << FATTR4_CHANGE) | (1u << FATTR4_SIZE)};
+  nfs_cb_argop4 op;
+  std::memset(&op, 0, sizeof(op));
+  op.argop = OP_CB_GETATTR;
+  CB_GETATTR4args& a = op.nfs_cb_argop4_u.opcbgetattr;
+  a.fh.nfs_fh4_len = static_cast<u_int>(fh.size());
+  a.fh.nfs_fh4_val = reinterpret_cast<char*>(const_cast<uint8_t*>(fh.data()));
+  a.attr_request = {1, words};
+  {
+    std::lock_guard lock(mu_);
+    stats_.getattrs_sent++;
+  }
+  auto results = CbCall(clientid, std::span<nfs_cb_argop4>(&op, 1));
+  if (!results.ok()) return results.status();
+  rpc::XdrDecoded<CB_COMPOUND4res> res{xdrproc_t(xdr_CB_COMPOUND4res)};
+  if (!res.Decode(*results)) return Status(Code::kInvalid, "CB_GETATTR: undecodable reply");
+  if (res->status != NFS4_OK || res->resarray.resarray_len != 2 ||
+      res->resarray.resarray_val[1].resop != OP_CB_GETATTR) {
+    return Status(Code::kUnavailable, std::string("CB_GETATTR answered ") +
+                                          state::Nfs4StatName(res->status));
+  }
+  const CB_GETATTR4res& got = res->resarray.resarray_val[1].nfs_cb_resop4_u.opcbgetattr;
+  if (got.status != NFS4_OK) {
+    return Status(Code::kUnavailable,
+                  std::string("CB_GETATTR answered ") + state::Nfs4StatName(got.status));
+  }
+  DelegatedAttrs attrs;
+  if (DecodeDelegatedAttrs(got.CB_GETATTR4res_u.resok4.obj_attributes, attrs) != NFS4_OK ||
+      !attrs.change || !attrs.size_bytes) {
+    return Status(Code::kInvalid, "CB_GETATTR: no change and size in the reply");
+  }
+  std::lock_guard lock(mu_);
+  stats_.getattrs_answered++;
+  return attrs;
 }
 
 CallbackStats Backchannel::stats() {

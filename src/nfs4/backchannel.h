@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "nfs4/attrs.h"
 #include "rpc/connection.h"
 #include "state/state_manager.h"
 
@@ -51,6 +52,8 @@ struct CallbackStats {
   uint64_t recalls_answered = 0;  // the client answered CB_RECALL with NFS4_OK
   uint64_t recalls_failed = 0;    // no back channel, no answer, or an error status
   uint64_t recalls_dropped = 0;   // the queue was full
+  uint64_t getattrs_sent = 0;     // CB_GETATTR to a write delegation's holder
+  uint64_t getattrs_answered = 0;
 };
 
 class Backchannel final : public state::RecallSink {
@@ -74,6 +77,10 @@ class Backchannel final : public state::RecallSink {
   Result<nfsstat4> CbSequence(uint64_t clientid) { return CbCompound(clientid, {}); }
   CallbackStats stats();
 
+  // RFC 8881 10.4.3, 20.1: asks the holder of a write delegation for the file's change and
+  // size, and waits for the answer (at most the callback timeout).
+  Result<DelegatedAttrs> CbGetattr(clientid4 clientid, std::span<const uint8_t> fh);
+
   // state::RecallSink: called with no state lock held; queues and returns.
   void RecallDelegation(clientid4 clientid, uint64_t fileid, const stateid4& stateid,
                         open_delegation_type4 type) override;
@@ -90,6 +97,8 @@ class Backchannel final : public state::RecallSink {
   // CB_COMPOUND [CB_SEQUENCE, ops...]: the CB_COMPOUND status, or an error when there is no
   // back channel, no free callback slot within the timeout, or no answer.
   Result<nfsstat4> CbCompound(uint64_t clientid, std::span<nfs_cb_argop4> ops);
+  // The same, returning the CB_COMPOUND4res bytes.
+  Result<std::vector<uint8_t>> CbCall(uint64_t clientid, std::span<nfs_cb_argop4> ops);
   void OnReply(std::vector<uint8_t> record);
   void ProbeLoop();
   void RecallLoop();

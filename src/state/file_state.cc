@@ -17,12 +17,17 @@ constexpr nfsstat4 kEarlierInstanceStateidStatus = NFS4ERR_BAD_STATEID;
 
 constexpr uint32_t kAccessBits = OPEN4_SHARE_ACCESS_BOTH;
 constexpr uint32_t kDenyBits = OPEN4_SHARE_DENY_BOTH;
+// Want bits tolerated and ignored: the two "when" wishes of RFC 8881 18.16.3 (the MDS never
+// signals or pushes), and RFC 9754's delegated timestamps and OPEN_XOR_DELEGATION, which
+// open_arguments does not offer.
 constexpr uint32_t kWhenBits = OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL |
-                               OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED;
+                               OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED |
+                               OPEN4_SHARE_ACCESS_WANT_DELEG_TIMESTAMPS |
+                               OPEN4_SHARE_ACCESS_WANT_OPEN_XOR_DELEGATION;
 
 // 18.16.3: share_access carries READ/WRITE/BOTH and, in 4.1, the OPEN4_SHARE_ACCESS_WANT_*
-// delegation wishes (tolerated and ignored: no delegations are granted yet); share_deny is
-// NONE..BOTH. Anything else is NFS4ERR_INVAL.
+// delegation wishes (delegations.cc); share_deny is NONE..BOTH. Anything else is
+// NFS4ERR_INVAL.
 nfsstat4 ValidateShare(uint32_t share_access, uint32_t share_deny, uint32_t* access,
                        uint32_t* deny) {
   uint32_t a = share_access & kAccessBits;

@@ -1,4 +1,6 @@
 // GETATTR (RFC 8881 18.7), VERIFY (18.31), NVERIFY (18.15).
+#include <spdlog/spdlog.h>
+
 #include "nfs4/ops/common.h"
 #include "nfs4/ops/ops.h"
 
@@ -16,19 +18,47 @@ std::span<const uint8_t> FhBytes(const CompoundContext& ctx) {
   return {reinterpret_cast<const uint8_t*>(ctx.current_fh->data()), ctx.current_fh->size()};
 }
 
+// RFC 8881 10.4.3: another client's write delegation may hold newer data than the namespace.
+// The holder is asked (CB_GETATTR) when change or size is requested; a file it changed gets a
+// change one past the namespace's (so clients see a change) and the size it reports. A holder
+// that cannot answer has its delegation recalled, and the GETATTR waits (NFS4ERR_DELAY).
+nfsstat4 ApplyWriteDelegation(CompoundContext& ctx, const bitmap4& requested, ObjectAttrs& attrs) {
+  state::StateManager& state = ctx.mds.state();
+  if (!state.AnyDelegations()) return NFS4_OK;
+  if (!BitmapTest(requested, FATTR4_CHANGE) && !BitmapTest(requested, FATTR4_SIZE)) {
+    return NFS4_OK;
+  }
+  for (const state::RecallableInfo& d : state.DelegationsOnFile(attrs.fileid)) {
+    if (d.clientid == ctx.clientid || d.kind != OPEN_DELEGATE_WRITE ||
+        d.revoked != state::RevokeReason::kNone) {
+      continue;
+    }
+    if (d.recall_requested) return state.BreakDelegations(ctx.clientid, attrs.fileid, false);
+    auto got = ctx.mds.backchannel().CbGetattr(d.clientid, FhBytes(ctx));
+    if (!got.ok()) {
+      spdlog::info("CB_GETATTR to client {:#x} for file {}: {}; recalling", d.clientid,
+                   attrs.fileid, got.status().message());
+      return state.BreakDelegations(ctx.clientid, attrs.fileid, false);
+    }
+    if (*got->change != attrs.change || *got->size_bytes != attrs.size_bytes) {
+      attrs.change += 1;
+      attrs.size_bytes = *got->size_bytes;
+    }
+  }
+  return NFS4_OK;
+}
+
 }  // namespace
 
 nfsstat4 GetAttr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opgetattr;
   meta::Inode inode;
   out.status = CurrentInode(ctx, inode);
-  // 10.4.3: another client's write delegation may hold back size and change; without
-  // CB_GETATTR it is recalled first.
-  if (out.status == NFS4_OK) {
-    out.status = ctx.mds.state().BreakDelegations(ctx.clientid, inode.fileid, /*write=*/false);
-  }
   if (out.status != NFS4_OK) return out.status;
-  out.status = EncodeAttrs(arg.nfs_argop4_u.opgetattr.attr_request, ToObjectAttrs(inode),
+  ObjectAttrs attrs = ToObjectAttrs(inode);
+  out.status = ApplyWriteDelegation(ctx, arg.nfs_argop4_u.opgetattr.attr_request, attrs);
+  if (out.status != NFS4_OK) return out.status;
+  out.status = EncodeAttrs(arg.nfs_argop4_u.opgetattr.attr_request, attrs,
                            ctx.mds.fs_attrs(), FhBytes(ctx), EncodeOptions(ctx),
                            out.GETATTR4res_u.resok4.obj_attributes,
                            [&ctx](size_t n) { return ArenaAlloc(ctx, n); });
