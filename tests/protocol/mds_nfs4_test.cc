@@ -267,4 +267,39 @@ TEST_F(MdsNfs4Test, RemoveByAnotherClientWaitsForTheDelegationToBeReturned) {
   EXPECT_FALSE(a->LookupPath("/doomed").ok());
 }
 
+// RFC 8881 10.4.3: another client's GETATTR of a file under a write delegation asks the holder
+// with CB_GETATTR. This library cannot answer one (it holds no cached writes: BADHANDLE), so
+// the MDS falls back to recalling the delegation; the GETATTR waits and then succeeds.
+TEST_F(MdsNfs4Test, GetattrUnderAnotherClientsWriteDelegationAsksTheHolder) {
+  auto a = Connect();
+  nfs4client::ClientOptions retrying;
+  auto b = Nfs4Client::Connect("127.0.0.1", server_->port(), retrying);
+  ASSERT_TRUE(a && b.ok());
+  auto root = a->LookupPath("/");
+  ASSERT_TRUE(root.ok());
+  auto f = a->OpenCreate(*root, "written", 0666);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(a->Close(*f).ok());
+  CompoundBuilder ca;
+  ca.PutFh(*root).Open(nfs4client::OpenArgs::Existing(
+      a->open_owner(), "written",
+      OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG));
+  auto ra = a->Run(ca);
+  ASSERT_TRUE(ra.ok());
+  ASSERT_EQ(NFS4_OK, ra->status()) << ra->Describe();
+  ASSERT_EQ(OPEN_DELEGATE_WRITE, ra->Open()->delegation.delegation_type);
+  // The holder's own GETATTR needs no callback.
+  ASSERT_TRUE(a->GetAttr(f->fh, nfs4client::MakeBitmap({FATTR4_SIZE})).ok());
+  EXPECT_EQ(0u, backchannel_->stats().getattrs_sent);
+
+  auto got = (*b)->GetAttr(f->fh, nfs4client::MakeBitmap({FATTR4_CHANGE, FATTR4_SIZE}));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(1u, backchannel_->stats().getattrs_sent);
+  EXPECT_EQ(0u, backchannel_->stats().getattrs_answered);
+  EXPECT_EQ(1u, a->callbacks().cb_recall);
+  EXPECT_EQ(1u, a->delegations_returned());
+  // A GETATTR of neither change nor size does not ask.
+  EXPECT_TRUE((*b)->GetAttr(f->fh, nfs4client::MakeBitmap({FATTR4_MODE})).ok());
+}
+
 }  // namespace manifold

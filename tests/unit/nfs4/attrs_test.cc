@@ -72,10 +72,11 @@ const std::vector<uint32_t> kSupported42 = {
     FATTR4_CHANGE_ATTR_TYPE,
     FATTR4_MODE_UMASK,
     FATTR4_XATTR_SUPPORT,
+    FATTR4_OPEN_ARGUMENTS,
 };
 // NFSv4.1 sessions: the same without the NFSv4.2 / RFC 8275 / RFC 8276 attributes.
 const std::vector<uint32_t> kNewIn42 = {FATTR4_CHANGE_ATTR_TYPE, FATTR4_MODE_UMASK,
-                                        FATTR4_XATTR_SUPPORT};
+                                        FATTR4_XATTR_SUPPORT, FATTR4_OPEN_ARGUMENTS};
 const std::vector<uint32_t> kExclcreat42 = {FATTR4_SIZE,        FATTR4_MODE,
                                             FATTR4_OWNER,       FATTR4_OWNER_GROUP,
                                             FATTR4_TIME_CREATE, FATTR4_MODE_UMASK};
@@ -348,6 +349,18 @@ bool CheckValue(uint32_t attr, XDR* x, const ObjectAttrs& o, const FsAttrs& f,
     case FATTR4_XATTR_SUPPORT:
       EXPECT_TRUE(Read(x, xdr_fattr4_xattr_support));
       return true;
+    case FATTR4_OPEN_ARGUMENTS: {
+      fattr4_open_arguments v{};
+      EXPECT_TRUE(xdr_fattr4_open_arguments(x, &v));
+      auto bits = [](const bitmap4& b) { return BitsOf(AttrBitmap::FromWire(b)); };
+      EXPECT_EQ(bits(v.oa_share_access), (std::vector<uint32_t>{1, 2, 3}));
+      EXPECT_EQ(bits(v.oa_share_deny), (std::vector<uint32_t>{0, 1, 2, 3}));
+      EXPECT_EQ(bits(v.oa_share_access_want), (std::vector<uint32_t>{1, 2, 3, 4, 5}));
+      EXPECT_EQ(bits(v.oa_open_claim), (std::vector<uint32_t>{0, 1, 2, 4, 5}));
+      EXPECT_EQ(bits(v.oa_create_mode), (std::vector<uint32_t>{0, 1, 2, 3}));
+      xdr_free(reinterpret_cast<xdrproc_t>(xdr_fattr4_open_arguments), reinterpret_cast<char*>(&v));
+      return true;
+    }
   }
   return false;
 }
@@ -467,7 +480,7 @@ class AliceMapper final : public IdMapper {
 
 TEST(AttrTable, HasOneRowPerAttributeNumberWithItsRpcgenRoutine) {
   const auto& t = AttrTable();
-  ASSERT_EQ(t.size(), 83u);
+  ASSERT_EQ(t.size(), 87u);
   for (uint32_t n = 0; n < t.size(); ++n) {
     EXPECT_EQ(t[n].number, n);
     EXPECT_NE(t[n].name, nullptr);
@@ -482,7 +495,7 @@ TEST(AttrTable, HasOneRowPerAttributeNumberWithItsRpcgenRoutine) {
   }
   EXPECT_STREQ(t[FATTR4_TIME_MODIFY_SET].name, "time_modify_set");
   EXPECT_STREQ(t[FATTR4_XATTR_SUPPORT].name, "xattr_support");
-  EXPECT_EQ(FindAttr(83), nullptr);
+  EXPECT_EQ(FindAttr(87), nullptr);
   // RFC 8881 5.6: every REQUIRED attribute is supported.
   for (const AttrInfo& a : t) {
     if (a.level == AttrLevel::kRequired) {
@@ -607,8 +620,7 @@ TEST(EncodeAttrs, LinuxMountTimeGetattrYieldsExactlyTheSupportedSubsetInOrder) {
                                        86};
   std::vector<uint32_t> want = asked;
   std::erase_if(want, [](uint32_t a) {
-    return a == FATTR4_MDSTHRESHOLD || a == FATTR4_CLONE_BLKSIZE || a == FATTR4_SEC_LABEL ||
-           a == 86;
+    return a == FATTR4_MDSTHRESHOLD || a == FATTR4_CLONE_BLKSIZE || a == FATTR4_SEC_LABEL;
   });
 
   // Through the fattr4 entry point, with memory from an arena as the op code will do.
@@ -992,6 +1004,39 @@ TEST(VerifyAttrs, RdattrErrorWriteOnlyUnsupportedAndMalformed) {
   ClientAttrs bad_mode;
   bad_mode.Add(FATTR4_MODE, xdr_fattr4_mode, 0100751);
   EXPECT_EQ(Verify(bad_mode.Get()), NFS4ERR_INVAL);
+}
+
+// RFC 8881 20.1: a CB_GETATTR answer carries change and size, possibly with other attributes
+// (delegated times) that are decoded and skipped; garbage is NFS4ERR_BADXDR.
+TEST(DelegatedAttrs, ChangeAndSizeAreTakenOthersSkipped) {
+  ObjectAttrs obj = SampleObject();
+  obj.change = 77;
+  obj.size_bytes = 5;
+  EncodedAttrs enc;
+  ASSERT_EQ(EncodeAttrValues(BitmapOf({FATTR4_TYPE, FATTR4_CHANGE, FATTR4_SIZE, FATTR4_MODE}), obj,
+                             SampleFs(), kHandle, AttrEncodeOptions{}, enc),
+            NFS4_OK);
+  std::vector<uint8_t> vals = enc.vals;
+  // A delegated access time after them (RFC 9754 attribute 84: nfstime4, 12 bytes).
+  for (int i = 0; i < 12; ++i) vals.push_back(uint8_t(i == 7 ? 9 : 0));
+  AttrBitmap mask = enc.mask;
+  mask.Set(FATTR4_TIME_DELEG_ACCESS);
+  std::vector<uint32_t> words(mask.Words().begin(), mask.Words().end());
+  fattr4 in{{u_int(words.size()), words.data()}, {u_int(vals.size()), reinterpret_cast<char*>(vals.data())}};
+  DelegatedAttrs got;
+  ASSERT_EQ(DecodeDelegatedAttrs(in, got), NFS4_OK);
+  EXPECT_EQ(got.change, 77u);
+  EXPECT_EQ(got.size_bytes, 5u);
+
+  in.attr_vals.attrlist4_len -= 4;  // truncated
+  EXPECT_EQ(DecodeDelegatedAttrs(in, got), NFS4ERR_BADXDR);
+  in.attr_vals.attrlist4_len += 8;  // trailing bytes
+  vals.resize(vals.size() + 4);
+  in.attr_vals.attrlist4_val = reinterpret_cast<char*>(vals.data());
+  EXPECT_EQ(DecodeDelegatedAttrs(in, got), NFS4ERR_BADXDR);
+  uint32_t unknown[4] = {0, 0, 0, 1u << (100 - 96)};  // attribute 100: no RFC defines it
+  fattr4 odd{{4, unknown}, {0, nullptr}};
+  EXPECT_EQ(DecodeDelegatedAttrs(odd, got), NFS4ERR_BADXDR);
 }
 
 }  // namespace
