@@ -132,7 +132,8 @@ Client::~Client() {
     impl->socket.shutdown(tcp::socket::shutdown_both, ec);
     impl->socket.close(ec);
   });
-  impl_->thread.join();
+  // A failed Connect never started the thread.
+  if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 Result<std::unique_ptr<Client>> Client::Connect(const std::string& host, uint16_t port,

@@ -689,5 +689,27 @@ TEST_F(ServerTest, RecordOfExactlyTheBoundIsServed) {
   EXPECT_EQ(EchoResult(*r), payload);
 }
 
+// A client that cannot connect (nothing listens, or a bad address) is an error, and the half
+// made client is destroyed cleanly.
+TEST(ClientTest, ConnectFailuresAreErrorsNotCrashes) {
+  // A port that was just bound and released: nothing listens on it, connect is refused.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  const uint16_t port = ntohs(addr.sin_port);
+  auto refused = Client::Connect("127.0.0.1", port);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kUnavailable);
+  auto bad = Client::Connect("not an address", port);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalid);
+}
+
 }  // namespace
 }  // namespace manifold::rpc
