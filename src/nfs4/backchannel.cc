@@ -169,7 +169,9 @@ void Backchannel::SendRecall(const Recall& r) {
   }
   auto answer = CbCompound(r.clientid, std::span<nfs_cb_argop4>(&op, 1));
   bool ok = answer.ok() && *answer == NFS4_OK;
-  if (!ok) {
+  if (ok) {
+    spdlog::info("CB_RECALL to client {:#x} for file {} answered NFS4_OK", r.clientid, r.fileid);
+  } else {
     std::string why = answer.ok() ? std::string(state::Nfs4StatName(*answer))
                                   : std::string(answer.status().message());
     spdlog::warn("CB_RECALL to client {:#x} for file {}: {}", r.clientid, r.fileid, why);

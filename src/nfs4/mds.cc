@@ -116,4 +116,14 @@ ObjectAttrs ToObjectAttrs(const meta::Inode& inode) {
   return a;
 }
 
+ObjectAttrs DirentAttrs(uint64_t fileid, meta::FileType type) {
+  ObjectAttrs a;
+  a.type = ToFtype(type);
+  a.fileid = fileid;
+  a.mounted_on_fileid = fileid;
+  a.fsid_major = kFsidMajor;
+  a.fsid_minor = kFsidMinor;
+  return a;
+}
+
 }  // namespace manifold::nfs4

@@ -84,5 +84,7 @@ class Mds {
 
 // Protocol view of an inode.
 ObjectAttrs ToObjectAttrs(const meta::Inode& inode);
+// What a directory entry alone says of its object: type, fileid, mounted_on_fileid, fsid.
+ObjectAttrs DirentAttrs(uint64_t fileid, meta::FileType type);
 
 }  // namespace manifold::nfs4

@@ -6,18 +6,21 @@
 # tools/local-cluster, boots a guest that mounts the MDS and runs a real workload (a source-like
 # tree of ~2000 files unpacked with tar, copied with cp -a, checksummed, renamed across
 # directories, hard and symbolic links, chmod/chown/touch/truncate, appends, a sparse file,
-# fcntl and flock locks, rm -rf), each step a PASS/FAIL line. While the guest unpacks the tree
+# fcntl and flock locks, a read delegation recalled for another client, rm -rf), each step a
+# PASS/FAIL line. While the guest unpacks the tree
 # the host kills the MDS with SIGKILL and restarts it: the client must reclaim its state in the
 # grace period and the workload must finish with every checksum intact. Exit 0 only if every
 # step passed; 77 = skipped (not root).
 #
-# Env: MANIFOLD_BIN_DIR (default REPO/build/src/bin), E2E_KEEP=1 keeps the temporary folder,
+# Env: MANIFOLD_BIN_DIR (default REPO/build/src/bin), MANIFOLD_DELEG_BREAKER (the second
+#      client, default REPO/build/tests/e2e/deleg_breaker), E2E_KEEP=1 keeps the temporary folder,
 #      MANIFOLD_GUEST_TIMEOUT guest time limit in seconds (default 900).
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 name=e2e_mds_linux_client
 bin_dir=${MANIFOLD_BIN_DIR:-$repo/build/src/bin}
+breaker=${MANIFOLD_DELEG_BREAKER:-$repo/build/tests/e2e/deleg_breaker}
 local_cluster=$repo/tools/local-cluster
 run_guest=$repo/tools/linux-client/run-guest
 fetch_kernel=$repo/tools/linux-client/fetch-kernel
@@ -32,16 +35,18 @@ fail() { echo "FAIL: host: $*"; host_fails=$((host_fails + 1)); }
 for b in manifold-ds manifold-mds; do
   [ -x "$bin_dir/$b" ] || { echo "FAIL: host: no $b in $bin_dir (set MANIFOLD_BIN_DIR)"; exit 1; }
 done
+[ -x "$breaker" ] || { echo "FAIL: host: no deleg_breaker at $breaker (set MANIFOLD_DELEG_BREAKER)"; exit 1; }
 if "$fetch_kernel"; then pass "guest kernel ready"; else fail "fetch-kernel"; exit 1; fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/manifold-$name.XXXXXX")
 ns=manifold-e2e-$$-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-guest_pid= killer_pid=
+guest_pid= killer_pid= breaker_pid=
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
   [ -n "$guest_pid" ] && kill "$guest_pid" 2>/dev/null
   [ -n "$killer_pid" ] && kill "$killer_pid" 2>/dev/null
+  [ -n "$breaker_pid" ] && kill "$breaker_pid" 2>/dev/null
   if [ -e "/run/netns/$ns" ]; then
     ip netns exec "$ns" "$local_cluster" down --dir "$tmp/cluster" >/dev/null 2>&1
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
@@ -127,6 +132,16 @@ s_sparse() {
   [ "$(dd if=$f bs=4096 count=100 2>/dev/null | tr -d '\0' | wc -c)" = 0 ]
 }
 s_locks() { /data/lockprobe $M/w/lockfile $M/w/flockfile; }
+# A read delegation broken by another client: this client keeps the file open for reading (the
+# MDS grants it a read delegation), then a second client on the host opens it for writing; the
+# MDS recalls the delegation, this kernel returns it, and the new bytes are seen here.
+s_deleg() {
+  printf original >$M/w/deleg && exec 3<$M/w/deleg && [ "$(cat <&3)" = original ] &&
+  [ "$(cat $M/w/deleg)" = original ] && touch $M/w/deleg.ready && i=0 &&
+  while [ "$(cat $M/w/deleg)" != "changed by another client" ]; do
+    i=$((i + 1)); [ $i -le 120 ] || return 1; sleep 1
+  done && exec 3<&-
+}
 s_remount41() { umount $M && mnt 4.1 && grep " $M nfs4 " /proc/mounts | grep -q vers=4.1 && [ -f $M/w/log ]; }
 s_rm_rf() { rm -rf $M/w && [ ! -e $M/w ] && [ -z "$(ls -A $M)" ]; }
 s_umount() { umount $M; }
@@ -150,6 +165,7 @@ step s_attrs "chmod, chown, touch -d, truncate down and up"
 step s_append "50 appends"
 step s_sparse "a 10 MiB sparse file"
 step s_locks "fcntl byte-range locks and flock between two processes"
+step s_deleg "a read delegation recalled for another client's write; its bytes are seen"
 step s_remount41 "remount with NFSv4.1"
 step s_rm_rf "rm -rf everything"
 step s_umount "umount"
@@ -173,6 +189,11 @@ kill_and_restart() {
 }
 kill_and_restart >"$tmp/killer.log" 2>&1 &
 killer_pid=$!
+# shellcheck disable=SC1091
+mds_port=$(. "$tmp/cluster/cluster.env" && echo "$MDS_PORT")
+ip netns exec "$ns" "$breaker" 127.0.0.1 "$mds_port" /w/deleg.ready /w/deleg "changed by another client" \
+  >"$tmp/breaker.log" 2>&1 &
+breaker_pid=$!
 
 ip netns exec "$ns" "$run_guest" --log "$tmp/console.log" --timeout "${MANIFOLD_GUEST_TIMEOUT:-900}" \
   "$tmp/guest.sh" "$tmp/data/cluster.env" "$tmp/data/tree.tgz" "$tmp/data/tree.sha256" "$tmp/data/lockprobe" &
@@ -182,11 +203,13 @@ guest_rc=$?
 guest_pid=
 wait "$killer_pid"; killer_rc=$?; killer_pid=
 cat "$tmp/killer.log"
+wait "$breaker_pid"; breaker_rc=$?; breaker_pid=
+sed 's/^/BREAKER: /' "$tmp/breaker.log"
 console=$(tr -d '\r' <"$tmp/console.log" 2>/dev/null)
 grep -E '^(PASS|FAIL): |^    \| ' <<<"$console"
 guest_pass=$(grep -c '^PASS: ' <<<"$console")
 guest_fail=$(grep -c '^FAIL: ' <<<"$console")
-if [ "$guest_rc" -eq 0 ] && [ "$guest_fail" -eq 0 ] && [ "$guest_pass" -ge 12 ]; then
+if [ "$guest_rc" -eq 0 ] && [ "$guest_fail" -eq 0 ] && [ "$guest_pass" -ge 13 ]; then
   pass "guest: all $guest_pass steps passed"
 else
   fail "guest: exit status $guest_rc, $guest_pass steps passed, $guest_fail failed"
@@ -205,6 +228,13 @@ if grep -q 'CB_SEQUENCE answered NFS4_OK' "$tmp/cluster/logs/mds.log"; then
   pass "the Linux client answered CB_SEQUENCE on its back channel"
 else
   fail "no CB_SEQUENCE answered NFS4_OK in mds.log: $(grep -i backchannel "$tmp/cluster/logs/mds.log" | tail -2)"
+fi
+# The delegation: the second client's write open waited for the recall, and the MDS logged
+# the Linux client's answer to CB_RECALL.
+if [ "$breaker_rc" -eq 0 ] && grep -q 'CB_RECALL .* answered NFS4_OK' "$tmp/cluster/logs/mds.log"; then
+  pass "the Linux client answered CB_RECALL and returned its read delegation for the second client"
+else
+  fail "delegation recall: deleg_breaker exit $breaker_rc; $(grep -i 'CB_RECALL' "$tmp/cluster/logs/mds.log" | tail -2)"
 fi
 leftover=$(ls "$tmp/cluster/ds1/export/data" 2>/dev/null | wc -l)
 # Data files of removed files are deleted asynchronously: give them a moment.

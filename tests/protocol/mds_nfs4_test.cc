@@ -302,4 +302,39 @@ TEST_F(MdsNfs4Test, GetattrUnderAnotherClientsWriteDelegationAsksTheHolder) {
   EXPECT_TRUE((*b)->GetAttr(f->fh, nfs4client::MakeBitmap({FATTR4_MODE})).ok());
 }
 
+// READDIR answers type and fileid from the directory entries alone, and attributes that need
+// the inode from the inode: both must agree with what GETATTR says of each object.
+TEST_F(MdsNfs4Test, ReaddirAttributesAgreeWithGetattr) {
+  auto c = Connect(2);
+  ASSERT_TRUE(c);
+  auto root = c->LookupPath("/");
+  ASSERT_TRUE(root.ok());
+  auto d = c->Mkdir(*root, "list", 0755);
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(c->Mkdir(*d, "sub", 0700).ok());
+  auto f = c->OpenCreate(*d, "file", 0640);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(c->Close(*f).ok());
+  const auto mask = nfs4client::MakeBitmap({FATTR4_TYPE, FATTR4_FILEID, FATTR4_MODE});
+  for (bool with_mode : {false, true}) {
+    auto entries =
+        c->Readdir(*d, with_mode ? mask : nfs4client::MakeBitmap({FATTR4_TYPE, FATTR4_FILEID}));
+    ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+    ASSERT_EQ(2u, entries->size());
+    for (const auto& e : *entries) {
+      auto fh = c->LookupPath("/list/" + e.name);
+      ASSERT_TRUE(fh.ok());
+      auto want = c->GetAttr(*fh, mask);
+      ASSERT_TRUE(want.ok());
+      EXPECT_EQ(want->type, e.attrs.type) << e.name;
+      EXPECT_EQ(want->fileid, e.attrs.fileid) << e.name;
+      if (with_mode) {
+        EXPECT_EQ(want->mode, e.attrs.mode) << e.name;
+      } else {
+        EXPECT_FALSE(e.attrs.mode.has_value()) << e.name;
+      }
+    }
+  }
+}
+
 }  // namespace manifold

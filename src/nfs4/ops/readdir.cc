@@ -19,10 +19,21 @@ constexpr size_t kFixedBytes = NFS4_VERIFIER_SIZE + 4 + 4;
 
 size_t Pad4(size_t n) { return (n + 3) & ~size_t(3); }
 
+// Per-object attributes that need the inode; the rest of what GETATTR encodes per object (type,
+// fileid, mounted_on_fileid, fsid) is in the directory entry itself, so a listing that asks for
+// no more reads no inode.
+const AttrBitmap kInodeAttrs = {FATTR4_CHANGE,      FATTR4_SIZE,        FATTR4_FILEHANDLE,
+                                FATTR4_MODE,        FATTR4_NUMLINKS,    FATTR4_OWNER,
+                                FATTR4_OWNER_GROUP, FATTR4_RAWDEV,      FATTR4_SPACE_USED,
+                                FATTR4_TIME_ACCESS, FATTR4_TIME_CREATE, FATTR4_TIME_METADATA,
+                                FATTR4_TIME_MODIFY};
+
 struct Filler {
   CompoundContext& ctx;
   const READDIR4args& args;
   FsAttrs fs;
+  AttrBitmap requested;
+  bool with_inodes = true;
   size_t used_bytes = kFixedBytes;
   size_t dir_bytes = 0;
   entry4* head = nullptr;
@@ -40,10 +51,12 @@ struct Filler {
     if (e.attrs) {
       fh = EncodeHandle(e.attrs->fileid, e.attrs->generation);
       obj = ToObjectAttrs(*e.attrs);
+    } else if (!with_inodes) {
+      obj = DirentAttrs(e.fileid, e.type);
     } else {
       options.rdattr_error = NFS4ERR_STALE;  // removed between the listing and its attributes
     }
-    error = EncodeAttrValues(AttrBitmap::FromWire(args.attr_request), obj, fs,
+    error = EncodeAttrValues(requested, obj, fs,
                              {reinterpret_cast<const uint8_t*>(fh.data()), fh.size()}, options,
                              attrs);
     if (error != NFS4_OK) return false;
@@ -80,11 +93,12 @@ nfsstat4 ReadDir(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status != NFS4_OK) return out.status;
   if (a.cookie == 1 || a.cookie == 2) return out.status = NFS4ERR_BAD_COOKIE;
   if (!MayAccessInode(ctx, dir, kMayRead)) return out.status = NFS4ERR_ACCESS;
-  Filler filler{ctx, a, ctx.mds.fs_attrs()};
+  Filler filler{ctx, a, ctx.mds.fs_attrs(), AttrBitmap::FromWire(a.attr_request)};
+  filler.with_inodes = !(filler.requested & kInodeAttrs).Empty();
   uint64_t cookie = a.cookie == 0 ? 0 : a.cookie - kCookieShift;
   bool eof = false, full = false;
   while (!full && !eof) {
-    auto page = ctx.mds.ns().ReadDir(dir.fileid, cookie, kEntriesPerPage, /*with_attrs=*/true);
+    auto page = ctx.mds.ns().ReadDir(dir.fileid, cookie, kEntriesPerPage, filler.with_inodes);
     if (!page.ok()) {
       // A cookie this directory never issued (RFC 8881 18.23.3).
       out.status = page.status().code() == Code::kInvalid ? NFS4ERR_BAD_COOKIE
