@@ -10,17 +10,41 @@
 //     or WANT_ANY_DELEG with write access) and no other client has the file open or delegated.
 //     An open without a preference gets none: without CB_GETATTR every GETATTR by another
 //     client would have to recall it.
-// A client that expressed a want hears why it got none (OPEN_DELEGATE_NONE_EXT).
+// A file recalled in the last no_delegation_after_recall_s seconds gets none (contention). A
+// client that expressed a want hears why it got none (OPEN_DELEGATE_NONE_EXT).
 #include "state/file_state.h"
 #include "state/file_state_internal.h"
 
 namespace manifold::state {
 
+void FileStateTable::NoteRecalled(uint64_t fileid, Instant now) {
+  const Instant until = now + std::chrono::seconds(limits_.no_delegation_after_recall_s);
+  while (!recalled_order_.empty() &&
+         (recalled_order_.front().first <= now ||
+          recalled_order_.size() >= limits_.recalled_files_max)) {
+    auto [when, id] = recalled_order_.front();
+    recalled_order_.pop_front();
+    auto it = recalled_until_.find(id);
+    if (it != recalled_until_.end() && it->second == when) recalled_until_.erase(it);
+  }
+  if (limits_.recalled_files_max == 0) return;
+  recalled_until_[fileid] = until;
+  recalled_order_.emplace_back(until, fileid);
+}
+
+bool FileStateTable::RecentlyRecalled(uint64_t fileid, Instant now) const {
+  auto it = recalled_until_.find(fileid);
+  return it != recalled_until_.end() && now < it->second;
+}
+
 void FileStateTable::AskRecall(Entry& d, Instant now, std::vector<RecallRequest>* recalls) {
   if (d.recall_requested) return;
   d.recall_requested = true;
   d.recall_deadline = now + std::chrono::seconds(limits_.lease_time_s);
-  if (d.type == StateidType::kDelegation) recalls_pending_.insert(d.id);
+  if (d.type == StateidType::kDelegation) {
+    recalls_pending_.insert(d.id);
+    NoteRecalled(d.fileid, now);
+  }
   recalls->push_back({d.clientid, d.fileid, d.type, StateidOf(d), d.kind});
 }
 
@@ -68,6 +92,7 @@ DelegationGrant FileStateTable::DecideDelegation(const OpenRequest& req, FileSta
     g.recall = type == OPEN_DELEGATE_READ ? !read_ok : !write_ok;
   } else {
     if (!req.may_delegate) return none(WND4_RESOURCE);
+    if (RecentlyRecalled(req.fileid, now)) return none(WND4_CONTENTION);
     const bool wants_write = want == OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG ||
                              (want == OPEN4_SHARE_ACCESS_WANT_ANY_DELEG &&
                               (access & OPEN4_SHARE_ACCESS_WRITE));

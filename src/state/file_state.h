@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -262,6 +263,12 @@ class FileStateTable {
   std::unordered_map<clientid4, std::unique_ptr<ClientFiles>> clients_;
   // Delegations whose recall is under way (ids); RevokeOverdueRecalls walks them.
   std::set<uint64_t> recalls_pending_;
+  // Files recently recalled, to no new delegation until the Instant (bounded by
+  // limits_.recalled_files_max; the map by fileid, the queue in recall order to forget by age).
+  std::unordered_map<uint64_t, Instant> recalled_until_;
+  std::deque<std::pair<Instant, uint64_t>> recalled_order_;
+  void NoteRecalled(uint64_t fileid, Instant now);
+  bool RecentlyRecalled(uint64_t fileid, Instant now) const;
   std::atomic<uint64_t> live_delegations_{0};
 };
 

@@ -49,6 +49,12 @@ struct StateLimits {
   // Delegation and layout stateids of one client (registry: kRecallablePerClientMaxStatus).
   uint32_t delegations_per_client_max = 16384;
   uint32_t layouts_per_client_max = 65536;
+  // A file whose delegation was recalled gets no new delegation for this long (RFC 8881 10.4.5
+  // leaves it to the server): otherwise a reader that reopens it takes a new one while the
+  // conflicting client retries, and the recall repeats. Files remembered: at most
+  // recalled_files_max (the oldest are forgotten first when full).
+  uint32_t no_delegation_after_recall_s = 30;
+  uint32_t recalled_files_max = 65536;
   // Bytes reserved for reply caches over all sessions: each session reserves
   // slots x ca_maxresponsesize_cached; a session that cannot get one slot's worth is refused
   // (CREATE_SESSION: kReplyCacheBytesMaxStatus), otherwise its slot count is reduced.

@@ -236,5 +236,21 @@ TEST_F(DelegationsTest, AnExpiredClientsDelegationsGoWithIt) {
   EXPECT_STAT(NFS4_OK, Open(b, "b1", W).status);
 }
 
+// 10.4.5: a file just recalled gets no new delegation for a while, so a reader that reopens it
+// cannot take one again and again while the writer retries.
+TEST_F(DelegationsTest, ARecalledFileGetsNoDelegationForAWhile) {
+  stateid4 d = Open(a, "a1", R).delegation.stateid;
+  ASSERT_STAT(NFS4ERR_DELAY, Open(b, "b1", W, false, kFile).status);
+  ASSERT_STAT(NFS4_OK, server->RemoveRecallable(a.clientid, d));
+  OpenResult again = Open(a, "a2", R | OPEN4_SHARE_ACCESS_WANT_READ_DELEG);
+  ASSERT_STAT(NFS4_OK, again.status);
+  EXPECT_EQ(OPEN_DELEGATE_NONE_EXT, again.delegation.type);
+  EXPECT_EQ(WND4_CONTENTION, again.delegation.why);
+  EXPECT_EQ(OPEN_DELEGATE_READ, Open(a, "a3", R, true, kFile + 1).delegation.type);  // others
+  server.clock.Advance(std::chrono::seconds(server.limits.no_delegation_after_recall_s));
+  Renew(a, 1);
+  EXPECT_EQ(OPEN_DELEGATE_READ, Open(a, "a4", R).delegation.type);
+}
+
 }  // namespace
 }  // namespace manifold::state::testing
