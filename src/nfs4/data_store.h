@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <vector>
 
@@ -25,7 +26,30 @@ inline constexpr uint64_t kExtentBytesDefault = 1ull << 30;
 // cost an FSSTAT to every volume for every new file.
 inline constexpr std::chrono::milliseconds kVolumeSpaceRefresh{5000};
 
+// Stripes of the per-file data guard (FileGuards below). Two files that share a stripe only
+// wait for each other while one of them is under ALLOCATE or DEALLOCATE.
+inline constexpr size_t kFileGuardStripes = 1024;
+
 enum class Stable { kUnstable, kDataSync, kFileSync };
+
+// Per-file exclusion between the MDS's own changes to a file's data. WRITE and size changes
+// (SETATTR, OPEN with a size) hold a file's stripe shared and run side by side; ALLOCATE and
+// DEALLOCATE hold it exclusive, because they read the file (its size, what is a hole) and then
+// write zeros on that basis: a WRITE landing between the read and the zeros would be lost.
+// Clients writing straight to data servers (flexfile layouts) are not covered: ALLOCATE and
+// DEALLOCATE must recall write layouts first (docs/protocol.md).
+class FileGuards {
+ public:
+  std::shared_lock<std::shared_mutex> Shared(uint64_t fileid) {
+    return std::shared_lock(stripes_[fileid % kFileGuardStripes]);
+  }
+  std::unique_lock<std::shared_mutex> Exclusive(uint64_t fileid) {
+    return std::unique_lock(stripes_[fileid % kFileGuardStripes]);
+  }
+
+ private:
+  std::array<std::shared_mutex, kFileGuardStripes> stripes_;
+};
 
 struct DataWrite {
   uint32_t count_bytes = 0;
@@ -44,13 +68,17 @@ class DataStore {
   // Reads [offset, offset+count) of a regular file; stops at the file's size.
   Result<std::vector<uint8_t>> Read(const meta::Inode& inode, uint64_t offset_bytes,
                                     uint32_t count_bytes);
-  // Writes and records the write in the namespace (size, change, data generation).
+  // Writes and records the write in the namespace (size, change, data generation). Holds the
+  // file's guard shared.
   Result<DataWrite> Write(const meta::Inode& inode, uint64_t offset_bytes,
                           std::span<const uint8_t> data, Stable stable);
   // Makes every instance of the file stable; returns the write verifier.
   Result<std::array<uint8_t, 8>> Commit(const meta::Inode& inode);
   // Cuts or extends the file's data to size_bytes (the namespace already has the new size).
+  // The caller holds ShareFile(fileid) across the namespace change and this call.
   Status Truncate(const meta::Inode& inode, uint64_t size_bytes);
+  // The file's guard, shared (see FileGuards): for size changes made in two steps.
+  std::shared_lock<std::shared_mutex> ShareFile(uint64_t fileid) { return guards_.Shared(fileid); }
   // Deletes the DS files of a file whose last name is gone. Failures are logged (the files
   // are orphans then, found by a later scan), never reported to the client, whose REMOVE has
   // already succeeded.
@@ -64,6 +92,7 @@ class DataStore {
   // The instance of extent `index` to write to, created if there is none yet.
   Result<meta::Instance> InstanceForWrite(const meta::Inode& inode, uint64_t index);
   static std::string DataName(uint64_t fileid, uint64_t index);
+  static volume::DataHandle HandleOf(const meta::Instance& i, uint64_t fileid, uint64_t index);
   void NoteVerifier(uint64_t volume_id, const volume::Verifier& v);
 
   meta::Namespace& ns_;
@@ -78,6 +107,7 @@ class DataStore {
   std::map<uint64_t, SpaceSeen> space_;  // guarded by mu_
   std::array<uint8_t, 8> boot_verifier_{};
   std::mutex create_mu_;  // serializes creating an extent's first instance
+  FileGuards guards_;
 };
 
 }  // namespace manifold::nfs4
