@@ -35,10 +35,6 @@ const meta::Instance* ValidInstance(const meta::Extent& e) {
   return nullptr;
 }
 
-volume::DataHandle HandleOf(const meta::Instance& i, const std::string& name) {
-  return volume::DataHandle{std::vector<uint8_t>(i.locator.begin(), i.locator.end()), name};
-}
-
 }  // namespace
 
 DataStore::DataStore(meta::Namespace& ns, uint64_t extent_size_bytes)
@@ -64,6 +60,11 @@ volume::Volume* DataStore::FindVolume(uint64_t volume_id) const {
 
 std::string DataStore::DataName(uint64_t fileid, uint64_t index) {
   return "f" + std::to_string(fileid) + "." + std::to_string(index);
+}
+
+volume::DataHandle DataStore::HandleOf(const meta::Instance& i, uint64_t fileid, uint64_t index) {
+  return volume::DataHandle{std::vector<uint8_t>(i.locator.begin(), i.locator.end()),
+                            DataName(fileid, index)};
 }
 
 // The simple placement rule until objectives exist: the volume with the most free space, from
@@ -144,7 +145,7 @@ Result<std::vector<uint8_t>> DataStore::Read(const meta::Inode& inode, uint64_t 
       if (inst == nullptr) return Status(Code::kIo, "extent has no valid instance");
       volume::Volume* v = FindVolume(inst->volume_id);
       if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
-      auto data = v->Read(HandleOf(*inst, DataName(inode.fileid, index)), in_extent, chunk);
+      auto data = v->Read(HandleOf(*inst, inode.fileid, index), in_extent, chunk);
       if (!data.ok()) return data.status();
       std::memcpy(out.data() + (offset - start), data->data.data(),
                   std::min<size_t>(data->data.size(), chunk));
@@ -158,6 +159,7 @@ Result<std::vector<uint8_t>> DataStore::Read(const meta::Inode& inode, uint64_t 
 
 Result<DataWrite> DataStore::Write(const meta::Inode& inode, uint64_t offset,
                                    std::span<const uint8_t> data, Stable stable) {
+  auto guard = guards_.Shared(inode.fileid);  // ALLOCATE and DEALLOCATE wait (FileGuards)
   DataWrite result;
   result.committed = Stable::kFileSync;
   size_t done = 0;
@@ -170,7 +172,7 @@ Result<DataWrite> DataStore::Write(const meta::Inode& inode, uint64_t offset,
     if (!inst.ok()) return inst.status();
     volume::Volume* v = FindVolume(inst->volume_id);
     if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
-    auto wrote = v->Write(HandleOf(*inst, DataName(inode.fileid, index)), in_extent,
+    auto wrote = v->Write(HandleOf(*inst, inode.fileid, index), in_extent,
                           data.subspan(done, chunk), ToStability(stable));
     if (!wrote.ok()) return wrote.status();
     if (wrote->count_bytes == 0) return Status(Code::kIo, "the data server wrote nothing");
@@ -195,7 +197,7 @@ Result<std::array<uint8_t, 8>> DataStore::Commit(const meta::Inode& inode) {
     if (inst == nullptr) continue;
     volume::Volume* v = FindVolume(inst->volume_id);
     if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
-    auto verf = v->Commit(HandleOf(*inst, DataName(inode.fileid, e.index)), 0, 0);
+    auto verf = v->Commit(HandleOf(*inst, inode.fileid, e.index), 0, 0);
     if (!verf.ok()) return verf.status();
     NoteVerifier(inst->volume_id, *verf);
   }
@@ -210,7 +212,7 @@ Status DataStore::Truncate(const meta::Inode& inode, uint64_t size_bytes) {
     for (const meta::Instance& inst : e.instances) {
       volume::Volume* v = FindVolume(inst.volume_id);
       if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
-      auto h = HandleOf(inst, DataName(inode.fileid, e.index));
+      auto h = HandleOf(inst, inode.fileid, e.index);
       if (start >= size_bytes) {
         if (Status s = v->Remove(h); !s.ok() && s.code() != Code::kNotFound) return s;
         if (Status s = ns_.DeleteInstance(inode.fileid, e.index, inst.volume_id); !s.ok()) return s;
@@ -228,7 +230,7 @@ void DataStore::Release(const std::vector<meta::Extent>& extents) {
     for (const meta::Instance& inst : e.instances) {
       volume::Volume* v = FindVolume(inst.volume_id);
       if (v == nullptr) continue;
-      v->RemoveAsync(HandleOf(inst, DataName(e.fileid, e.index)), [e, inst](Status s) {
+      v->RemoveAsync(HandleOf(inst, e.fileid, e.index), [e, inst](Status s) {
         if (!s.ok() && s.code() != Code::kNotFound) {
           spdlog::warn("data of file {} extent {} on volume {} not removed: {}", e.fileid,
                        e.index, inst.volume_id, s.ToString());

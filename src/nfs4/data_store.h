@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <vector>
 
@@ -25,7 +26,42 @@ inline constexpr uint64_t kExtentBytesDefault = 1ull << 30;
 // cost an FSSTAT to every volume for every new file.
 inline constexpr std::chrono::milliseconds kVolumeSpaceRefresh{5000};
 
+// Stripes of the per-file data guard (FileGuards below). Two files that share a stripe only
+// wait for each other while one of them is under ALLOCATE or DEALLOCATE.
+inline constexpr size_t kFileGuardStripes = 1024;
+// The largest WRITE of zeros (and READ when ALLOCATE checks for holes) sent to a volume at once;
+// a volume with a smaller limit gets its own.
+inline constexpr uint32_t kSpaceChunkBytes = 1u << 20;
+// ALLOCATE reads what it keeps and writes zeros where the data server may have a hole, so one
+// call costs I/O in proportion to its length: longer ranges get NFS4ERR_NOSPC (RFC 7862 15.1.3:
+// the server cannot guarantee the reservation) instead of holding a worker and the file for
+// minutes.
+inline constexpr uint64_t kAllocateBytesMax = 1ull << 30;
+// The smallest hole a data server's file system keeps (a page): ALLOCATE rewrites an aligned
+// block of this size only when it reads back all zeros, since a block holding any other byte
+// is backed already.
+inline constexpr uint32_t kHoleBlockBytes = 4096;
+
 enum class Stable { kUnstable, kDataSync, kFileSync };
+
+// Per-file exclusion between the MDS's own changes to a file's data. WRITE and size changes
+// (SETATTR, OPEN with a size) hold a file's stripe shared and run side by side; ALLOCATE and
+// DEALLOCATE hold it exclusive, because they read the file (its size, what is a hole) and then
+// write zeros on that basis: a WRITE landing between the read and the zeros would be lost.
+// Clients writing straight to data servers (flexfile layouts) are not covered: ALLOCATE and
+// DEALLOCATE must recall write layouts first (docs/protocol.md).
+class FileGuards {
+ public:
+  std::shared_lock<std::shared_mutex> Shared(uint64_t fileid) {
+    return std::shared_lock(stripes_[fileid % kFileGuardStripes]);
+  }
+  std::unique_lock<std::shared_mutex> Exclusive(uint64_t fileid) {
+    return std::unique_lock(stripes_[fileid % kFileGuardStripes]);
+  }
+
+ private:
+  std::array<std::shared_mutex, kFileGuardStripes> stripes_;
+};
 
 struct DataWrite {
   uint32_t count_bytes = 0;
@@ -44,13 +80,30 @@ class DataStore {
   // Reads [offset, offset+count) of a regular file; stops at the file's size.
   Result<std::vector<uint8_t>> Read(const meta::Inode& inode, uint64_t offset_bytes,
                                     uint32_t count_bytes);
-  // Writes and records the write in the namespace (size, change, data generation).
+  // Writes and records the write in the namespace (size, change, data generation). Holds the
+  // file's guard shared.
   Result<DataWrite> Write(const meta::Inode& inode, uint64_t offset_bytes,
                           std::span<const uint8_t> data, Stable stable);
+  // RFC 7862 15.4 DEALLOCATE: [offset, offset+length) reads back as zeros and the size does not
+  // change; the part past the end of file is ignored. Volumes speak NFSv3, which cannot punch
+  // holes: a range reaching the end of a data-server file cuts that file short (a real hole),
+  // any other part is overwritten with zeros. Everything is stable on return, and the change
+  // is recorded in the namespace when a data-server file changed. Holds the file's guard
+  // exclusive.
+  Status Deallocate(uint64_t fileid, uint64_t offset_bytes, uint64_t length_bytes);
+  // RFC 7862 15.1 ALLOCATE: after return, writes in [offset, offset+length) do not run out of
+  // space, and the size is at least offset+length. What may be a hole on a data server (a
+  // missing extent, the part past a data-server file's end, an aligned block that reads back
+  // as zeros) is written with zeros; no other byte is touched. Stable on return. The caller
+  // checks length against kAllocateBytesMax. Holds the file's guard exclusive.
+  Status Allocate(uint64_t fileid, uint64_t offset_bytes, uint64_t length_bytes);
   // Makes every instance of the file stable; returns the write verifier.
   Result<std::array<uint8_t, 8>> Commit(const meta::Inode& inode);
   // Cuts or extends the file's data to size_bytes (the namespace already has the new size).
+  // The caller holds ShareFile(fileid) across the namespace change and this call.
   Status Truncate(const meta::Inode& inode, uint64_t size_bytes);
+  // The file's guard, shared (see FileGuards): for size changes made in two steps.
+  std::shared_lock<std::shared_mutex> ShareFile(uint64_t fileid) { return guards_.Shared(fileid); }
   // Deletes the DS files of a file whose last name is gone. Failures are logged (the files
   // are orphans then, found by a later scan), never reported to the client, whose REMOVE has
   // already succeeded.
@@ -64,7 +117,14 @@ class DataStore {
   // The instance of extent `index` to write to, created if there is none yet.
   Result<meta::Instance> InstanceForWrite(const meta::Inode& inode, uint64_t index);
   static std::string DataName(uint64_t fileid, uint64_t index);
+  static volume::DataHandle HandleOf(const meta::Instance& i, uint64_t fileid, uint64_t index);
   void NoteVerifier(uint64_t volume_id, const volume::Verifier& v);
+  // data_space.cc: ALLOCATE's work in one extent, [begin, end) in the extent.
+  class ZeroWriter;
+  Status AllocateInExtent(ZeroWriter& zeros, const meta::Inode& inode, uint64_t index,
+                          const meta::Extent* extent, uint64_t begin, uint64_t end);
+  Status ZeroHoles(ZeroWriter& zeros, uint64_t volume_id, volume::Volume& v,
+                   const volume::DataHandle& h, uint64_t begin, uint64_t end);
 
   meta::Namespace& ns_;
   uint64_t extent_bytes_;
@@ -78,6 +138,7 @@ class DataStore {
   std::map<uint64_t, SpaceSeen> space_;  // guarded by mu_
   std::array<uint8_t, 8> boot_verifier_{};
   std::mutex create_mu_;  // serializes creating an extent's first instance
+  FileGuards guards_;
 };
 
 }  // namespace manifold::nfs4

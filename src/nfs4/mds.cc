@@ -33,8 +33,13 @@ nfsstat4 Mds::CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint
   return state_.CheckIo(ctx.clientid, id, fileid, write);
 }
 
-Status Mds::TruncateData(const meta::Inode& inode, uint64_t size_bytes) {
-  return data_.Truncate(inode, size_bytes);
+Result<meta::SetAttrResult> Mds::SetAttr(uint64_t fileid, const meta::SetAttrArgs& args) {
+  std::shared_lock<std::shared_mutex> guard;
+  if (args.size_bytes) guard = data_.ShareFile(fileid);
+  auto done = ns_.SetAttr(fileid, args);
+  if (!done.ok() || !args.size_bytes) return done;
+  if (Status s = data_.Truncate(done->after, *args.size_bytes); !s.ok()) return s;
+  return done;
 }
 
 void Mds::ReleaseData(const meta::Unlinked& unlinked) {

@@ -59,8 +59,10 @@ class Mds {
   // lock or delegation stateid for this file.
   nfsstat4 CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint64_t fileid,
                           bool write);
-  // A file whose size changed by SETATTR: cut or extend its data on the volumes.
-  Status TruncateData(const meta::Inode& inode, uint64_t size_bytes);
+  // Sets attributes in the namespace; a new size also cuts or extends the file's data on the
+  // volumes, both under the file's shared data guard, so that ALLOCATE and DEALLOCATE (which
+  // hold it exclusive) see either the old size everywhere or the new one.
+  Result<meta::SetAttrResult> SetAttr(uint64_t fileid, const meta::SetAttrArgs& args);
   // A file whose last name went away: delete its data (REMOVE, RENAME over it).
   void ReleaseData(const meta::Unlinked& unlinked);
   const MdsOptions& options() const { return options_; }

@@ -73,18 +73,18 @@ constexpr Row kRows[] = {
     {OP_WANT_DELEGATION, {"WANT_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.49)
     {OP_DESTROY_CLIENTID, {"DESTROY_CLIENTID", ops::DestroyClientId, kSessionless}},
     {OP_RECLAIM_COMPLETE, {"RECLAIM_COMPLETE", ops::ReclaimComplete, 0}},
-    // NFSv4.2 space, sparse-read and xattr operations are not served yet (docs/protocol.md).
-    {OP_ALLOCATE, {"ALLOCATE", nullptr, kFh | kMinor2}},
+    // NFSv4.2 (RFC 7862): copy, advice, WRITE_SAME, CLONE and xattrs are not served yet.
+    {OP_ALLOCATE, {"ALLOCATE", ops::Allocate, kFh | kMinor2}},
     {OP_COPY, {"COPY", nullptr, kFh | kMinor2}},
     {OP_COPY_NOTIFY, {"COPY_NOTIFY", nullptr, kFh | kMinor2}},  // no inter-server copy
-    {OP_DEALLOCATE, {"DEALLOCATE", nullptr, kFh | kMinor2}},
+    {OP_DEALLOCATE, {"DEALLOCATE", ops::Deallocate, kFh | kMinor2}},
     {OP_IO_ADVISE, {"IO_ADVISE", nullptr, kFh | kMinor2}},
     {OP_LAYOUTERROR, {"LAYOUTERROR", nullptr, kFh | kMinor2}},
     {OP_LAYOUTSTATS, {"LAYOUTSTATS", nullptr, kFh | kMinor2}},
     {OP_OFFLOAD_CANCEL, {"OFFLOAD_CANCEL", nullptr, kFh | kMinor2}},
     {OP_OFFLOAD_STATUS, {"OFFLOAD_STATUS", nullptr, kFh | kMinor2}},
-    {OP_READ_PLUS, {"READ_PLUS", nullptr, kFh | kMinor2}},
-    {OP_SEEK, {"SEEK", nullptr, kFh | kMinor2}},
+    {OP_READ_PLUS, {"READ_PLUS", ops::ReadPlus, kFh | kMinor2}},
+    {OP_SEEK, {"SEEK", ops::Seek, kFh | kMinor2}},
     {OP_WRITE_SAME, {"WRITE_SAME", nullptr, kFh | kMinor2}},
     {OP_CLONE, {"CLONE", nullptr, kFh | kMinor2}},
     {OP_GETXATTR, {"GETXATTR", nullptr, kFh | kMinor2}},

@@ -1,4 +1,5 @@
 // Nfs4Client's helpers for common flows: each is one compound (Readdir: one per page).
+#include <algorithm>
 #include <cstring>
 
 #include "nfs4client/names.h"
@@ -131,6 +132,65 @@ Result<ReadResult> Nfs4Client::Read(const OpenFile& f, uint64_t offset, uint32_t
   auto r = RunOk(*this, c, "Read");
   if (!r.ok()) return r.status();
   return ReadResult{r->ReadData(), bool(r->Read()->eof)};
+}
+
+Result<seek_res4> Nfs4Client::Seek(const OpenFile& f, uint64_t offset, data_content4 what) {
+  CompoundBuilder c("seek");
+  c.PutFh(f.fh).Seek(f.stateid, offset, what);
+  auto r = RunOk(*this, c, "Seek");
+  if (!r.ok()) return r.status();
+  return *r->Seek();
+}
+
+Result<ReadResult> Nfs4Client::ReadPlus(const OpenFile& f, uint64_t offset, uint32_t count) {
+  CompoundBuilder c("read_plus");
+  c.PutFh(f.fh).ReadPlus(f.stateid, offset, count);
+  auto r = RunOk(*this, c, "ReadPlus");
+  if (!r.ok()) return r.status();
+  const read_plus_res4* res = r->ReadPlus();
+  ReadResult out;
+  out.eof = res->rpr_eof;
+  uint64_t next = offset;  // segments come in offset order and do not overlap
+  for (u_int i = 0; i < res->rpr_contents.rpr_contents_len; ++i) {
+    const read_plus_content& seg = res->rpr_contents.rpr_contents_val[i];
+    uint64_t at = 0, length = 0;
+    const char* bytes = nullptr;
+    if (seg.rpc_content == NFS4_CONTENT_DATA) {
+      at = seg.read_plus_content_u.rpc_data.d_offset;
+      length = seg.read_plus_content_u.rpc_data.d_data.d_data_len;
+      bytes = seg.read_plus_content_u.rpc_data.d_data.d_data_val;
+    } else if (seg.rpc_content == NFS4_CONTENT_HOLE) {
+      at = seg.read_plus_content_u.rpc_hole.di_offset;
+      length = seg.read_plus_content_u.rpc_hole.di_length;
+    } else {
+      return Status(Code::kCorruption, "ReadPlus: unknown segment type");
+    }
+    if (at < next || at - offset >= count) {
+      return Status(Code::kCorruption, "ReadPlus: segment at " + std::to_string(at) +
+                                           " out of order or outside the request");
+    }
+    const uint64_t room = offset + count - at;
+    if (bytes != nullptr && length > room) {
+      return Status(Code::kCorruption, "ReadPlus: more data than asked for");
+    }
+    length = std::min(length, room);  // a hole may run past the request
+    out.data.resize(at + length - offset, 0);
+    if (bytes != nullptr) std::memcpy(out.data.data() + (at - offset), bytes, length);
+    next = at + length;
+  }
+  return out;
+}
+
+Status Nfs4Client::Allocate(const OpenFile& f, uint64_t offset, uint64_t length) {
+  CompoundBuilder c("allocate");
+  c.PutFh(f.fh).Allocate(f.stateid, offset, length);
+  return RunOk(*this, c, "Allocate").status();
+}
+
+Status Nfs4Client::Deallocate(const OpenFile& f, uint64_t offset, uint64_t length) {
+  CompoundBuilder c("deallocate");
+  c.PutFh(f.fh).Deallocate(f.stateid, offset, length);
+  return RunOk(*this, c, "Deallocate").status();
 }
 
 Status Nfs4Client::Close(OpenFile& f) {

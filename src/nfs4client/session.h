@@ -116,6 +116,13 @@ class Nfs4Client {
   // Every entry, page by page, up to `entries_max`. Errors: kLimit beyond that.
   Result<std::vector<DirEntry>> Readdir(const FileHandle& dir, const Bitmap& attrs = {},
                                         size_t entries_max = 1 << 20);
+  // NFSv4.2 (RFC 7862 15.1, 15.4, 15.10, 15.11), for a client of minor version 2.
+  Result<seek_res4> Seek(const OpenFile& f, uint64_t offset, data_content4 what);
+  // READ_PLUS with its segments laid out as bytes from `offset` (holes as zeros), clipped to
+  // `count`. Errors: kCorruption for segments out of order or outside the request.
+  Result<ReadResult> ReadPlus(const OpenFile& f, uint64_t offset, uint32_t count);
+  Status Allocate(const OpenFile& f, uint64_t offset, uint64_t length);
+  Status Deallocate(const OpenFile& f, uint64_t offset, uint64_t length);
   // A byte-range lock with the file's own lock-owner (new on the first lock, then existing).
   Result<stateid4> Lock(OpenFile& f, nfs_lock_type4 type, uint64_t offset, uint64_t length);
   Status Unlock(OpenFile& f, uint64_t offset, uint64_t length);

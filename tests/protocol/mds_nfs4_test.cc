@@ -3,9 +3,12 @@
 // compounds. Failures print status names (NFS4ERR_SHARE_DENIED, not 10015).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include "meta/namespace.h"
 #include "nfs4/backchannel.h"
@@ -19,12 +22,16 @@
 #include "state/client_record_store.h"
 #include "state/state_manager.h"
 #include "state/status_names.h"
+#include "mem_volume.h"
 
 namespace manifold {
 namespace {
 
 using nfs4client::CompoundBuilder;
 using nfs4client::Nfs4Client;
+
+// Small extents, so that a few MiB of data cross extent boundaries.
+constexpr uint64_t kTestExtentBytes = 1 << 20;
 
 #define EXPECT_NFS4(expected, actual) \
   EXPECT_STREQ(state::Nfs4StatName(expected), state::Nfs4StatName(actual))
@@ -38,7 +45,10 @@ class MdsNfs4Test : public ::testing::Test {
     auto ns = meta::Namespace::Open(dir_.string(), meta::NamespaceOptions{});
     ASSERT_TRUE(ns.ok()) << ns.status().ToString();
     ns_ = std::move(*ns);
-    data_ = std::make_unique<nfs4::DataStore>(*ns_, nfs4::kExtentBytesDefault);
+    data_ = std::make_unique<nfs4::DataStore>(*ns_, kTestExtentBytes);
+    auto volume = std::make_unique<testlib::MemVolume>();
+    volume_ = volume.get();
+    data_->AddVolume(1, std::move(volume));
     state::StateConfig sc;
     sc.boot_epoch = 7;
     sc.identity.so_major_id = "manifold-test";
@@ -92,6 +102,7 @@ class MdsNfs4Test : public ::testing::Test {
   state::InMemoryClientRecordStore store_;
   std::unique_ptr<meta::Namespace> ns_;
   std::unique_ptr<nfs4::DataStore> data_;
+  testlib::MemVolume* volume_ = nullptr;  // owned by data_
   std::unique_ptr<state::StateManager> state_;
   std::unique_ptr<nfs4::Backchannel> backchannel_;
   std::unique_ptr<nfs4::Mds> mds_;
@@ -196,6 +207,385 @@ TEST_F(MdsNfs4Test, NamesAreChecked) {
     ASSERT_TRUE(r.ok());
     EXPECT_NFS4(expected, r->FirstError()) << "name of " << name.size() << " bytes";
   }
+}
+
+
+// ---- NFSv4.2: SEEK, READ_PLUS, ALLOCATE, DEALLOCATE (RFC 7862) ------------------------------
+
+std::vector<uint8_t> Pattern(size_t bytes, uint8_t seed) {
+  std::vector<uint8_t> v(bytes);
+  for (size_t i = 0; i < bytes; ++i) v[i] = uint8_t(1 + (i * 7 + seed) % 251);  // never zero
+  return v;
+}
+
+class MdsNfs42Test : public MdsNfs4Test {
+ protected:
+  void SetUp() override {
+    MdsNfs4Test::SetUp();
+    if (HasFatalFailure()) return;
+    c_ = Connect(2);
+    ASSERT_TRUE(c_);
+    auto root = c_->LookupPath("/");
+    ASSERT_TRUE(root.ok()) << root.status().ToString();
+    root_ = *root;
+  }
+  void TearDown() override {
+    c_.reset();
+    MdsNfs4Test::TearDown();
+  }
+
+  // A new file holding `bytes` at each offset of `writes`, written in 1 MiB WRITEs.
+  nfs4client::OpenFile MakeFile(const std::string& name,
+                                std::vector<std::pair<uint64_t, std::vector<uint8_t>>> writes) {
+    auto f = c_->OpenCreate(root_, name, 0644);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    if (!f.ok()) return {};
+    for (const auto& [offset, bytes] : writes) {
+      for (size_t done = 0; done < bytes.size();) {
+        size_t n = std::min<size_t>(bytes.size() - done, 1 << 20);
+        auto wrote = c_->Write(*f, offset + done, {bytes.data() + done, n});
+        EXPECT_TRUE(wrote.ok()) << wrote.status().ToString();
+        if (!wrote.ok() || *wrote == 0) return *f;
+        done += *wrote;
+      }
+    }
+    return *f;
+  }
+
+  // The whole of [offset, offset+length) by READ.
+  std::vector<uint8_t> ReadAll(const nfs4client::OpenFile& f, uint64_t offset, uint64_t length) {
+    std::vector<uint8_t> out;
+    while (out.size() < length) {
+      auto n = uint32_t(std::min<uint64_t>(length - out.size(), 1 << 20));
+      auto r = c_->Read(f, offset + out.size(), n);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      if (!r.ok() || r->data.empty()) break;
+      out.insert(out.end(), r->data.begin(), r->data.end());
+    }
+    return out;
+  }
+
+  nfs4client::Attrs SizeAndChange(const nfs4client::OpenFile& f) {
+    auto a = c_->GetAttr(f.fh, nfs4client::MakeBitmap({FATTR4_CHANGE, FATTR4_SIZE, FATTR4_FILEID}));
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    return a.ok() ? *a : nfs4client::Attrs{};
+  }
+
+  // The data-server file of `f`'s extent `index` (named by DataStore).
+  std::string DataName(const nfs4client::OpenFile& f, uint64_t index) {
+    return "f" + std::to_string(*SizeAndChange(f).fileid) + "." + std::to_string(index);
+  }
+
+  nfsstat4 StatusOf(CompoundBuilder& b) {
+    auto r = c_->Run(b);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->FirstError() : NFS4ERR_SERVERFAULT;
+  }
+
+  std::unique_ptr<Nfs4Client> c_;
+  nfs4client::FileHandle root_;
+};
+
+TEST_F(MdsNfs42Test, SeekSeesDataBelowTheSizeAndTheHoleAtTheEnd) {
+  auto f = MakeFile("f", {{0, Pattern(10000, 1)}});
+  struct Case {
+    uint64_t offset;
+    data_content4 what;
+    bool eof;
+    uint64_t found;
+  };
+  for (const Case& k : std::vector<Case>{{0, NFS4_CONTENT_DATA, false, 0},
+                                         {5000, NFS4_CONTENT_DATA, false, 5000},
+                                         {9999, NFS4_CONTENT_DATA, false, 9999},
+                                         {0, NFS4_CONTENT_HOLE, true, 10000},
+                                         {9999, NFS4_CONTENT_HOLE, true, 10000},
+                                         {10000, NFS4_CONTENT_HOLE, true, 10000},
+                                         {10000, NFS4_CONTENT_DATA, true, 10000}}) {
+    auto r = c_->Seek(f, k.offset, k.what);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(k.eof, bool(r->sr_eof)) << "offset " << k.offset << " what " << k.what;
+    EXPECT_EQ(k.found, r->sr_offset) << "offset " << k.offset << " what " << k.what;
+  }
+}
+
+TEST_F(MdsNfs42Test, SeekBeyondTheEndIsNxio) {
+  auto f = MakeFile("f", {{0, Pattern(10, 1)}});
+  for (data_content4 what : {NFS4_CONTENT_DATA, NFS4_CONTENT_HOLE}) {
+    CompoundBuilder b;
+    b.PutFh(f.fh).Seek(f.stateid, 11, what);
+    EXPECT_NFS4(NFS4ERR_NXIO, StatusOf(b));
+  }
+  auto empty = MakeFile("empty", {});
+  auto r = c_->Seek(empty, 0, NFS4_CONTENT_DATA);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->sr_eof);
+}
+
+TEST_F(MdsNfs42Test, ReadPlusGivesTheBytesAsOneDataSegmentWithEof) {
+  auto bytes = Pattern(3 * kTestExtentBytes / 2, 3);  // across an extent boundary
+  auto f = MakeFile("f", {{0, bytes}});
+  CompoundBuilder b;
+  b.PutFh(f.fh).ReadPlus(f.stateid, 1000, 1 << 20);
+  auto r = c_->Run(b);
+  ASSERT_TRUE(r.ok());
+  const read_plus_res4* res = r->ReadPlus();
+  ASSERT_NE(nullptr, res) << r->Describe();
+  ASSERT_EQ(1u, res->rpr_contents.rpr_contents_len);
+  const read_plus_content& seg = res->rpr_contents.rpr_contents_val[0];
+  ASSERT_EQ(NFS4_CONTENT_DATA, seg.rpc_content);
+  EXPECT_EQ(1000u, seg.read_plus_content_u.rpc_data.d_offset);
+  const auto& d = seg.read_plus_content_u.rpc_data.d_data;
+  ASSERT_EQ(1u << 20, d.d_data_len);
+  EXPECT_EQ(0, std::memcmp(bytes.data() + 1000, d.d_data_val, d.d_data_len));
+  EXPECT_FALSE(res->rpr_eof);
+
+  auto last = c_->ReadPlus(f, bytes.size() - 10, 100);
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_TRUE(last->eof);
+  EXPECT_EQ(std::vector<uint8_t>(bytes.end() - 10, bytes.end()), last->data);
+  auto past = c_->ReadPlus(f, bytes.size() + 5, 100);
+  ASSERT_TRUE(past.ok()) << past.status().ToString();
+  EXPECT_TRUE(past->eof);
+  EXPECT_TRUE(past->data.empty());
+  auto none = c_->ReadPlus(f, 0, 0);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->eof);
+  EXPECT_TRUE(none->data.empty());
+}
+
+TEST_F(MdsNfs42Test, ReadPlusStaysWithinTheSessionReplySize) {
+  auto f = MakeFile("f", {{0, Pattern(256 * 1024, 5)}});
+  nfs4client::ClientOptions o;
+  o.minor_version = 2;
+  o.retries_max = 0;
+  o.response_bytes_max = 16 * 1024;
+  auto small = Nfs4Client::Connect("127.0.0.1", server_->port(), o);
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  nfs4client::OpenFile anon{f.fh, nfs4client::AnonymousStateid(), {}, {}};
+  auto r = (*small)->ReadPlus(anon, 0, 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->data.size(), 8u * 1024);
+  EXPECT_LT(r->data.size(), 16u * 1024);
+  EXPECT_FALSE(r->eof);
+}
+
+TEST_F(MdsNfs42Test, DeallocateZeroesTheRangeKeepsTheSizeAndIsStable) {
+  auto bytes = Pattern(3 * kTestExtentBytes, 7);
+  auto f = MakeFile("f", {{0, bytes}});
+  auto before = SizeAndChange(f);
+  const uint64_t offset = 300000, length = 2 * kTestExtentBytes;  // ends inside extent 2
+  ASSERT_TRUE(c_->Deallocate(f, offset, length).ok());
+  auto after = SizeAndChange(f);
+  EXPECT_EQ(*before.size, *after.size);
+  EXPECT_GT(*after.change, *before.change);
+  auto expected = bytes;
+  std::fill(expected.begin() + offset, expected.begin() + offset + length, 0);
+  EXPECT_TRUE(ReadAll(f, 0, bytes.size()) == expected);
+  EXPECT_FALSE(volume_->AnyUncommitted());
+}
+
+TEST_F(MdsNfs42Test, DeallocateToTheEndCutsTheDataServerFiles) {
+  auto bytes = Pattern(3 * kTestExtentBytes / 2, 9);
+  auto f = MakeFile("f", {{0, bytes}});
+  ASSERT_TRUE(c_->Deallocate(f, 100000, bytes.size()).ok());  // runs past the end of file
+  EXPECT_EQ(bytes.size(), *SizeAndChange(f).size);
+  EXPECT_EQ(100000u, volume_->SizeOf(DataName(f, 0)));
+  EXPECT_EQ(0u, volume_->SizeOf(DataName(f, 1)));
+  auto expected = bytes;
+  std::fill(expected.begin() + 100000, expected.end(), 0);
+  EXPECT_TRUE(ReadAll(f, 0, bytes.size()) == expected);
+  EXPECT_FALSE(volume_->AnyUncommitted());
+}
+
+TEST_F(MdsNfs42Test, DeallocatePastTheEndChangesNothing) {
+  auto f = MakeFile("f", {{0, Pattern(5000, 2)}});
+  auto before = SizeAndChange(f);
+  ASSERT_TRUE(c_->Deallocate(f, 5000, 1 << 20).ok());
+  auto after = SizeAndChange(f);
+  EXPECT_EQ(5000u, *after.size);
+  EXPECT_EQ(*before.change, *after.change);
+  EXPECT_EQ(5000u, volume_->SizeOf(DataName(f, 0)));
+}
+
+TEST_F(MdsNfs42Test, AllocateExtendsTheSizeBacksHolesAndKeepsWrittenBytes) {
+  auto head = Pattern(1000, 4), far = Pattern(5000, 6);
+  const uint64_t far_at = 2 * kTestExtentBytes + 12345;  // extent 1 is never written
+  auto f = MakeFile("f", {{0, head}, {far_at, far}});
+  auto before = SizeAndChange(f);
+  const uint64_t end = 4 * kTestExtentBytes;
+  ASSERT_TRUE(c_->Allocate(f, 0, end).ok());
+  auto after = SizeAndChange(f);
+  EXPECT_EQ(end, *after.size);
+  EXPECT_GT(*after.change, *before.change);
+  std::vector<uint8_t> expected(end, 0);
+  std::copy(head.begin(), head.end(), expected.begin());
+  std::copy(far.begin(), far.end(), expected.begin() + far_at);
+  EXPECT_TRUE(ReadAll(f, 0, end) == expected);
+  for (uint64_t index = 0; index < 4; ++index) {
+    EXPECT_TRUE(volume_->Backed(DataName(f, index), 0, kTestExtentBytes)) << "extent " << index;
+  }
+  EXPECT_FALSE(volume_->AnyUncommitted());
+}
+
+// RFC 7862 15.1: nothing a client wrote may be lost to ALLOCATE's zeros. A WRITE that arrives
+// after ALLOCATE read a hole and before it wrote the zeros must wait for it.
+TEST_F(MdsNfs42Test, AllocateHoldsOffAWriteBetweenItsReadAndItsZeros) {
+  auto f = MakeFile("f", {{0, Pattern(4096, 1)}, {65536, Pattern(4096, 2)}});  // a hole between
+  auto other = Connect(2);
+  ASSERT_TRUE(other);
+  nfs4client::OpenFile anon{f.fh, nfs4client::AnonymousStateid(), {}, {}};
+  const auto ys = std::vector<uint8_t>(4096, 'y');
+  std::atomic<bool> fired{false}, hook_done{false}, wrote{false}, wrote_inside{false};
+  std::thread writer;
+  volume_->set_read_hook([&](const std::string&, uint64_t) {
+    if (fired.exchange(true)) return;
+    writer = std::thread([&] {
+      auto w = other->Write(anon, 8192, ys);
+      EXPECT_TRUE(w.ok()) << w.status().ToString();
+      wrote = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ample for an unheld WRITE
+    wrote_inside = wrote.load();
+    hook_done = true;  // after `writer` was set: the test thread may join it
+  });
+  ASSERT_TRUE(c_->Allocate(f, 0, 65536 + 4096).ok());
+  volume_->set_read_hook(nullptr);
+  ASSERT_TRUE(hook_done);
+  writer.join();
+  EXPECT_FALSE(wrote_inside) << "a WRITE ran inside ALLOCATE's read-check-write";
+  EXPECT_TRUE(ReadAll(f, 8192, 4096) == ys);
+}
+
+TEST_F(MdsNfs42Test, NonRegularFilesGetIsdirSymlinkOrWrongType) {
+  auto fifo_fh = [&] {
+    CompoundBuilder b;
+    b.PutFh(root_).CreateDevice("fifo", NF4FIFO).GetFh();
+    auto r = c_->Run(b);
+    EXPECT_TRUE(r.ok() && r->ok());
+    return r.ok() ? r->Fh() : nfs4client::FileHandle{};
+  }();
+  auto link_fh = [&] {
+    CompoundBuilder b;
+    b.PutFh(root_).CreateSymlink("link", "f").GetFh();
+    auto r = c_->Run(b);
+    EXPECT_TRUE(r.ok() && r->ok());
+    return r.ok() ? r->Fh() : nfs4client::FileHandle{};
+  }();
+  const stateid4 anon = nfs4client::AnonymousStateid();
+  for (auto [fh, expected] : std::vector<std::pair<nfs4client::FileHandle, nfsstat4>>{
+           {root_, NFS4ERR_ISDIR}, {link_fh, NFS4ERR_SYMLINK}, {fifo_fh, NFS4ERR_WRONG_TYPE}}) {
+    for (int op = 0; op < 4; ++op) {
+      CompoundBuilder b;
+      b.PutFh(fh);
+      if (op == 0) b.Seek(anon, 0, NFS4_CONTENT_DATA);
+      if (op == 1) b.ReadPlus(anon, 0, 10);
+      if (op == 2) b.Allocate(anon, 0, 10);
+      if (op == 3) b.Deallocate(anon, 0, 10);
+      EXPECT_NFS4(expected, StatusOf(b)) << "op " << op << " on type " << expected;
+    }
+  }
+}
+
+TEST_F(MdsNfs42Test, SpaceOpsCheckTheStateidAndTheRange) {
+  auto f = MakeFile("f", {{0, Pattern(100, 1)}});
+  stateid4 unknown = f.stateid;
+  unknown.other[0] ^= 0x5a;
+  auto other = Connect(2);  // its own open-owner: a read-only open, not an upgrade of f's
+  ASSERT_TRUE(other);
+  auto read_only = other->Open(root_, "f", OPEN4_SHARE_ACCESS_READ);
+  ASSERT_TRUE(read_only.ok()) << read_only.status().ToString();
+  struct Case {
+    stateid4 stateid;
+    uint64_t offset, length;
+    nfsstat4 allocate, deallocate;
+  };
+  for (const Case& k : std::vector<Case>{
+           {unknown, 0, 10, NFS4ERR_BAD_STATEID, NFS4ERR_BAD_STATEID},
+           {f.stateid, 0, 0, NFS4ERR_INVAL, NFS4ERR_INVAL},
+           {f.stateid, 10, UINT64_MAX - 5, NFS4ERR_INVAL, NFS4ERR_INVAL},
+           {f.stateid, uint64_t(INT64_MAX), 10, NFS4ERR_FBIG, NFS4_OK},
+           {f.stateid, 0, nfs4::kAllocateBytesMax + 1, NFS4ERR_NOSPC, NFS4_OK}}) {
+    CompoundBuilder a;
+    a.PutFh(f.fh).Allocate(k.stateid, k.offset, k.length);
+    EXPECT_NFS4(k.allocate, StatusOf(a)) << k.offset << "+" << k.length;
+    CompoundBuilder d;
+    d.PutFh(f.fh).Deallocate(k.stateid, k.offset, k.length);
+    EXPECT_NFS4(k.deallocate, StatusOf(d)) << k.offset << "+" << k.length;
+  }
+  for (bool allocate : {true, false}) {  // a stateid that allows reading only
+    CompoundBuilder b;
+    b.PutFh(f.fh);
+    if (allocate) b.Allocate(read_only->stateid, 0, 10);
+    if (!allocate) b.Deallocate(read_only->stateid, 0, 10);
+    auto r = other->Run(b);
+    ASSERT_TRUE(r.ok());
+    EXPECT_NFS4(NFS4ERR_OPENMODE, r->FirstError()) << r->Describe();
+  }
+  CompoundBuilder s;
+  s.PutFh(f.fh).Seek(unknown, 0, NFS4_CONTENT_DATA);
+  EXPECT_NFS4(NFS4ERR_BAD_STATEID, StatusOf(s));
+  EXPECT_EQ(100u, *SizeAndChange(f).size);
+}
+
+TEST_F(MdsNfs42Test, AccessNeedsWriteForSpaceAndReadForSeek) {
+  auto shared = MakeFile("shared", {{0, Pattern(100, 1)}});  // 0644, owned by root
+  auto secret = c_->OpenCreate(root_, "secret", 0600);
+  ASSERT_TRUE(secret.ok());
+  nfs4client::ClientOptions o;
+  o.minor_version = 2;
+  o.retries_max = 0;
+  o.uid = o.gid = 1000;
+  auto user = Nfs4Client::Connect("127.0.0.1", server_->port(), o);
+  ASSERT_TRUE(user.ok()) << user.status().ToString();
+  const stateid4 anon = nfs4client::AnonymousStateid();
+  auto status = [&](CompoundBuilder& b) {
+    auto r = (*user)->Run(b);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->FirstError() : NFS4ERR_SERVERFAULT;
+  };
+  CompoundBuilder a, d, s, rp, ok;
+  a.PutFh(shared.fh).Allocate(anon, 0, 10);
+  d.PutFh(shared.fh).Deallocate(anon, 0, 10);
+  s.PutFh(secret->fh).Seek(anon, 0, NFS4_CONTENT_DATA);
+  rp.PutFh(secret->fh).ReadPlus(anon, 0, 10);
+  ok.PutFh(shared.fh).Seek(anon, 0, NFS4_CONTENT_DATA).ReadPlus(anon, 0, 10);
+  EXPECT_NFS4(NFS4ERR_ACCESS, status(a));
+  EXPECT_NFS4(NFS4ERR_ACCESS, status(d));
+  EXPECT_NFS4(NFS4ERR_ACCESS, status(s));
+  EXPECT_NFS4(NFS4ERR_ACCESS, status(rp));
+  EXPECT_NFS4(NFS4_OK, status(ok));
+}
+
+TEST_F(MdsNfs42Test, ReadOnlyExportRefusesAllocateAndDeallocate) {
+  auto f = MakeFile("f", {{0, Pattern(100, 1)}});
+  nfs4::MdsOptions mo;
+  mo.meta_dir = dir_.string();
+  mo.read_only = true;
+  nfs4::Mds ro(*ns_, *state_, *data_, *backchannel_, clock_, mo);
+  auto dispatcher = std::make_shared<rpc::Dispatcher>();
+  dispatcher->Add(std::make_shared<nfs4::Nfs4Program>(ro));
+  rpc::Server server(rpc::ServerOptions{}, dispatcher);
+  ASSERT_TRUE(server.Start().ok());
+  server.RunInBackground();
+  {
+    nfs4client::ClientOptions o;
+    o.minor_version = 2;
+    o.retries_max = 0;
+    auto c = Nfs4Client::Connect("127.0.0.1", server.port(), o);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    const stateid4 anon = nfs4client::AnonymousStateid();
+    CompoundBuilder a, d, s;
+    a.PutFh(f.fh).Allocate(anon, 0, 10);
+    d.PutFh(f.fh).Deallocate(anon, 0, 10);
+    s.PutFh(f.fh).Seek(anon, 0, NFS4_CONTENT_HOLE);
+    for (auto [b, expected] : std::vector<std::pair<CompoundBuilder*, nfsstat4>>{
+             {&a, NFS4ERR_ROFS}, {&d, NFS4ERR_ROFS}, {&s, NFS4_OK}}) {
+      auto r = (*c)->Run(*b);
+      ASSERT_TRUE(r.ok());
+      EXPECT_NFS4(expected, r->FirstError()) << r->Describe();
+    }
+  }
+  server.Stop();
 }
 
 }  // namespace

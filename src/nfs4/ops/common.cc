@@ -32,6 +32,14 @@ nfsstat4 CurrentDir(CompoundContext& ctx, meta::Inode& out, nfsstat4 symlink_sta
   return out.is_dir() ? NFS4_OK : NFS4ERR_NOTDIR;
 }
 
+nfsstat4 CurrentRegularFile(CompoundContext& ctx, meta::Inode& out, nfsstat4 other_status) {
+  nfsstat4 s = CurrentInode(ctx, out);
+  if (s != NFS4_OK) return s;
+  if (out.is_dir()) return NFS4ERR_ISDIR;
+  if (out.type == meta::FileType::kSymlink) return NFS4ERR_SYMLINK;
+  return out.type == meta::FileType::kReg ? NFS4_OK : other_status;
+}
+
 void SetCurrentFh(CompoundContext& ctx, const meta::Inode& inode) {
   ctx.current_fh = EncodeHandle(inode.fileid, inode.generation);
   ctx.current_stateid.reset();  // RFC 8881 16.2.3.1.2: a new current fh clears it

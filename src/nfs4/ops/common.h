@@ -15,6 +15,10 @@ namespace manifold::nfs4::ops {
 nfsstat4 CurrentInode(CompoundContext& ctx, meta::Inode& out);
 nfsstat4 SavedInode(CompoundContext& ctx, meta::Inode& out);
 nfsstat4 InodeOf(CompoundContext& ctx, const FileHandle& fh, meta::Inode& out);
+// The current filehandle must be a regular file (the I/O operations): NFS4ERR_ISDIR,
+// NFS4ERR_SYMLINK, and `other_status` for any other type (RFC 7862 says NFS4ERR_WRONG_TYPE
+// for its operations).
+nfsstat4 CurrentRegularFile(CompoundContext& ctx, meta::Inode& out, nfsstat4 other_status);
 // The current filehandle must be a directory (NFS4ERR_NOTDIR; symlinks: NFS4ERR_SYMLINK
 // where the RFC says so, passed as `symlink_status`).
 nfsstat4 CurrentDir(CompoundContext& ctx, meta::Inode& out, nfsstat4 symlink_status = NFS4ERR_NOTDIR);

@@ -11,11 +11,7 @@ namespace manifold::nfs4::ops {
 namespace {
 
 nfsstat4 DataFile(CompoundContext& ctx, meta::Inode& inode) {
-  nfsstat4 s = CurrentInode(ctx, inode);
-  if (s != NFS4_OK) return s;
-  if (inode.is_dir()) return NFS4ERR_ISDIR;
-  if (inode.type == meta::FileType::kSymlink) return NFS4ERR_SYMLINK;
-  return inode.type == meta::FileType::kReg ? NFS4_OK : NFS4ERR_INVAL;
+  return CurrentRegularFile(ctx, inode, NFS4ERR_INVAL);
 }
 
 Stable ToStable(stable_how4 s) {

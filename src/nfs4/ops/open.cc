@@ -96,11 +96,8 @@ nfsstat4 CreateFile(CompoundContext& ctx, const meta::Inode& dir, std::string_vi
     if (want.crtime) later.crtime = meta::Timespec{want.crtime->sec, want.crtime->nsec};
   }
   if (later.size_bytes || later.atime || later.mtime || later.crtime) {
-    auto done = ctx.mds.ns().SetAttr(out.inode.fileid, later);
+    auto done = ctx.mds.SetAttr(out.inode.fileid, later);
     if (!done.ok()) return ToNfs4(done.status());
-    if (later.size_bytes) {
-      if (Status st = ctx.mds.TruncateData(done->after, *later.size_bytes); !st.ok()) return ToNfs4(st);
-    }
     out.inode = done->after;
   }
   return NFS4_OK;

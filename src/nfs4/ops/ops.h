@@ -53,6 +53,11 @@ MANIFOLD_NFS4_OP(DelegReturn);    // session.cc
 MANIFOLD_NFS4_OP(Read);
 MANIFOLD_NFS4_OP(Write);
 MANIFOLD_NFS4_OP(Commit);
+// NFSv4.2 (RFC 7862)
+MANIFOLD_NFS4_OP(Seek);        // sparse.cc
+MANIFOLD_NFS4_OP(ReadPlus);    // sparse.cc
+MANIFOLD_NFS4_OP(Allocate);    // space.cc
+MANIFOLD_NFS4_OP(Deallocate);  // space.cc
 #undef MANIFOLD_NFS4_OP
 
 }  // namespace manifold::nfs4::ops

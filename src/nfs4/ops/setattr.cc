@@ -69,13 +69,8 @@ nfsstat4 SetAttr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (want.atime) m.atime = ToMetaTime(*want.atime);
   if (want.mtime) m.mtime = ToMetaTime(*want.mtime);
   if (want.crtime) m.crtime = meta::Timespec{want.crtime->sec, want.crtime->nsec};
-  auto done = ctx.mds.ns().SetAttr(inode.fileid, m);
+  auto done = ctx.mds.SetAttr(inode.fileid, m);
   if (!done.ok()) return out.status = ToNfs4(done.status());
-  if (want.size_bytes) {
-    if (Status s = ctx.mds.TruncateData(done->after, *want.size_bytes); !s.ok()) {
-      return out.status = ToNfs4(s);
-    }
-  }
   ToBitmap4(set, [&ctx](size_t n) { return ArenaAlloc(ctx, n); }, out.attrsset);
   return NFS4_OK;
 }
