@@ -135,6 +135,7 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     nfs_resop4 res;
     std::memset(&res, 0, sizeof(res));
     res.resop = nfs_opnum4(opnum);
+    ctx.reply_bytes = out.size() - reply.start;
     if (info->handler == nullptr) {
       SetResultStatus(res, NFS4ERR_NOTSUPP);
       status = NFS4ERR_NOTSUPP;

@@ -53,6 +53,11 @@ MANIFOLD_NFS4_OP(DelegReturn);    // session.cc
 MANIFOLD_NFS4_OP(Read);
 MANIFOLD_NFS4_OP(Write);
 MANIFOLD_NFS4_OP(Commit);
+// Extended attributes (RFC 8276): xattr.cc
+MANIFOLD_NFS4_OP(GetXattr);
+MANIFOLD_NFS4_OP(SetXattr);
+MANIFOLD_NFS4_OP(ListXattrs);
+MANIFOLD_NFS4_OP(RemoveXattr);
 #undef MANIFOLD_NFS4_OP
 
 }  // namespace manifold::nfs4::ops
