@@ -16,6 +16,8 @@ struct Seen {
   uint32_t links = 0;    // dirents naming it
   uint32_t subdirs = 0;  // directories: dirents in it that name directories
   uint64_t entries = 0;  // directories: dirents in it
+  uint32_t xattrs = 0;   // xattr records of it
+  uint64_t xattr_bytes = 0;
 };
 using SeenMap = std::unordered_map<FileId, Seen>;
 
@@ -139,6 +141,58 @@ Result<uint64_t> CheckExtentsAndSys(Txn& txn, const SeenMap& seen) {
   return count;
 }
 
+Status CheckXattr(Txn& txn, std::string_view key, std::string_view value, SeenMap* seen) {
+  if (key.size() <= 8) return Bad("short xattr key");
+  const FileId fileid = GetFixed64BE(key);
+  const std::string_view name = key.substr(8);
+  const std::string where = "xattr " + std::to_string(fileid) + "/" + std::string(name);
+  auto f = seen->find(fileid);
+  if (f == seen->end()) return Bad(where + ": no such inode");
+  if (name.size() > kXattrNameBytesMax || name.find('\0') != std::string_view::npos) {
+    return Bad(where + ": bad name");
+  }
+  META_ASSIGN_OR_RETURN(XattrRecord x, DecodeXattr(value));
+  if (x.cookie > f->second.inode.xattr_cookies_issued) {
+    return Bad(where + ": cookie not issued by the inode");
+  }
+  Result<std::string> by_cookie = txn.Get(Cf::kXattrCookies, XattrCookieKey(fileid, x.cookie));
+  if (!by_cookie.ok()) return Bad(where + ": no xattrcookie " + std::to_string(x.cookie));
+  META_ASSIGN_OR_RETURN(std::string cookie_name, DecodeXattrCookie(*by_cookie));
+  if (cookie_name != name) return Bad(where + ": xattrcookie names another xattr");
+  f->second.xattrs++;
+  f->second.xattr_bytes += name.size() + x.value.size();
+  return Status::Ok();
+}
+
+// Every xattr belongs to an inode and has its xattrcookie (a bijection, as for dirents), and
+// each inode's counts are those of its records and within the per-inode bounds.
+Result<uint64_t> CheckXattrs(Txn& txn, SeenMap* seen) {
+  uint64_t count = 0;
+  std::unique_ptr<KvIterator> it = txn.NewIterator(Cf::kXattrs, "", "");
+  for (; it->Valid(); it->Next(), count++) {
+    META_RETURN_IF_ERROR(CheckXattr(txn, it->key(), it->value(), seen));
+  }
+  META_RETURN_IF_ERROR(it->status());
+  uint64_t cookies = 0;
+  std::unique_ptr<KvIterator> c = txn.NewIterator(Cf::kXattrCookies, "", "");
+  for (; c->Valid(); c->Next()) cookies++;
+  META_RETURN_IF_ERROR(c->status());
+  if (cookies != count)
+    return Bad(std::to_string(cookies) + " xattrcookies for " + std::to_string(count) + " xattrs");
+  for (const auto& [fileid, s] : *seen) {
+    const Inode& n = s.inode;
+    if (n.xattr_count != s.xattrs || n.xattr_bytes != s.xattr_bytes) {
+      return Bad("fileid " + std::to_string(fileid) + ": counts " + std::to_string(n.xattr_count) +
+                 " xattrs of " + std::to_string(n.xattr_bytes) + " bytes, has " +
+                 std::to_string(s.xattrs) + " of " + std::to_string(s.xattr_bytes));
+    }
+    if (n.xattr_count > kXattrsPerInodeMax || n.xattr_bytes > kXattrBytesPerInodeMax) {
+      return Bad("fileid " + std::to_string(fileid) + ": xattrs over the per-inode bounds");
+    }
+  }
+  return count;
+}
+
 }  // namespace
 
 Result<FsckCounts> CheckNamespace(Txn& snapshot, uint64_t inodes_max) {
@@ -150,6 +204,7 @@ Result<FsckCounts> CheckNamespace(Txn& snapshot, uint64_t inodes_max) {
   META_RETURN_IF_ERROR(CheckCounts(seen));
   META_RETURN_IF_ERROR(CheckReachable(seen));
   META_ASSIGN_OR_RETURN(counts.extents, CheckExtentsAndSys(snapshot, seen));
+  META_ASSIGN_OR_RETURN(counts.xattrs, CheckXattrs(snapshot, &seen));
   return counts;
 }
 

@@ -38,6 +38,17 @@ inline constexpr size_t kVolumeAddressBytesMax = 1024;
 inline constexpr size_t kClientOwnerBytesMax = 1024;
 inline constexpr size_t kPrincipalBytesMax = 1024;
 
+// Extended attributes (RFC 8276) of one inode. Name and value bounds are Linux's
+// XATTR_NAME_MAX and XATTR_SIZE_MAX, so whatever a Linux program can set fits. The per-inode
+// bounds keep the last unlink (which deletes every xattr in its transaction) and a full
+// listing bounded.
+inline constexpr size_t kXattrNameBytesMax = 255;
+inline constexpr size_t kXattrValueBytesMax = 65536;
+inline constexpr uint32_t kXattrsPerInodeMax = 1024;
+inline constexpr uint64_t kXattrBytesPerInodeMax = uint64_t{1} << 20;  // names + values
+// One page of ListXattrs.
+inline constexpr uint32_t kListXattrsNamesMax = 1024;
+
 // Transactions: attempts of one mutation before the runner gives up with kConflict.
 inline constexpr uint32_t kTxnAttemptsMaxDefault = 8;
 // Fileids reserved per durable counter bump in `sys` (see docs/schema.md, "Fileids").

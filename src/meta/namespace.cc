@@ -129,6 +129,28 @@ Result<Inode> Namespace::RecordWrite(FileId fileid, uint64_t end_offset_bytes,
       [&](Txn& txn) { return ops::RecordWrite(txn, Context(), fileid, end_offset_bytes, mtime); });
 }
 
+// ---- extended attributes ----
+
+Result<std::string> Namespace::GetXattr(FileId fileid, std::string_view name) {
+  return runner_.Read([&](Txn& txn) { return ops::GetXattr(txn, fileid, name); });
+}
+
+Result<DirChange> Namespace::SetXattr(FileId fileid, std::string_view name,
+                                      std::string_view value, XattrSetMode mode) {
+  return runner_.Run(
+      [&](Txn& txn) { return ops::SetXattr(txn, Context(), fileid, name, value, mode); });
+}
+
+Result<DirChange> Namespace::RemoveXattr(FileId fileid, std::string_view name) {
+  return runner_.Run([&](Txn& txn) { return ops::RemoveXattr(txn, Context(), fileid, name); });
+}
+
+Result<XattrListResult> Namespace::ListXattrs(FileId fileid, uint64_t cookie,
+                                              uint32_t max_names) {
+  return runner_.Read(
+      [&](Txn& txn) { return ops::ListXattrs(txn, fileid, cookie, max_names); });
+}
+
 // ---- extents ----
 
 Status Namespace::PutExtent(const Extent& extent) {

@@ -133,6 +133,20 @@ struct ReadDirResult {
   uint64_t dir_change = 0;  // the directory's change counter in the listing's snapshot
 };
 
+// SETXATTR's option (RFC 8276 8.4.2): create or replace, only create (kExists when the name is
+// there), only replace (kNotFound when it is not).
+enum class XattrSetMode { kEither, kCreate, kReplace };
+
+struct XattrName {
+  std::string name;
+  uint64_t cookie = 0;  // pass back to ListXattrs to continue after this name
+};
+
+struct XattrListResult {
+  std::vector<XattrName> names;  // in cookie order (the order the names were first set)
+  bool eof = false;
+};
+
 // Guards for UpdateInstance (the mover commit, DESIGN.md section 5).
 struct InstanceUpdate {
   uint64_t volume_id = 0;
@@ -183,6 +197,20 @@ class Namespace {
   // to at least that, data_generation and change bump, mtime = `mtime` or now.
   Result<Inode> RecordWrite(FileId fileid, uint64_t end_offset_bytes,
                             std::optional<Timespec> mtime = std::nullopt);
+
+  // ---- extended attributes (RFC 8276), on any inode; the protocol layer decides which types
+  // may have them. Names are 1..kXattrNameBytesMax bytes without NUL (kInvalid, kTooBig);
+  // values at most kXattrValueBytesMax (kTooBig). kStale when the inode is gone.
+  Result<std::string> GetXattr(FileId fileid, std::string_view name);  // kNotFound
+  // Sets or replaces one xattr per `mode`. Over kXattrsPerInodeMax xattrs or
+  // kXattrBytesPerInodeMax bytes of names and values on the inode: kNoSpace. Bumps the inode's
+  // change and ctime; returns its change counter before and after (change_info4).
+  Result<DirChange> SetXattr(FileId fileid, std::string_view name, std::string_view value,
+                             XattrSetMode mode);
+  Result<DirChange> RemoveXattr(FileId fileid, std::string_view name);  // kNotFound
+  // Names after `cookie` (0: from the start), at most max_names (<= kListXattrsNamesMax).
+  // kInvalid for a cookie this inode never issued.
+  Result<XattrListResult> ListXattrs(FileId fileid, uint64_t cookie, uint32_t max_names);
 
   // ---- extents and instances (do not change the file's change counter) ----
   Status PutExtent(const Extent& extent);  // whole record; the file must be a regular file

@@ -58,6 +58,8 @@ const char* CfName(Cf cf) {
     case Cf::kVolumes: return "volumes";
     case Cf::kClients: return "clients";
     case Cf::kSys: return "sys";
+    case Cf::kXattrs: return "xattrs";
+    case Cf::kXattrCookies: return "xattrcookies";
   }
   return "unknown";
 }
@@ -112,13 +114,20 @@ std::string EncodeInode(const Inode& n) {
     e.Varint(n.next_dir_cookie);
     e.Varint(n.parent);
   }
+  e.Varint(n.xattr_count);
+  e.Varint(n.xattr_bytes);
+  e.Varint(n.xattr_cookies_issued);
   return e.Take();
 }
 
 Result<Inode> DecodeInode(FileId fileid, std::string_view value) {
   Decoder d(value);
-  Status s = CheckVersion(d, kInodeRecordVersion, "inode");
-  if (!s.ok()) return s;
+  uint8_t version = 0;
+  if (!d.U8(&version)) return Corrupt("inode");
+  if (version != kInodeRecordVersion && version != kInodeRecordVersionNoXattrs) {
+    return Status(Code::kCorruption, "inode record version " + std::to_string(version) +
+                                         " is not " + std::to_string(kInodeRecordVersion));
+  }
   Inode n;
   n.fileid = fileid;
   bool ok = GetFileType(d, &n.type) && d.Varint32(&n.mode) && d.Varint32(&n.uid) &&
@@ -129,6 +138,11 @@ Result<Inode> DecodeInode(FileId fileid, std::string_view value) {
             d.Varint32(&n.rdev.major) && d.Varint32(&n.rdev.minor) &&
             d.Bytes(&n.symlink_target, kSymlinkTargetBytesMax) && d.Fixed64BE(&n.create_verifier);
   if (ok && n.is_dir()) ok = d.Varint(&n.next_dir_cookie) && d.Varint(&n.parent);
+  // Version 1 predates xattrs: such an inode has none.
+  if (ok && version == kInodeRecordVersion) {
+    ok = d.Varint32(&n.xattr_count) && d.Varint(&n.xattr_bytes) &&
+         d.Varint(&n.xattr_cookies_issued);
+  }
   if (!ok || !d.Done()) return Corrupt("inode");
   return n;
 }
@@ -314,6 +328,58 @@ Result<ClientRecord> DecodeClient(std::string_view key, std::string_view value) 
   c.confirmed = confirmed == 1;
   c.reclaim_complete = reclaim_complete == 1;
   return c;
+}
+
+// ----- xattrs and xattrcookies ---------------------------------------------------------------
+
+std::string XattrKey(FileId fileid, std::string_view name) {
+  std::string key = Be64Key(fileid);
+  key.append(name);
+  return key;
+}
+
+std::string XattrPrefix(FileId fileid) { return Be64Key(fileid); }
+
+std::string EncodeXattr(const XattrRecord& xattr) {
+  Encoder e;
+  e.U8(kXattrRecordVersion);
+  e.Varint(xattr.cookie);
+  e.Bytes(xattr.value);
+  return e.Take();
+}
+
+Result<XattrRecord> DecodeXattr(std::string_view value) {
+  Decoder d(value);
+  Status s = CheckVersion(d, kXattrRecordVersion, "xattr");
+  if (!s.ok()) return s;
+  XattrRecord x;
+  if (!d.Varint(&x.cookie) || x.cookie < kFirstXattrCookie ||
+      !d.Bytes(&x.value, kXattrValueBytesMax) || !d.Done()) {
+    return Corrupt("xattr");
+  }
+  return x;
+}
+
+std::string XattrCookieKey(FileId fileid, uint64_t cookie) { return Be64PairKey(fileid, cookie); }
+
+uint64_t XattrCookieFromKey(std::string_view key) { return GetFixed64BE(key.substr(8)); }
+
+std::string EncodeXattrCookie(std::string_view name) {
+  Encoder e;
+  e.U8(kXattrCookieRecordVersion);
+  e.Bytes(name);
+  return e.Take();
+}
+
+Result<std::string> DecodeXattrCookie(std::string_view value) {
+  Decoder d(value);
+  Status s = CheckVersion(d, kXattrCookieRecordVersion, "xattrcookie");
+  if (!s.ok()) return s;
+  std::string name;
+  if (!d.Bytes(&name, kXattrNameBytesMax) || name.empty() || !d.Done()) {
+    return Corrupt("xattrcookie");
+  }
+  return name;
 }
 
 // ----- sys ------------------------------------------------------------------------------------

@@ -36,8 +36,10 @@ enum class Cf : uint8_t {
   kVolumes,     // volume id -> Volume
   kClients,     // client owner (opaque) -> ClientRecord
   kSys,         // named singletons: format version, fileid counter, rename lock
+  kXattrs,        // (fileid, xattr name) -> XattrRecord
+  kXattrCookies,  // (fileid, xattr cookie) -> XattrCookieEntry
 };
-inline constexpr int kCfCount = 7;
+inline constexpr int kCfCount = 9;
 const char* CfName(Cf cf);  // the RocksDB column family name, e.g. "inodes"
 
 // Version of the whole store, kept in sys/"format_version". Open refuses any other.
@@ -78,7 +80,9 @@ struct DeviceNumber {  // NFSv4 specdata4
   friend bool operator==(const DeviceNumber&, const DeviceNumber&) = default;
 };
 
-inline constexpr uint8_t kInodeRecordVersion = 1;
+// Version 2 added the xattr fields; version 1 records (no xattrs) still decode.
+inline constexpr uint8_t kInodeRecordVersion = 2;
+inline constexpr uint8_t kInodeRecordVersionNoXattrs = 1;
 
 struct Inode {
   FileId fileid = 0;  // the key; not repeated in the value
@@ -99,6 +103,11 @@ struct Inode {
   // Directories only (encoded only when type == kDir).
   uint64_t next_dir_cookie = 0;  // cookie the next entry added to this directory gets
   FileId parent = 0;             // ".." (the root is its own parent)
+  // Extended attributes (RFC 8276), kept here so that SETXATTR checks the per-inode bounds
+  // and the last unlink finds them without a scan (record version 2).
+  uint32_t xattr_count = 0;            // records in `xattrs` for this fileid
+  uint64_t xattr_bytes = 0;            // their names + values
+  uint64_t xattr_cookies_issued = 0;   // the last xattr cookie handed out (0: none yet)
 
   bool is_dir() const { return type == FileType::kDir; }
   friend bool operator==(const Inode&, const Inode&) = default;
@@ -214,6 +223,37 @@ struct ClientRecord {
 std::string ClientKey(std::string_view owner);
 std::string EncodeClient(const ClientRecord& client);
 Result<ClientRecord> DecodeClient(std::string_view key, std::string_view value);
+
+// ---------------------------------------------------------------------------------------------
+// xattrs: key = be64(fileid) + name bytes (1..kXattrNameBytesMax, no NUL). The value holds the
+// xattr's cookie (its key in xattrcookies) and its value bytes.
+
+inline constexpr uint8_t kXattrRecordVersion = 1;
+// LISTXATTRS cookies: 0 means "from the start"; an inode's first xattr gets cookie 1.
+inline constexpr uint64_t kFirstXattrCookie = 1;
+
+struct XattrRecord {
+  uint64_t cookie = 0;
+  std::string value;
+  friend bool operator==(const XattrRecord&, const XattrRecord&) = default;
+};
+
+std::string XattrKey(FileId fileid, std::string_view name);
+std::string XattrPrefix(FileId fileid);  // be64(fileid): every xattr of one inode
+std::string EncodeXattr(const XattrRecord& xattr);
+Result<XattrRecord> DecodeXattr(std::string_view value);
+
+// ---------------------------------------------------------------------------------------------
+// xattrcookies: key = be64(fileid) + be64(cookie) -> the xattr's name. Lists an inode's
+// xattrs in cookie (creation) order, so that a LISTXATTRS cookie stays valid while the set
+// changes (RFC 8276 8.4.3: the cookie SHOULD NOT change when the xattrs change).
+
+inline constexpr uint8_t kXattrCookieRecordVersion = 1;
+
+std::string XattrCookieKey(FileId fileid, uint64_t cookie);
+uint64_t XattrCookieFromKey(std::string_view key);  // key must be 16 bytes
+std::string EncodeXattrCookie(std::string_view name);
+Result<std::string> DecodeXattrCookie(std::string_view value);
 
 // ---------------------------------------------------------------------------------------------
 // sys: key = a name; value = a version byte + one varint.

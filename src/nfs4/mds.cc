@@ -63,7 +63,7 @@ FsAttrs Mds::fs_attrs() const {
   FsAttrs fs;
   fs.lease_time_s = options_.lease_time_s;
   fs.layout_types = {};  // no layouts are handed out yet: clients do I/O through the MDS
-  fs.xattr_support = false;  // the RFC 8276 operations are not served yet
+  fs.xattr_support = true;  // RFC 8276: GETXATTR, SETXATTR, LISTXATTRS, REMOVEXATTR
   struct statvfs vfs;
   if (!options_.meta_dir.empty() && ::statvfs(options_.meta_dir.c_str(), &vfs) == 0) {
     fs.space_total_bytes = uint64_t(vfs.f_blocks) * vfs.f_frsize;

@@ -73,7 +73,7 @@ constexpr Row kRows[] = {
     {OP_WANT_DELEGATION, {"WANT_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.49)
     {OP_DESTROY_CLIENTID, {"DESTROY_CLIENTID", ops::DestroyClientId, kSessionless}},
     {OP_RECLAIM_COMPLETE, {"RECLAIM_COMPLETE", ops::ReclaimComplete, 0}},
-    // NFSv4.2 (RFC 7862): copy, advice, WRITE_SAME, CLONE and xattrs are not served yet.
+    // NFSv4.2 (RFC 7862): copy, advice, WRITE_SAME and CLONE are not served yet.
     {OP_ALLOCATE, {"ALLOCATE", ops::Allocate, kFh | kMinor2}},
     {OP_COPY, {"COPY", nullptr, kFh | kMinor2}},
     {OP_COPY_NOTIFY, {"COPY_NOTIFY", nullptr, kFh | kMinor2}},  // no inter-server copy
@@ -87,10 +87,11 @@ constexpr Row kRows[] = {
     {OP_SEEK, {"SEEK", ops::Seek, kFh | kMinor2}},
     {OP_WRITE_SAME, {"WRITE_SAME", nullptr, kFh | kMinor2}},
     {OP_CLONE, {"CLONE", nullptr, kFh | kMinor2}},
-    {OP_GETXATTR, {"GETXATTR", nullptr, kFh | kMinor2}},
-    {OP_SETXATTR, {"SETXATTR", nullptr, kFh | kMinor2}},
-    {OP_LISTXATTRS, {"LISTXATTRS", nullptr, kFh | kMinor2}},
-    {OP_REMOVEXATTR, {"REMOVEXATTR", nullptr, kFh | kMinor2}},
+    // RFC 8276 extended attributes.
+    {OP_GETXATTR, {"GETXATTR", ops::GetXattr, kFh | kMinor2}},
+    {OP_SETXATTR, {"SETXATTR", ops::SetXattr, kFh | kMinor2}},
+    {OP_LISTXATTRS, {"LISTXATTRS", ops::ListXattrs, kFh | kMinor2}},
+    {OP_REMOVEXATTR, {"REMOVEXATTR", ops::RemoveXattr, kFh | kMinor2}},
 };
 
 constexpr uint32_t kOpnumMax = OP_REMOVEXATTR;

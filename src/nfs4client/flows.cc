@@ -11,13 +11,14 @@ Code CodeForNfs4Stat(nfsstat4 status) {
   // clang-format off
   switch (status) {
     case NFS4_OK: return Code::kOk;
-    case NFS4ERR_NOENT: return Code::kNotFound;
+    case NFS4ERR_NOENT: case NFS4ERR_NOXATTR: return Code::kNotFound;
     case NFS4ERR_EXIST: return Code::kExists;
     case NFS4ERR_NOTDIR: return Code::kNotDir;
     case NFS4ERR_ISDIR: return Code::kIsDir;
     case NFS4ERR_NOTEMPTY: return Code::kNotEmpty;
     case NFS4ERR_STALE: case NFS4ERR_FHEXPIRED: return Code::kStale;
-    case NFS4ERR_NAMETOOLONG: case NFS4ERR_FBIG: case NFS4ERR_TOOSMALL: return Code::kTooBig;
+    case NFS4ERR_NAMETOOLONG: case NFS4ERR_FBIG: case NFS4ERR_TOOSMALL: case NFS4ERR_XATTR2BIG:
+      return Code::kTooBig;
     case NFS4ERR_NOSPC: case NFS4ERR_DQUOT: return Code::kNoSpace;
     case NFS4ERR_PERM: case NFS4ERR_ACCESS: case NFS4ERR_ROFS: case NFS4ERR_WRONGSEC:
       return Code::kPermission;
@@ -239,6 +240,58 @@ Result<std::vector<DirEntry>> Nfs4Client::Readdir(const FileHandle& dir, const B
     if (!page.empty()) a.cookie = page.back().cookie;
     for (auto& e : page) out.push_back(std::move(e));
     if (eof) return out;
+  }
+}
+
+Result<std::vector<uint8_t>> Nfs4Client::GetXattr(const FileHandle& fh, std::string_view name) {
+  CompoundBuilder c("getxattr");
+  c.PutFh(fh).GetXattr(name);
+  auto r = RunOk(*this, c, "GetXattr " + std::string(name));
+  if (!r.ok()) return r.status();
+  const xattrvalue4* v = r->GetXattr();
+  const auto* bytes = reinterpret_cast<const uint8_t*>(v->xattrvalue4_val);
+  return std::vector<uint8_t>(bytes, bytes + v->xattrvalue4_len);
+}
+
+Result<change_info4> Nfs4Client::SetXattr(const FileHandle& fh, std::string_view name,
+                                          std::span<const uint8_t> value,
+                                          setxattr_option4 option) {
+  CompoundBuilder c("setxattr");
+  c.PutFh(fh).SetXattr(name, value, option);
+  auto r = RunOk(*this, c, "SetXattr " + std::string(name));
+  if (!r.ok()) return r.status();
+  return *r->SetXattr();
+}
+
+Result<change_info4> Nfs4Client::RemoveXattr(const FileHandle& fh, std::string_view name) {
+  CompoundBuilder c("removexattr");
+  c.PutFh(fh).RemoveXattr(name);
+  auto r = RunOk(*this, c, "RemoveXattr " + std::string(name));
+  if (!r.ok()) return r.status();
+  return *r->RemoveXattr();
+}
+
+Result<std::vector<std::string>> Nfs4Client::ListXattrs(const FileHandle& fh, uint32_t maxcount,
+                                                        size_t names_max) {
+  std::vector<std::string> out;
+  nfs_cookie4 cookie = 0;
+  for (;;) {
+    CompoundBuilder c("listxattrs");
+    c.PutFh(fh).ListXattrs(cookie, maxcount);
+    auto r = RunOk(*this, c, "ListXattrs");
+    if (!r.ok()) return r.status();
+    const LISTXATTRS4resok* ok = r->ListXattrs();
+    const u_int n = ok->lxr_names.lxr_names_len;
+    if (n == 0 && !ok->lxr_eof) return Status(Code::kLimit, "ListXattrs: a page with no names");
+    if (out.size() + n > names_max) {
+      return Status(Code::kLimit, "ListXattrs: more than " + std::to_string(names_max));
+    }
+    for (u_int i = 0; i < n; ++i) {
+      const xattrkey4& k = ok->lxr_names.lxr_names_val[i];
+      out.emplace_back(k.utf8string_val, k.utf8string_len);
+    }
+    if (ok->lxr_eof) return out;
+    cookie = ok->lxr_cookie;
   }
 }
 

@@ -123,6 +123,17 @@ class Nfs4Client {
   Result<ReadResult> ReadPlus(const OpenFile& f, uint64_t offset, uint32_t count);
   Status Allocate(const OpenFile& f, uint64_t offset, uint64_t length);
   Status Deallocate(const OpenFile& f, uint64_t offset, uint64_t length);
+  // Extended attributes (RFC 8276, NFSv4.2 sessions). The set and remove helpers return the
+  // file's change_info4.
+  Result<std::vector<uint8_t>> GetXattr(const FileHandle& fh, std::string_view name);
+  Result<change_info4> SetXattr(const FileHandle& fh, std::string_view name,
+                                std::span<const uint8_t> value,
+                                setxattr_option4 option = SETXATTR4_EITHER);
+  Result<change_info4> RemoveXattr(const FileHandle& fh, std::string_view name);
+  // Every name, page by page (LISTXATTRS with the cookie, at most `maxcount` bytes a page),
+  // up to `names_max`. Errors: kLimit beyond that.
+  Result<std::vector<std::string>> ListXattrs(const FileHandle& fh, uint32_t maxcount = 65536,
+                                              size_t names_max = 1 << 16);
   // A byte-range lock with the file's own lock-owner (new on the first lock, then existing).
   Result<stateid4> Lock(OpenFile& f, nfs_lock_type4 type, uint64_t offset, uint64_t length);
   Status Unlock(OpenFile& f, uint64_t offset, uint64_t length);

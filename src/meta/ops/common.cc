@@ -120,6 +120,7 @@ Result<Unlinked> DropLink(Txn& txn, Inode inode, Timespec now) {
     return out;
   }
   META_RETURN_IF_ERROR(txn.Delete(Cf::kInodes, InodeKey(inode.fileid)));
+  META_RETURN_IF_ERROR(DropXattrs(txn, inode));
   META_ASSIGN_OR_RETURN(out.extents, ScanExtents(txn, inode.fileid));
   for (const Extent& e : out.extents) {
     META_RETURN_IF_ERROR(txn.Delete(Cf::kExtents, ExtentKey(e.fileid, e.index)));
@@ -133,6 +134,7 @@ Result<Unlinked> DropDir(Txn& txn, Inode dir, Timespec now) {
   dir.nlink = 0;
   TouchInode(&dir, now);
   META_RETURN_IF_ERROR(txn.Delete(Cf::kInodes, InodeKey(dir.fileid)));
+  META_RETURN_IF_ERROR(DropXattrs(txn, dir));
   Unlinked out;
   out.inode = std::move(dir);
   out.dropped = true;

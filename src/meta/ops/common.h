@@ -50,11 +50,16 @@ void TouchDir(Inode* dir, Timespec now);
 // Inode attributes changed: ctime = now, change + 1.
 void TouchInode(Inode* inode, Timespec now);
 
-// Drops one link of a non-directory (ctime and change bump). At nlink 0 deletes the inode and
-// every extent of it, returning the extents; otherwise writes the inode back.
+// Drops one link of a non-directory (ctime and change bump). At nlink 0 deletes the inode, its
+// xattrs and every extent of it, returning the extents; otherwise writes the inode back.
 Result<Unlinked> DropLink(Txn& txn, Inode inode, Timespec now);
-// Deletes an empty directory's inode (the caller checked emptiness and fixes parent nlink).
+// Deletes an empty directory's inode and its xattrs (the caller checked emptiness and fixes
+// the parent's nlink).
 Result<Unlinked> DropDir(Txn& txn, Inode dir, Timespec now);
+
+// Deletes every xattr of `inode` (the last link is going; xattrs.cc). The caller holds the
+// inode's lock, which every xattr writer also takes.
+Status DropXattrs(Txn& txn, const Inode& inode);
 
 // Every extent of `fileid`, in index order (extents.cc). The caller holds the inode's lock,
 // which every extent writer also takes.

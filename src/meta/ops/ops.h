@@ -43,6 +43,14 @@ Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
 Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid, uint64_t end_offset_bytes,
                           std::optional<Timespec> mtime);  // write.cc
 
+// xattrs.cc
+Result<std::string> GetXattr(Txn& txn, FileId fileid, std::string_view name);
+Result<DirChange> SetXattr(Txn& txn, const OpContext& ctx, FileId fileid, std::string_view name,
+                           std::string_view value, XattrSetMode mode);
+Result<DirChange> RemoveXattr(Txn& txn, const OpContext& ctx, FileId fileid,
+                              std::string_view name);
+Result<XattrListResult> ListXattrs(Txn& txn, FileId fileid, uint64_t cookie, uint32_t max_names);
+
 // extents.cc
 Status PutExtent(Txn& txn, const Extent& extent);
 Result<Extent> GetExtent(Txn& txn, FileId fileid, uint64_t index);

@@ -17,10 +17,13 @@ nfsstat4 Access(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (ctx.minorversion >= 2) known |= ACCESS4_XAREAD | ACCESS4_XAWRITE | ACCESS4_XALIST;
   uint32_t granted = 0;
   bool ro = ctx.mds.options().read_only;
-  if (MayAccessInode(ctx, inode, kMayRead)) granted |= ACCESS4_READ | ACCESS4_XAREAD | ACCESS4_XALIST;
+  if (MayAccessInode(ctx, inode, kMayRead)) granted |= ACCESS4_READ;
   if (!ro && MayAccessInode(ctx, inode, kMayWrite)) {
-    granted |= ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_XAWRITE | (dir ? ACCESS4_DELETE : 0);
+    granted |= ACCESS4_MODIFY | ACCESS4_EXTEND | (dir ? ACCESS4_DELETE : 0);
   }
+  // RFC 8276 8.4: the same rules GETXATTR, LISTXATTRS, SETXATTR and REMOVEXATTR apply.
+  if (MayReadXattrs(ctx, inode)) granted |= ACCESS4_XAREAD | ACCESS4_XALIST;
+  if (MayWriteXattrs(ctx, inode)) granted |= ACCESS4_XAWRITE;
   if (MayAccessInode(ctx, inode, kMayExec)) granted |= dir ? ACCESS4_LOOKUP : ACCESS4_EXECUTE;
   auto& ok = out.ACCESS4res_u.resok4;
   ok.supported = asked & known;

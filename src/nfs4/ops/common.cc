@@ -45,9 +45,6 @@ void SetCurrentFh(CompoundContext& ctx, const meta::Inode& inode) {
   ctx.current_stateid.reset();  // RFC 8881 16.2.3.1.2: a new current fh clears it
 }
 
-namespace {
-
-// RFC 3629 UTF-8 validity (no overlongs, no surrogates, at most U+10FFFF).
 bool IsUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -67,8 +64,6 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
-}  // namespace
-
 nfsstat4 CheckName(const component4& name, std::string_view& out) {
   out = std::string_view(name.utf8string_val, name.utf8string_len);
   if (out.empty()) return NFS4ERR_INVAL;
@@ -85,6 +80,21 @@ bool MayAccessInode(const CompoundContext& ctx, const meta::Inode& inode, uint32
                     bool owner_override) {
   return MayAccess(ctx.id, inode.uid, inode.gid, inode.mode, inode.is_dir(), want,
                    owner_override);
+}
+
+bool XattrTypeAllowed(const meta::Inode& inode) {
+  return inode.type == meta::FileType::kReg || inode.is_dir();
+}
+
+bool MayReadXattrs(const CompoundContext& ctx, const meta::Inode& inode) {
+  return MayAccessInode(ctx, inode, kMayRead);
+}
+
+bool MayWriteXattrs(const CompoundContext& ctx, const meta::Inode& inode) {
+  if (ctx.mds.options().read_only || !MayAccessInode(ctx, inode, kMayWrite)) return false;
+  // Linux: user xattrs of a sticky directory belong to its owner (xattr_permission).
+  bool sticky_dir = inode.is_dir() && (inode.mode & 01000);
+  return !sticky_dir || ctx.id.is_root() || ctx.id.uid == inode.uid;
 }
 
 nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir) {
@@ -119,6 +129,14 @@ nfsstat4 BreakDelegationsOnName(CompoundContext& ctx, uint64_t dir, std::string_
   auto found = ctx.mds.ns().Lookup(dir, name);
   if (!found.ok()) return NFS4_OK;  // the operation itself reports a missing name
   return ctx.mds.state().BreakDelegations(ctx.clientid, found->fileid, true);
+}
+
+uint64_t ResultBytesLeft(const CompoundContext& ctx) {
+  constexpr uint64_t kResultHeadBytes = 8;  // resop and status
+  if (!ctx.slot) return UINT64_MAX;
+  uint64_t used = ctx.reply_bytes + kResultHeadBytes;
+  uint64_t max = ctx.slot->max_response_bytes();
+  return max > used ? max - used : 0;
 }
 
 }  // namespace manifold::nfs4::ops

@@ -25,6 +25,9 @@ nfsstat4 CurrentDir(CompoundContext& ctx, meta::Inode& out, nfsstat4 symlink_sta
 
 void SetCurrentFh(CompoundContext& ctx, const meta::Inode& inode);
 
+// RFC 3629 UTF-8: no overlong forms, no surrogates, at most U+10FFFF.
+bool IsUtf8(std::string_view s);
+
 // RFC 8881 18.x: a name a client may create or look up. Zero length: NFS4ERR_INVAL; "." and
 // "..": NFS4ERR_BADNAME; over maxname: NFS4ERR_NAMETOOLONG; '/' or NUL: NFS4ERR_BADNAME;
 // not UTF-8: NFS4ERR_INVAL (RFC 8881 14.4).
@@ -36,6 +39,12 @@ nfsstat4 BreakDelegationsOnName(CompoundContext& ctx, uint64_t dir, std::string_
 
 bool MayAccessInode(const CompoundContext& ctx, const meta::Inode& inode, uint32_t want,
                     bool owner_override = false);
+// RFC 8276 user xattrs, as Linux grants them (xattr_permission): reading and listing need read
+// permission; setting and removing need write permission, and on a sticky directory ownership
+// (or root). Only regular files and directories carry them.
+bool XattrTypeAllowed(const meta::Inode& inode);
+bool MayReadXattrs(const CompoundContext& ctx, const meta::Inode& inode);
+bool MayWriteXattrs(const CompoundContext& ctx, const meta::Inode& inode);
 // May the caller change entries of `dir` (write + search)?
 nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir);
 // Sticky directories (POSIX): only the owner of the entry or of the directory, or root, may
@@ -50,5 +59,9 @@ nfsstat4 CurrentFileId(const CompoundContext& ctx, uint64_t& fileid);
 
 void FillChangeInfo(const meta::DirChange& change, change_info4& out);
 void* ArenaAlloc(CompoundContext& ctx, size_t bytes);
+// Bytes the session still allows this operation's result (RFC 8881 18.46.3,
+// ca_maxresponsesize): the slot's maximum less the reply so far and the result's opnum and
+// status. Unbounded without a session.
+uint64_t ResultBytesLeft(const CompoundContext& ctx);
 
 }  // namespace manifold::nfs4::ops

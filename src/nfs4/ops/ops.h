@@ -58,6 +58,11 @@ MANIFOLD_NFS4_OP(Seek);        // sparse.cc
 MANIFOLD_NFS4_OP(ReadPlus);    // sparse.cc
 MANIFOLD_NFS4_OP(Allocate);    // space.cc
 MANIFOLD_NFS4_OP(Deallocate);  // space.cc
+// Extended attributes (RFC 8276): xattr.cc
+MANIFOLD_NFS4_OP(GetXattr);
+MANIFOLD_NFS4_OP(SetXattr);
+MANIFOLD_NFS4_OP(ListXattrs);
+MANIFOLD_NFS4_OP(RemoveXattr);
 #undef MANIFOLD_NFS4_OP
 
 }  // namespace manifold::nfs4::ops

@@ -110,6 +110,33 @@ TEST_P(PowerLossTest, WithoutSyncAcknowledgedOpsAreLost) {
       expect.size() - present.size(), expect.size(), static_cast<unsigned long long>(dropped));
 }
 
+// Xattrs are mutations like any other: what SETXATTR and REMOVEXATTR acknowledged is there
+// after the cut, and the file's xattrs go with its acknowledged removal.
+TEST_P(PowerLossTest, AcknowledgedXattrChangesSurviveLosingUnsyncedData) {
+  Open(/*sync=*/true);
+  ASSIGN_OR_FAIL(CreateResult kept, ns_->Create(kRootFileId, "kept", FileArgs()));
+  ASSIGN_OR_FAIL(CreateResult gone, ns_->Create(kRootFileId, "gone", FileArgs()));
+  for (int i = 0; i < 20; i++) {
+    const std::string name = "user." + std::to_string(i);
+    ASSERT_OK(ns_->SetXattr(kept.inode.fileid, name, "v" + std::to_string(i),
+                            XattrSetMode::kCreate));
+    ASSERT_OK(ns_->SetXattr(gone.inode.fileid, name, "v", XattrSetMode::kCreate));
+  }
+  for (int i = 0; i < 5; i++) {
+    ASSERT_OK(ns_->RemoveXattr(kept.inode.fileid, "user." + std::to_string(i)));
+  }
+  ASSERT_OK(ns_->SetXattr(kept.inode.fileid, "user.19", "replaced", XattrSetMode::kReplace));
+  ASSERT_OK(ns_->Remove(kRootFileId, "gone"));
+  CrashAndReopen();
+  ASSIGN_OR_FAIL(XattrListResult list, ns_->ListXattrs(kept.inode.fileid, 0, 100));
+  EXPECT_EQ(list.names.size(), 15u);
+  EXPECT_CODE(ns_->GetXattr(kept.inode.fileid, "user.4"), Code::kNotFound);
+  ASSIGN_OR_FAIL(std::string v, ns_->GetXattr(kept.inode.fileid, "user.19"));
+  EXPECT_EQ(v, "replaced");
+  EXPECT_CODE(ns_->ListXattrs(gone.inode.fileid, 0, 100), Code::kStale);
+  ExpectFsckClean();
+}
+
 // The cut lands at a random moment while a writer thread creates files: every acknowledged
 // create is there, plus at most the one in flight. Several cuts on the same store.
 TEST_P(PowerLossTest, CutAtARandomMomentKeepsEveryAcknowledgedCreate) {

@@ -28,6 +28,9 @@ Inode SampleDir() {
   n.data_generation = 9;
   n.next_dir_cookie = 1234567;
   n.parent = 1;
+  n.xattr_count = 3;
+  n.xattr_bytes = 70000;
+  n.xattr_cookies_issued = 5;
   return n;
 }
 
@@ -73,6 +76,45 @@ TEST(SchemaTest, EveryTruncationOfAnInodeIsCorruption) {
   std::string bad_type = value;
   bad_type[1] = 9;
   EXPECT_CODE(DecodeInode(42, bad_type), Code::kCorruption);
+}
+
+// Stores written before xattrs hold version 1 inode records: the same fields without the
+// three xattr ones. They still decode, as inodes with no xattrs.
+TEST(SchemaTest, VersionOneInodesDecodeWithNoXattrs) {
+  Inode dir = SampleDir();
+  dir.xattr_count = 0;
+  dir.xattr_bytes = 0;
+  dir.xattr_cookies_issued = 0;
+  std::string v1 = EncodeInode(dir);
+  v1.resize(v1.size() - 3);  // three zero varints
+  v1[0] = static_cast<char>(kInodeRecordVersionNoXattrs);
+  ASSIGN_OR_FAIL(Inode back, DecodeInode(42, v1));
+  EXPECT_EQ(back, dir);
+  EXPECT_CODE(DecodeInode(42, v1 + std::string(3, '\0')), Code::kCorruption);  // trailing
+}
+
+TEST(SchemaTest, XattrRecordsRoundTripAndRejectDamage) {
+  XattrRecord x{7, std::string(kXattrValueBytesMax, '\xff')};
+  ASSIGN_OR_FAIL(XattrRecord back, DecodeXattr(EncodeXattr(x)));
+  EXPECT_EQ(back, x);
+  std::string value = EncodeXattr(XattrRecord{7, "abc"});
+  for (size_t n = 0; n < value.size(); n++) {
+    EXPECT_CODE(DecodeXattr(value.substr(0, n)), Code::kCorruption) << "length " << n;
+  }
+  EXPECT_CODE(DecodeXattr(value + "x"), Code::kCorruption);
+  EXPECT_CODE(DecodeXattr(EncodeXattr(XattrRecord{0, "abc"})), Code::kCorruption);  // no cookie 0
+  EXPECT_CODE(DecodeXattr(EncodeXattr(XattrRecord{1, std::string(kXattrValueBytesMax + 1, 'v')})),
+              Code::kCorruption);
+  ASSIGN_OR_FAIL(std::string name, DecodeXattrCookie(EncodeXattrCookie("user.name")));
+  EXPECT_EQ(name, "user.name");
+  EXPECT_CODE(DecodeXattrCookie(EncodeXattrCookie("")), Code::kCorruption);
+  EXPECT_CODE(DecodeXattrCookie(EncodeXattrCookie(std::string(kXattrNameBytesMax + 1, 'n'))),
+              Code::kCorruption);
+  // Keys: all xattrs of one inode together; cookies in numeric order.
+  EXPECT_LT(XattrKey(1, "\xff\xff"), XattrKey(2, ""));
+  EXPECT_EQ(XattrKey(3, "n").substr(0, 8), XattrPrefix(3));
+  EXPECT_LT(XattrCookieKey(1, 255), XattrCookieKey(1, 256));
+  EXPECT_EQ(XattrCookieFromKey(XattrCookieKey(9, 123456789)), 123456789u);
 }
 
 TEST(SchemaTest, KeysSortNumericallyAndGroupByParent) {
@@ -135,7 +177,8 @@ TEST(SchemaTest, VolumeClientAndSysRoundTrip) {
 }
 
 TEST(SchemaTest, CfNamesAreTheDocumentedOnes) {
-  const char* want[] = {"inodes", "dirents", "dircookies", "extents", "volumes", "clients", "sys"};
+  const char* want[] = {"inodes",  "dirents", "dircookies", "extents",     "volumes",
+                        "clients", "sys",     "xattrs",     "xattrcookies"};
   for (int i = 0; i < kCfCount; i++) EXPECT_STREQ(CfName(static_cast<Cf>(i)), want[i]);
 }
 
