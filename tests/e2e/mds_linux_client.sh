@@ -6,10 +6,11 @@
 # tools/local-cluster, boots a guest that mounts the MDS and runs a real workload (a source-like
 # tree of ~2000 files unpacked with tar, copied with cp -a, checksummed, renamed across
 # directories, hard and symbolic links, chmod/chown/touch/truncate, appends, a sparse file,
-# fcntl and flock locks, a read delegation recalled for another client, rm -rf), each step a
-# PASS/FAIL line. While the guest unpacks the tree
+# fcntl and flock locks, user xattrs (RFC 8276), a read delegation recalled for another
+# client, rm -rf), each step a PASS/FAIL line. While the guest unpacks the tree
 # the host kills the MDS with SIGKILL and restarts it: the client must reclaim its state in the
-# grace period and the workload must finish with every checksum intact. Exit 0 only if every
+# grace period and the workload must finish with every checksum intact (and an xattr set before
+# the kill must still be there after it). Exit 0 only if every
 # step passed; 77 = skipped (not root).
 #
 # Env: MANIFOLD_BIN_DIR (default REPO/build/src/bin), MANIFOLD_DELEG_BREAKER (the second
@@ -69,11 +70,13 @@ done
 ln -s dir0/file0.c "$tmp/src/tree/link-to-file0"
 tar -C "$tmp/src" -czf "$tmp/data/tree.tgz" tree
 (cd "$tmp/src" && find tree -type f | LC_ALL=C sort | xargs sha256sum) >"$tmp/data/tree.sha256"
-if gcc -static -O2 -o "$tmp/data/lockprobe" "$repo/tests/e2e/guest/lockprobe.c"; then
-  pass "built the lock probe"
-else
-  fail "gcc -static lockprobe.c"; exit 1
-fi
+for probe in lockprobe xattrprobe; do
+  if gcc -static -O2 -o "$tmp/data/$probe" "$repo/tests/e2e/guest/$probe.c"; then
+    pass "built the $probe"
+  else
+    fail "gcc -static $probe.c"; exit 1
+  fi
+done
 
 ip netns add "$ns" && ip -n "$ns" link set lo up || { fail "create network namespace $ns"; exit 1; }
 export MANIFOLD_LEASE_TIME_S=15  # a short lease and grace period keep the restart quick
@@ -92,6 +95,7 @@ drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 mnt() { mount -t nfs4 -o "vers=$1,port=$MDS_PORT,addr=10.0.2.2,clientaddr=10.0.2.15" 10.0.2.2:/ $M; }
 
 s_mount42() { mnt 4.2 && grep " $M nfs4 " /proc/mounts | grep -q vers=4.2; }
+s_xattr_early() { echo early >$M/early && /data/xattrprobe early-set $M/early; }
 s_untar() {  # the MDS is killed and restarted by the host while this runs
   mkdir $M/w && tar -C $M/w -xzf /data/tree.tgz && drop &&
   (cd $M/w && find tree -type f | LC_ALL=C sort | xargs sha256sum) >/tmp/got.sha256 &&
@@ -142,6 +146,12 @@ s_deleg() {
     i=$((i + 1)); [ $i -le 120 ] || return 1; sleep 1
   done && exec 3<&-
 }
+s_xattr() {  # set, then read back after a remount (no client cache); another user may only read
+  f=$M/w/xattrs && d=$M/w/tree/dir7 && echo data >$f && chmod 0644 $f &&
+  /data/xattrprobe set $f $d && su -s /bin/sh nobody -c "/data/xattrprobe deny $f" &&
+  cd / && umount $M && mnt 4.2 && /data/xattrprobe check $f $d &&
+  /data/xattrprobe early-check $M/early && rm $M/early
+}
 s_remount41() { umount $M && mnt 4.1 && grep " $M nfs4 " /proc/mounts | grep -q vers=4.1 && [ -f $M/w/log ]; }
 s_rm_rf() { rm -rf $M/w && [ ! -e $M/w ] && [ -z "$(ls -A $M)" ]; }
 s_umount() { umount $M; }
@@ -156,6 +166,7 @@ step() {
   return $rc
 }
 step s_mount42 "mount NFSv4.2" || { dmesg | tail -20; exit 1; }
+step s_xattr_early "setxattr before the MDS restart"
 echo "GUEST: untar starts"
 step s_untar "tar -xzf a tree of 2000 files (MDS killed and restarted meanwhile), checksums"
 step s_cp_a "cp -a the tree, checksums and modes"
@@ -165,6 +176,7 @@ step s_attrs "chmod, chown, touch -d, truncate down and up"
 step s_append "50 appends"
 step s_sparse "a 10 MiB sparse file"
 step s_locks "fcntl byte-range locks and flock between two processes"
+step s_xattr "user xattrs: create/replace/remove, 64 KiB, listxattr, rights, after a remount and the MDS restart"
 step s_deleg "a read delegation recalled for another client's write; its bytes are seen"
 step s_remount41 "remount with NFSv4.1"
 step s_rm_rf "rm -rf everything"
@@ -196,7 +208,8 @@ ip netns exec "$ns" "$breaker" 127.0.0.1 "$mds_port" /w/deleg.ready /w/deleg "ch
 breaker_pid=$!
 
 ip netns exec "$ns" "$run_guest" --log "$tmp/console.log" --timeout "${MANIFOLD_GUEST_TIMEOUT:-900}" \
-  "$tmp/guest.sh" "$tmp/data/cluster.env" "$tmp/data/tree.tgz" "$tmp/data/tree.sha256" "$tmp/data/lockprobe" &
+  "$tmp/guest.sh" "$tmp/data/cluster.env" "$tmp/data/tree.tgz" "$tmp/data/tree.sha256" "$tmp/data/lockprobe" \
+  "$tmp/data/xattrprobe" &
 guest_pid=$!
 wait "$guest_pid"
 guest_rc=$?
@@ -209,7 +222,7 @@ console=$(tr -d '\r' <"$tmp/console.log" 2>/dev/null)
 grep -E '^(PASS|FAIL): |^    \| ' <<<"$console"
 guest_pass=$(grep -c '^PASS: ' <<<"$console")
 guest_fail=$(grep -c '^FAIL: ' <<<"$console")
-if [ "$guest_rc" -eq 0 ] && [ "$guest_fail" -eq 0 ] && [ "$guest_pass" -ge 13 ]; then
+if [ "$guest_rc" -eq 0 ] && [ "$guest_fail" -eq 0 ] && [ "$guest_pass" -ge 15 ]; then
   pass "guest: all $guest_pass steps passed"
 else
   fail "guest: exit status $guest_rc, $guest_pass steps passed, $guest_fail failed"

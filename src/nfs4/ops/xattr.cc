@@ -139,6 +139,10 @@ nfsstat4 SetXattr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     out.sxr_status = NFS4ERR_XATTR2BIG;
   }
   if (out.sxr_status == NFS4_OK) out.sxr_status = CheckXattrWrite(ctx, inode);
+  // RFC 8276 and RFC 8881 10.4: the change attribute moves, so other clients' delegations go.
+  if (out.sxr_status == NFS4_OK) {
+    out.sxr_status = ctx.mds.state().BreakDelegations(ctx.clientid, inode.fileid, true);
+  }
   if (out.sxr_status != NFS4_OK) return out.sxr_status;
   std::string_view value(a.sxa_value.xattrvalue4_val, a.sxa_value.xattrvalue4_len);
   // Over the per-inode count or bytes: kNoSpace, NFS4ERR_NOSPC.
@@ -187,6 +191,9 @@ nfsstat4 RemoveXattr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     out.rxr_status = CheckXattrName(arg.nfs_argop4_u.opremovexattr.rxa_name, name);
   }
   if (out.rxr_status == NFS4_OK) out.rxr_status = CheckXattrWrite(ctx, inode);
+  if (out.rxr_status == NFS4_OK) {
+    out.rxr_status = ctx.mds.state().BreakDelegations(ctx.clientid, inode.fileid, true);
+  }
   if (out.rxr_status != NFS4_OK) return out.rxr_status;
   auto done = ctx.mds.ns().RemoveXattr(inode.fileid, name);
   if (!done.ok()) return out.rxr_status = XattrStatus(done.status());
