@@ -88,7 +88,7 @@ bool MayAccessInode(const CompoundContext& ctx, const meta::Inode& inode, uint32
 }
 
 nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir) {
-  if (ctx.mds.options().read_only) return NFS4ERR_ROFS;
+  if (ctx.export_rule->read_only) return NFS4ERR_ROFS;
   return MayAccessInode(ctx, dir, kMayWrite | kMayExec) ? NFS4_OK : NFS4ERR_ACCESS;
 }
 
