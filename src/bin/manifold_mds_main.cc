@@ -136,9 +136,7 @@ int main(int argc, char** argv) {
   }
   nfs4::MdsOptions options;
   options.lease_time_s = config->lease_time_s;
-  options.root_squash = config->root_squash;
-  options.read_only = config->read_only;
-  options.allow_auth_none = config->allow_auth_none;
+  options.exports = nfs4::ExportRules(config->export_rules);
   options.meta_dir = config->meta_dir;
   nfs4::Backchannel backchannel(state, nfs4::HandlesOf(**ns));
   nfs4::Mds mds(**ns, state, data, backchannel, clock, options);

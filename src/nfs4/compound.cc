@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 
 #include "nfs4/mds.h"
@@ -30,6 +32,49 @@ nfsstat4 CheckPlacement(const CompoundContext& ctx, uint32_t opnum, const OpInfo
   }
   if ((info.flags & kNeedsCurrentFh) && !ctx.current_fh) return NFS4ERR_NOFILEHANDLE;
   return NFS4_OK;
+}
+
+// RFC 8881 2.6.3.1: a caller whose auth flavor its export rule does not take may still run its
+// client and session and learn the flavors (SECINFO, SECINFO_NO_NAME); what uses a filehandle
+// gets NFS4ERR_WRONGSEC. A put-filehandle operation gets it only when the next operation is
+// none of those that may follow it (2.6.3.1.1.1-7): another put, SAVEFH, LOOKUP, LOOKUPP, OPEN,
+// SECINFO, SECINFO_NO_NAME, or nothing.
+nfsstat4 CheckFlavor(const CompoundContext& ctx, uint32_t opnum, const OpInfo& info,
+                     std::optional<uint32_t> next_opnum) {
+  if (ctx.export_rule->Allows(ctx.call.header.cred.flavor)) return NFS4_OK;
+  switch (opnum) {
+    case OP_SECINFO:
+    case OP_SECINFO_NO_NAME:
+    case OP_SAVEFH:
+      return NFS4_OK;
+    case OP_PUTFH:
+    case OP_PUTROOTFH:
+    case OP_PUTPUBFH:
+    case OP_RESTOREFH:
+      if (!next_opnum) return NFS4_OK;
+      switch (*next_opnum) {
+        case OP_PUTFH: case OP_PUTROOTFH: case OP_PUTPUBFH: case OP_RESTOREFH: case OP_SAVEFH:
+        case OP_LOOKUP: case OP_LOOKUPP: case OP_OPEN: case OP_SECINFO: case OP_SECINFO_NO_NAME:
+          return NFS4_OK;
+        default:
+          return NFS4ERR_WRONGSEC;
+      }
+    default:
+      return (info.flags & kNeedsCurrentFh) ? NFS4ERR_WRONGSEC : NFS4_OK;
+  }
+}
+
+// A refused client (no export rule for its address) is logged at most this often.
+constexpr std::chrono::seconds kRefusedLogInterval{1};
+
+bool RefusedLogDue() {
+  static std::atomic<int64_t> last_ns{0};
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  int64_t last = last_ns.load(std::memory_order_relaxed);
+  return now - last >= std::chrono::nanoseconds(kRefusedLogInterval).count() &&
+         last_ns.compare_exchange_strong(last, now, std::memory_order_relaxed);
 }
 
 struct ReplyBuilder {
@@ -87,7 +132,6 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
 
   rpc::Arena arena;
   CompoundContext ctx(call, mds, arena);
-  ctx.id = mds.IdentityOf(call.header.cred);
   ctx.minorversion = minorversion;
   ctx.op_count = op_count;
   ctx.request_bytes = args.size() + 40;  // the call header is a few words more
@@ -100,6 +144,21 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     return rpc::AcceptStat::kSuccess;
   }
   std::span<const uint8_t> rest = r.Rest();
+  // Export rules: a client in no rule's network gets NFS4ERR_ACCESS on its first operation,
+  // whatever it is, so it can neither mount nor keep a lease.
+  ctx.export_rule = mds.options().exports.Match(call.peer);
+  if (ctx.export_rule == nullptr) {
+    if (RefusedLogDue()) {
+      spdlog::info("nfs4 {}: no export rule for this address: refused", call.peer);
+    }
+    if (op_count > 0) {
+      uint32_t opnum = rest.size() >= 4 ? rpc::GetU32(rest.data()) : uint32_t(OP_ILLEGAL);
+      AppendStatusOnly(reply, FindOp(opnum) ? opnum : uint32_t(OP_ILLEGAL), NFS4ERR_ACCESS);
+    }
+    reply.Finish();
+    return rpc::AcceptStat::kSuccess;
+  }
+  ctx.id = Mds::IdentityOf(call.header.cred, *ctx.export_rule);
   for (uint32_t i = 0; i < op_count; ++i) {
     ctx.op_index = i;
     uint32_t opnum = rest.size() >= 4 ? rpc::GetU32(rest.data()) : uint32_t(OP_ILLEGAL);
@@ -126,8 +185,11 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     }
     arg.MarkDecoded();
     rest = rest.subspan(used);
+    std::optional<uint32_t> next_opnum;
+    if (i + 1 < op_count && rest.size() >= 4) next_opnum = rpc::GetU32(rest.data());
 
     nfsstat4 status = CheckPlacement(ctx, opnum, *info);
+    if (status == NFS4_OK) status = CheckFlavor(ctx, opnum, *info, next_opnum);
     if (status != NFS4_OK) {
       AppendStatusOnly(reply, status == NFS4ERR_OP_ILLEGAL ? uint32_t(OP_ILLEGAL) : opnum, status);
       break;

@@ -43,6 +43,8 @@ class SessionSlot {
 };
 
 // State carried from one operation of a COMPOUND to the next.
+struct ExportRule;  // export_rules.h
+
 struct CompoundContext {
   CompoundContext(const rpc::CallContext& call_in, Mds& mds_in, rpc::Arena& arena_in)
       : call(call_in), mds(mds_in), arena(arena_in) {}
@@ -50,7 +52,8 @@ struct CompoundContext {
   const rpc::CallContext& call;
   Mds& mds;
   rpc::Arena& arena;  // memory for results until they are encoded
-  Identity id;  // the caller under the export rules
+  const ExportRule* export_rule = nullptr;  // the caller's (set before any operation runs)
+  Identity id;  // the caller under its export rule
   uint32_t minorversion = 0;
   size_t op_index = 0;  // of the operation running now
   size_t op_count = 0;  // as the client declared

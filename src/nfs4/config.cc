@@ -3,6 +3,7 @@
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -48,6 +49,98 @@ Status ParseVolume(const toml::table& t, VolumeConfig& v, const std::string& whe
   return Status::Ok();
 }
 
+// One [[export.client]] table: network (required), access "rw" | "ro" (default rw),
+// root_squash (default false), auth: flavors in order of preference (default ["sys"]).
+Status ParseClientRule(const toml::table& t, ExportRule& rule, const std::string& where) {
+  if (Status s = Unknown(t, {"network", "access", "root_squash", "auth"}, where); !s.ok()) return s;
+  std::string network, access = "rw";
+  if (Status s = Get(t, "network", network, where); !s.ok()) return s;
+  if (network.empty()) return Status(Code::kInvalid, where + ": 'network' is required");
+  auto parsed = Network::Parse(network);
+  if (!parsed.ok()) return Status(Code::kInvalid, where + ": network " + parsed.status().message());
+  rule.network = *parsed;
+  if (Status s = Get(t, "access", access, where); !s.ok()) return s;
+  if (access != "rw" && access != "ro") {
+    return Status(Code::kInvalid, where + ": access is \"rw\" or \"ro\", not \"" + access + "\"");
+  }
+  rule.read_only = access == "ro";
+  if (Status s = Get(t, "root_squash", rule.root_squash, where); !s.ok()) return s;
+  if (const toml::node* auth = t.get("auth")) {
+    const toml::array* list = auth->as_array();
+    if (list == nullptr || list->empty()) {
+      return Status(Code::kInvalid,
+                    where + ": auth is a list of flavors: [\"sys\"], [\"sys\", \"none\"]");
+    }
+    rule.flavors.clear();
+    for (const toml::node& n : *list) {
+      std::optional<std::string> name = n.value<std::string>();
+      rpc::AuthFlavor flavor;
+      if (name == "sys") {
+        flavor = rpc::AuthFlavor::kSys;
+      } else if (name == "none") {
+        flavor = rpc::AuthFlavor::kNone;
+      } else {
+        return Status(Code::kInvalid, where + ": auth flavor \"" + name.value_or("?") +
+                                          "\" is not served (\"sys\" or \"none\")");
+      }
+      if (rule.Allows(flavor)) return Status(Code::kInvalid, where + ": auth lists a flavor twice");
+      rule.flavors.push_back(flavor);
+    }
+  }
+  return Status::Ok();
+}
+
+// [export]: either [[export.client]] tables, or the three keys that apply to every client.
+Status ParseExport(const toml::table& exp, MdsConfig& c, const std::string& source) {
+  std::string where = source + " [export]";
+  if (Status s = Unknown(exp, {"root_squash", "read_only", "allow_auth_none", "client"}, where);
+      !s.ok()) {
+    return s;
+  }
+  const toml::node* clients = exp.get("client");
+  if (clients == nullptr) {
+    bool root_squash = false, read_only = false, allow_auth_none = true;
+    Status s = Get(exp, "root_squash", root_squash, where);
+    if (s.ok()) s = Get(exp, "read_only", read_only, where);
+    if (s.ok()) s = Get(exp, "allow_auth_none", allow_auth_none, where);
+    if (!s.ok()) return s;
+    c.export_rules = ExportRules::Everyone(read_only, root_squash, allow_auth_none).rules();
+    return Status::Ok();
+  }
+  static constexpr std::pair<const char*, const char*> kInstead[] = {
+      {"root_squash", "root_squash = true"},
+      {"read_only", "access = \"ro\""},
+      {"allow_auth_none", "auth = [\"sys\", \"none\"]"}};
+  for (auto [key, instead] : kInstead) {
+    if (exp.get(key) != nullptr) {
+      return Status(Code::kInvalid, where + ": '" + key + "' applies to every client and cannot " +
+                                        "be combined with [[export.client]] tables; write " +
+                                        instead + " in each table that needs it instead");
+    }
+  }
+  const toml::array* list = clients->as_array();
+  if (list == nullptr || list->empty() || !list->is_array_of_tables()) {
+    return Status(Code::kInvalid, where + ": client must be [[export.client]] tables");
+  }
+  if (list->size() > kExportRulesMax) {
+    return Status(Code::kInvalid, where + ": more than " + std::to_string(kExportRulesMax) +
+                                      " [[export.client]] tables");
+  }
+  c.export_rules.clear();
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string at = source + " [[export.client]] #" + std::to_string(i + 1);
+    ExportRule rule;
+    if (Status s = ParseClientRule(*(*list)[i].as_table(), rule, at); !s.ok()) return s;
+    auto same = [&](const ExportRule& r) { return r.network == rule.network; };
+    if (std::any_of(c.export_rules.begin(), c.export_rules.end(), same)) {
+      return Status(Code::kInvalid, at + ": network " + rule.network.ToString() +
+                                        " has a rule already");
+    }
+    c.export_rules.push_back(std::move(rule));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<MdsConfig> ParseConfig(std::string_view text, const std::string& source) {
@@ -79,13 +172,10 @@ Result<MdsConfig> ParseConfig(std::string_view text, const std::string& source) 
     c.lease_time_s = uint32_t(lease);
     c.extent_size_bytes = uint64_t(extent);
   }
-  if (const toml::table* exp = root["export"].as_table()) {
-    std::string where = source + " [export]";
-    Status s = Unknown(*exp, {"root_squash", "read_only", "allow_auth_none"}, where);
-    if (s.ok()) s = Get(*exp, "root_squash", c.root_squash, where);
-    if (s.ok()) s = Get(*exp, "read_only", c.read_only, where);
-    if (s.ok()) s = Get(*exp, "allow_auth_none", c.allow_auth_none, where);
-    if (!s.ok()) return s;
+  c.export_rules = ExportRules::Everyone(false, false, true).rules();
+  if (const toml::node* exp = root.get("export")) {
+    if (!exp->is_table()) return Status(Code::kInvalid, source + ": export must be a table");
+    if (Status s = ParseExport(*exp->as_table(), c, source); !s.ok()) return s;
   }
   if (const toml::array* vols = root["volume"].as_array()) {
     std::set<uint64_t> ids;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "nfs4/export_rules.h"
 
 namespace manifold::nfs4 {
 
@@ -23,9 +24,9 @@ struct MdsConfig {
   uint64_t extent_size_bytes = 1ull << 30;
   std::string log_file;
   std::string log_level = "info";
-  bool root_squash = false;
-  bool read_only = false;
-  bool allow_auth_none = true;
+  // [[export.client]] tables in file order; without any, one rule for every address from the
+  // [export] keys root_squash, read_only and allow_auth_none (ExportRules::Everyone).
+  std::vector<ExportRule> export_rules;
   std::vector<VolumeConfig> volumes;
 };
 

@@ -46,13 +46,13 @@ void Mds::ReleaseData(const meta::Unlinked& unlinked) {
   if (unlinked.dropped) data_.Release(unlinked.extents);
 }
 
-Identity Mds::IdentityOf(const rpc::Credential& cred) const {
+Identity Mds::IdentityOf(const rpc::Credential& cred, const ExportRule& rule) {
   Identity id;
   if (cred.flavor != rpc::AuthFlavor::kSys) return id;  // AUTH_NONE: anonymous
   id.uid = cred.sys.uid;
   id.gid = cred.sys.gid;
   id.gids = cred.sys.gids;
-  if (options_.root_squash) SquashRoot(id);
+  if (rule.root_squash) SquashRoot(id);
   return id;
 }
 

@@ -15,6 +15,7 @@
 #include "nfs4/attrs.h"
 #include "nfs4/backchannel.h"
 #include "nfs4/data_store.h"
+#include "nfs4/export_rules.h"
 #include "rpc/message.h"
 #include "state/state_manager.h"
 
@@ -30,9 +31,9 @@ inline constexpr std::chrono::milliseconds kFsAttrsRefresh{1000};
 
 struct MdsOptions {
   uint32_t lease_time_s = 90;
-  bool root_squash = false;
-  bool read_only = false;
-  bool allow_auth_none = true;  // AUTH_NONE callers are served as 65534
+  // Who may do what, by client network; the default serves everyone, read-write, AUTH_SYS and
+  // AUTH_NONE (served as 65534).
+  ExportRules exports = ExportRules::Everyone(false, false, true);
   // Where the namespace lives: its file system's free space is reported until volumes
   // report their own.
   std::string meta_dir;
@@ -66,8 +67,8 @@ class Mds {
   // A file whose last name went away: delete its data (REMOVE, RENAME over it).
   void ReleaseData(const meta::Unlinked& unlinked);
   const MdsOptions& options() const { return options_; }
-  // The caller's identity under the export rules (root squash, AUTH_NONE).
-  Identity IdentityOf(const rpc::Credential& cred) const;
+  // The caller's identity under its export rule (root squash; AUTH_NONE is anonymous).
+  static Identity IdentityOf(const rpc::Credential& cred, const ExportRule& rule);
   // File system attributes; the space figures are at most kFsAttrsRefresh old.
   FsAttrs fs_attrs() const;
 

@@ -100,6 +100,46 @@ class MdsNfs4Test : public ::testing::Test {
     return c.ok() ? std::move(*c) : nullptr;
   }
 
+  // Another manifold-mds over the same namespace, state and data, with its own export rules,
+  // so that a test decides which rule the loopback client falls under.
+  struct RuledServer {
+    std::unique_ptr<nfs4::Mds> mds;
+    std::unique_ptr<rpc::Server> server;
+    ~RuledServer() {
+      if (server) server->Stop();
+    }
+  };
+  std::unique_ptr<RuledServer> StartWithRules(std::vector<nfs4::ExportRule> rules) {
+    auto rs = std::make_unique<RuledServer>();
+    nfs4::MdsOptions mo;
+    mo.meta_dir = dir_.string();
+    mo.exports = nfs4::ExportRules(std::move(rules));
+    rs->mds = std::make_unique<nfs4::Mds>(*ns_, *state_, *data_, *backchannel_, clock_, mo);
+    auto dispatcher = std::make_shared<rpc::Dispatcher>();
+    dispatcher->Add(std::make_shared<nfs4::Nfs4Program>(*rs->mds));
+    rs->server = std::make_unique<rpc::Server>(rpc::ServerOptions{}, dispatcher);
+    EXPECT_TRUE(rs->server->Start().ok());
+    rs->server->RunInBackground();
+    return rs;
+  }
+  static nfs4::ExportRule Rule(const char* network, bool read_only = false,
+                               bool root_squash = false,
+                               std::vector<rpc::AuthFlavor> flavors = {rpc::AuthFlavor::kSys}) {
+    nfs4::ExportRule r;
+    r.network = nfs4::Network::Parse(network).value();
+    r.read_only = read_only;
+    r.root_squash = root_squash;
+    r.flavors = std::move(flavors);
+    return r;
+  }
+  static Result<std::unique_ptr<Nfs4Client>> ConnectTo(uint16_t port, uint32_t uid = 0) {
+    nfs4client::ClientOptions o;
+    o.minor_version = 2;
+    o.retries_max = 0;
+    o.uid = o.gid = uid;
+    return Nfs4Client::Connect("127.0.0.1", port, o);
+  }
+
   // A raw COMPOUND (no session), as bytes: tag "", minor version, then the op words.
   Result<rpc::ClientReply> RawCompound(uint32_t minor, std::vector<uint32_t> words) {
     auto client = rpc::Client::Connect("127.0.0.1", server_->port());
@@ -573,34 +613,154 @@ TEST_F(MdsNfs42Test, AccessNeedsWriteForSpaceAndReadForSeek) {
 
 TEST_F(MdsNfs42Test, ReadOnlyExportRefusesAllocateAndDeallocate) {
   auto f = MakeFile("f", {{0, Pattern(100, 1)}});
-  nfs4::MdsOptions mo;
-  mo.meta_dir = dir_.string();
-  mo.read_only = true;
-  nfs4::Mds ro(*ns_, *state_, *data_, *backchannel_, clock_, mo);
-  auto dispatcher = std::make_shared<rpc::Dispatcher>();
-  dispatcher->Add(std::make_shared<nfs4::Nfs4Program>(ro));
-  rpc::Server server(rpc::ServerOptions{}, dispatcher);
-  ASSERT_TRUE(server.Start().ok());
-  server.RunInBackground();
-  {
-    nfs4client::ClientOptions o;
-    o.minor_version = 2;
-    o.retries_max = 0;
-    auto c = Nfs4Client::Connect("127.0.0.1", server.port(), o);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    const stateid4 anon = nfs4client::AnonymousStateid();
-    CompoundBuilder a, d, s;
-    a.PutFh(f.fh).Allocate(anon, 0, 10);
-    d.PutFh(f.fh).Deallocate(anon, 0, 10);
-    s.PutFh(f.fh).Seek(anon, 0, NFS4_CONTENT_HOLE);
-    for (auto [b, expected] : std::vector<std::pair<CompoundBuilder*, nfsstat4>>{
-             {&a, NFS4ERR_ROFS}, {&d, NFS4ERR_ROFS}, {&s, NFS4_OK}}) {
-      auto r = (*c)->Run(*b);
-      ASSERT_TRUE(r.ok());
-      EXPECT_NFS4(expected, r->FirstError()) << r->Describe();
+  auto ro = StartWithRules({Rule("127.0.0.0/8", /*read_only=*/true)});
+  auto c = ConnectTo(ro->server->port());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const stateid4 anon = nfs4client::AnonymousStateid();
+  CompoundBuilder a, d, s;
+  a.PutFh(f.fh).Allocate(anon, 0, 10);
+  d.PutFh(f.fh).Deallocate(anon, 0, 10);
+  s.PutFh(f.fh).Seek(anon, 0, NFS4_CONTENT_HOLE);
+  for (auto [b, expected] : std::vector<std::pair<CompoundBuilder*, nfsstat4>>{
+           {&a, NFS4ERR_ROFS}, {&d, NFS4ERR_ROFS}, {&s, NFS4_OK}}) {
+    auto r = (*c)->Run(*b);
+    ASSERT_TRUE(r.ok());
+    EXPECT_NFS4(expected, r->FirstError()) << r->Describe();
+  }
+}
+
+// ---- export rules per client network ---------------------------------------------------------
+
+using MdsExportRulesTest = MdsNfs42Test;
+
+TEST_F(MdsExportRulesTest, ANetworkWithoutARuleCannotMount) {
+  auto rs = StartWithRules({Rule("10.0.0.0/8"), Rule("fd00::/8")});
+  auto c = ConnectTo(rs->server->port());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("NFS4ERR_ACCESS"), std::string::npos)
+      << c.status().ToString();
+  // Whatever the first operation is.
+  auto client = rpc::Client::Connect("127.0.0.1", rs->server->port());
+  ASSERT_TRUE(client.ok());
+  std::vector<uint8_t> args;
+  rpc::XdrWriter w(args);
+  for (uint32_t v : {0u, 1u, 1u, uint32_t(OP_PUTROOTFH)}) w.U32(v);  // tag, minor 1, one op
+  auto reply = (*client)->Call(NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, rpc::AuthSysCred(0, 0),
+                               args);
+  ASSERT_TRUE(reply.ok());
+  rpc::XdrReader r(reply->results());
+  EXPECT_NFS4(NFS4ERR_ACCESS, nfsstat4(r.U32()));
+  r.Opaque(1024);
+  ASSERT_EQ(1u, r.U32());
+  EXPECT_EQ(uint32_t(OP_PUTROOTFH), r.U32());
+  EXPECT_NFS4(NFS4ERR_ACCESS, nfsstat4(r.U32()));
+}
+
+TEST_F(MdsExportRulesTest, AReadOnlyNetworkCannotWrite) {
+  auto f = MakeFile("f", {{0, Pattern(100, 1)}});
+  auto rs = StartWithRules({Rule("127.0.0.0/8", /*read_only=*/true)});
+  auto c = ConnectTo(rs->server->port());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const stateid4 anon = nfs4client::AnonymousStateid();
+  const std::vector<uint8_t> bytes(10, 'w');
+  CompoundBuilder write, open_w, mkdir, setattr, read, access;
+  write.PutFh(f.fh).Write(anon, 0, bytes);
+  open_w.PutFh(root_).Open(nfs4client::OpenArgs::Existing((*c)->open_owner(), "f",
+                                                          OPEN4_SHARE_ACCESS_WRITE));
+  mkdir.PutFh(root_).CreateDir("d", {.mode = 0755});
+  setattr.PutFh(f.fh).SetAttr(anon, {.size = 0});
+  read.PutFh(f.fh).Read(anon, 0, 100);
+  access.PutFh(f.fh).Access(ACCESS4_READ | ACCESS4_MODIFY);
+  for (auto [b, expected] : std::vector<std::pair<CompoundBuilder*, nfsstat4>>{
+           {&write, NFS4ERR_ROFS}, {&open_w, NFS4ERR_ROFS}, {&mkdir, NFS4ERR_ROFS},
+           {&setattr, NFS4ERR_ROFS}, {&read, NFS4_OK}, {&access, NFS4_OK}}) {
+    auto r = (*c)->Run(*b);
+    ASSERT_TRUE(r.ok());
+    EXPECT_NFS4(expected, r->FirstError()) << r->Describe();
+    if (b == &access && r->Access()) {
+      EXPECT_EQ(uint32_t(ACCESS4_READ), r->Access()->access);  // no MODIFY on a read-only rule
     }
   }
-  server.Stop();
+  EXPECT_TRUE(ReadAll(f, 0, 100) == Pattern(100, 1));
+}
+
+TEST_F(MdsExportRulesTest, TheMostSpecificRuleApplies) {
+  auto secret = c_->OpenCreate(root_, "secret", 0600);  // root's, by the open server
+  ASSERT_TRUE(secret.ok());
+  auto f = MakeFile("f", {{0, Pattern(100, 1)}});
+  auto rs = StartWithRules({Rule("127.0.0.0/8"), Rule("0.0.0.0/0"),
+                            Rule("127.0.0.1", /*read_only=*/true, /*root_squash=*/true)});
+  auto c = ConnectTo(rs->server->port());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const stateid4 anon = nfs4client::AnonymousStateid();
+  CompoundBuilder write, read_secret;
+  write.PutFh(f.fh).Write(anon, 0, std::vector<uint8_t>(10, 'w'));
+  read_secret.PutFh(secret->fh).Read(anon, 0, 10);  // root squashed: 65534 may not read it
+  auto w = (*c)->Run(write);
+  ASSERT_TRUE(w.ok());
+  EXPECT_NFS4(NFS4ERR_ROFS, w->FirstError()) << w->Describe();
+  auto r = (*c)->Run(read_secret);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NFS4(NFS4ERR_ACCESS, r->FirstError()) << r->Describe();
+}
+
+TEST_F(MdsExportRulesTest, AFlavorTheRuleDoesNotTakeGetsWrongsecAndSecinfoSaysWhich) {
+  auto rs = StartWithRules({Rule("127.0.0.0/8", false, false, {rpc::AuthFlavor::kNone})});
+  // By hand over a raw RPC client, AUTH_SYS throughout: the client library would stop at its
+  // first filehandle operation.
+  auto rpc_client = rpc::Client::Connect("127.0.0.1", rs->server->port());
+  ASSERT_TRUE(rpc_client.ok());
+  auto run = [&](const CompoundBuilder& b) -> Result<nfs4client::CompoundResult> {
+    std::vector<uint8_t> args;
+    if (Status st = b.Encode(args, 1); !st.ok()) return st;
+    auto reply = (*rpc_client)->Call(NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND,
+                                     rpc::AuthSysCred(0, 0), args);
+    if (!reply.ok()) return reply.status();
+    return nfs4client::CompoundResult::Decode(reply->results());
+  };
+  // Client and session operations do not use a filehandle: the flavor does not matter.
+  CompoundBuilder eid;
+  eid.ExchangeId({.owner_id = "wrongsec-test"});
+  auto e = run(eid);
+  ASSERT_TRUE(e.ok() && e->ExchangeId()) << (e.ok() ? e->Describe() : e.status().ToString());
+  nfs4client::CreateSessionArgs csa;
+  csa.clientid = e->ExchangeId()->eir_clientid;
+  csa.sequence = e->ExchangeId()->eir_sequenceid;
+  csa.fore = {0, 1 << 16, 1 << 16, 4096, 8, 1};
+  csa.back = {0, 4096, 4096, 0, 2, 1};
+  CompoundBuilder cs;
+  cs.CreateSession(csa);
+  auto session = run(cs);
+  ASSERT_TRUE(session.ok() && session->CreateSession())
+      << (session.ok() ? session->Describe() : session.status().ToString());
+  nfs4client::SessionId sid;
+  std::memcpy(sid.data(), session->CreateSession()->csr_sessionid, sid.size());
+  sequenceid4 seq = 0;
+  auto in_session = [&](CompoundBuilder& ops) {
+    CompoundBuilder b;
+    b.Sequence(sid, ++seq, 0, 0);
+    for (size_t i = 0; i < ops.size(); ++i) b.Raw(ops.at(i));
+    auto r = run(b);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r;
+  };
+  CompoundBuilder getattr, lookup, secinfo;
+  getattr.PutRootFh().GetAttr(nfs4client::MakeBitmap({FATTR4_SIZE}));
+  lookup.PutRootFh().Lookup("f");
+  secinfo.PutRootFh().SecinfoNoName();
+  auto g = in_session(getattr);  // RFC 8881 2.6.3.1.1.7: WRONGSEC on the put operation
+  ASSERT_TRUE(g.ok());
+  EXPECT_NFS4(NFS4ERR_WRONGSEC, g->StatusOf(OP_PUTROOTFH).value_or(NFS4_OK)) << g->Describe();
+  auto l = in_session(lookup);  // 2.6.3.1.1.3: on the LOOKUP, not the put before it
+  ASSERT_TRUE(l.ok());
+  EXPECT_NFS4(NFS4_OK, l->StatusOf(OP_PUTROOTFH).value_or(NFS4ERR_SERVERFAULT)) << l->Describe();
+  EXPECT_NFS4(NFS4ERR_WRONGSEC, l->StatusOf(OP_LOOKUP).value_or(NFS4_OK)) << l->Describe();
+  auto s = in_session(secinfo);  // 2.6.3.1.1.4: SECINFO_NO_NAME tells the flavors the rule takes
+  ASSERT_TRUE(s.ok());
+  const SECINFO4resok* flavors = s->SecinfoNoName();
+  ASSERT_NE(nullptr, flavors) << s->Describe();
+  ASSERT_EQ(1u, flavors->SECINFO4resok_len);
+  EXPECT_EQ(uint32_t(AUTH_NONE), flavors->SECINFO4resok_val[0].flavor);
 }
 
 // ---- extended attributes (RFC 8276) ------------------------------------------------------
@@ -926,7 +1086,7 @@ TEST_F(MdsNfs4Test, XattrChangesAreRofsOnAReadOnlyExport) {
   c.reset();
   Stop();
   nfs4::MdsOptions ro;
-  ro.read_only = true;
+  ro.exports = nfs4::ExportRules::Everyone(/*read_only=*/true, false, true);
   Start(ro);
   auto r = Connect(2);
   ASSERT_TRUE(r);

@@ -16,7 +16,7 @@ nfsstat4 Access(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
                    ACCESS4_DELETE | ACCESS4_EXECUTE;
   if (ctx.minorversion >= 2) known |= ACCESS4_XAREAD | ACCESS4_XAWRITE | ACCESS4_XALIST;
   uint32_t granted = 0;
-  bool ro = ctx.mds.options().read_only;
+  bool ro = ctx.export_rule->read_only;
   if (MayAccessInode(ctx, inode, kMayRead)) granted |= ACCESS4_READ;
   if (!ro && MayAccessInode(ctx, inode, kMayWrite)) {
     granted |= ACCESS4_MODIFY | ACCESS4_EXTEND | (dir ? ACCESS4_DELETE : 0);

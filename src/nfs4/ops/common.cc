@@ -91,14 +91,14 @@ bool MayReadXattrs(const CompoundContext& ctx, const meta::Inode& inode) {
 }
 
 bool MayWriteXattrs(const CompoundContext& ctx, const meta::Inode& inode) {
-  if (ctx.mds.options().read_only || !MayAccessInode(ctx, inode, kMayWrite)) return false;
+  if (ctx.export_rule->read_only || !MayAccessInode(ctx, inode, kMayWrite)) return false;
   // Linux: user xattrs of a sticky directory belong to its owner (xattr_permission).
   bool sticky_dir = inode.is_dir() && (inode.mode & 01000);
   return !sticky_dir || ctx.id.is_root() || ctx.id.uid == inode.uid;
 }
 
 nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir) {
-  if (ctx.mds.options().read_only) return NFS4ERR_ROFS;
+  if (ctx.export_rule->read_only) return NFS4ERR_ROFS;
   return MayAccessInode(ctx, dir, kMayWrite | kMayExec) ? NFS4_OK : NFS4ERR_ACCESS;
 }
 

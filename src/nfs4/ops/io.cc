@@ -61,7 +61,7 @@ nfsstat4 Write(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   const WRITE4args& a = arg.nfs_argop4_u.opwrite;
   meta::Inode inode;
   out.status = DataFile(ctx, inode);
-  if (out.status == NFS4_OK && ctx.mds.options().read_only) out.status = NFS4ERR_ROFS;
+  if (out.status == NFS4_OK && ctx.export_rule->read_only) out.status = NFS4ERR_ROFS;
   if (out.status == NFS4_OK) out.status = ctx.mds.CheckIoStateid(ctx, a.stateid, inode.fileid, true);
   if (out.status == NFS4_OK && !MayAccessInode(ctx, inode, kMayWrite, true)) {
     out.status = NFS4ERR_ACCESS;

@@ -111,7 +111,7 @@ nfsstat4 CheckOpenAccess(const CompoundContext& ctx, const OpenTarget& t, uint32
     return NFS4ERR_ACCESS;
   }
   if (access & OPEN4_SHARE_ACCESS_WRITE) {
-    if (ctx.mds.options().read_only) return NFS4ERR_ROFS;
+    if (ctx.export_rule->read_only) return NFS4ERR_ROFS;
     if (!MayAccessInode(ctx, t.inode, kMayWrite)) return NFS4ERR_ACCESS;
   }
   return NFS4_OK;

@@ -1,5 +1,5 @@
-// SECINFO (RFC 8881 18.29) and SECINFO_NO_NAME (18.45): AUTH_SYS (and AUTH_NONE when the
-// export allows it). Both consume the current filehandle (RFC 8881 2.6.3.1.1.8).
+// SECINFO (RFC 8881 18.29) and SECINFO_NO_NAME (18.45): the flavors the caller's export rule
+// takes, in its order of preference. Both consume the current filehandle (RFC 8881 2.6.3.1.1.8).
 #include "nfs4/ops/common.h"
 #include "nfs4/ops/ops.h"
 #include "nfs4/status_map.h"
@@ -9,14 +9,13 @@ namespace manifold::nfs4::ops {
 namespace {
 
 void FillFlavors(CompoundContext& ctx, SECINFO4resok& out) {
-  u_int n = ctx.mds.options().allow_auth_none ? 2 : 1;
+  const std::vector<rpc::AuthFlavor>& flavors = ctx.export_rule->flavors;
+  auto n = u_int(flavors.size());
   out.SECINFO4resok_len = n;
   out.SECINFO4resok_val = static_cast<secinfo4*>(ArenaAlloc(ctx, n * sizeof(secinfo4)));
-  out.SECINFO4resok_val[0] = secinfo4{};
-  out.SECINFO4resok_val[0].flavor = AUTH_SYS;
-  if (n == 2) {
-    out.SECINFO4resok_val[1] = secinfo4{};
-    out.SECINFO4resok_val[1].flavor = AUTH_NONE;
+  for (u_int i = 0; i < n; ++i) {
+    out.SECINFO4resok_val[i] = secinfo4{};
+    out.SECINFO4resok_val[i].flavor = uint32_t(flavors[i]);  // AUTH_SYS, AUTH_NONE
   }
 }
 

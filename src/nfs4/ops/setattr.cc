@@ -46,7 +46,7 @@ nfsstat4 SetAttr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   meta::Inode inode;
   out.status = CurrentInode(ctx, inode);
   if (out.status != NFS4_OK) return out.status;
-  if (ctx.mds.options().read_only) return out.status = NFS4ERR_ROFS;
+  if (ctx.export_rule->read_only) return out.status = NFS4ERR_ROFS;
   SetAttrs want;
   AttrBitmap set;
   AttrDecodeOptions options;

@@ -21,7 +21,7 @@ namespace {
 nfsstat4 CheckWritableRange(CompoundContext& ctx, const stateid4& stateid, uint64_t offset,
                             uint64_t length, meta::Inode& inode) {
   nfsstat4 s = CurrentRegularFile(ctx, inode, NFS4ERR_WRONG_TYPE);
-  if (s == NFS4_OK && ctx.mds.options().read_only) s = NFS4ERR_ROFS;
+  if (s == NFS4_OK && ctx.export_rule->read_only) s = NFS4ERR_ROFS;
   if (s == NFS4_OK) s = ctx.mds.CheckIoStateid(ctx, stateid, inode.fileid, /*write=*/true);
   if (s == NFS4_OK && !MayAccessInode(ctx, inode, kMayWrite, /*owner_override=*/true)) {
     s = NFS4ERR_ACCESS;

@@ -47,7 +47,7 @@ nfsstat4 XattrStatus(const Status& s) {
 
 // May the caller change the xattrs of `inode`?
 nfsstat4 CheckXattrWrite(const CompoundContext& ctx, const meta::Inode& inode) {
-  if (ctx.mds.options().read_only) return NFS4ERR_ROFS;
+  if (ctx.export_rule->read_only) return NFS4ERR_ROFS;
   if (!XattrTypeAllowed(inode)) return NFS4ERR_PERM;
   if (!MayAccessInode(ctx, inode, kMayWrite)) return NFS4ERR_ACCESS;
   return MayWriteXattrs(ctx, inode) ? NFS4_OK : NFS4ERR_PERM;  // a sticky directory's
