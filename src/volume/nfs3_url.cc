@@ -11,7 +11,8 @@ namespace manifold::volume {
 namespace {
 
 constexpr char kScheme[] = "nfs://";
-constexpr char kUsage[] = "expected nfs://HOST[:PORT]/EXPORT[?dir=DIR&mountport=PORT&uid=N&gid=N]";
+constexpr char kUsage[] =
+    "expected nfs://HOST[:PORT]/EXPORT[?dir=DIR&mountport=PORT&nfsport=PORT&uid=N&gid=N]";
 // RFC 1813 leaves name length to the server; every server we know limits names to 255 bytes.
 constexpr size_t kNameBytesMax = 255;
 // RFC 1813 5.0: dirpath, the MOUNT argument, is at most MNTPATHLEN bytes.
@@ -78,7 +79,8 @@ bool ParsePort(std::string_view s, uint16_t& port) {
 }
 
 // HOST[:PORT] or [IPV6][:PORT].
-Status ParseAuthority(std::string_view url, std::string_view authority, Nfs3Address& a) {
+Status ParseAuthority(std::string_view url, std::string_view authority, Nfs3Address& a,
+                      bool& explicit_port) {
   std::string_view host = authority, port;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
@@ -100,6 +102,7 @@ Status ParseAuthority(std::string_view url, std::string_view authority, Nfs3Addr
   if (!port.empty() && !ParsePort(port, a.port))
     return Bad(url, "port '" + std::string(port) + "' is not a number from 1 to 65535");
   a.mount_port = a.port;
+  explicit_port = !port.empty();
   return Status::Ok();
 }
 
@@ -145,10 +148,11 @@ Status ParseOption(std::string_view url, const std::string& key, const std::stri
       return Bad(url, key + " '" + value + "' is not a number from 0 to 4294967295");
     return Status::Ok();
   }
-  return Bad(url, "unknown option '" + key + "' (known: dir, mountport, uid, gid)");
+  return Bad(url, "unknown option '" + key + "' (known: dir, mountport, nfsport, uid, gid)");
 }
 
-Status ParseQuery(std::string_view url, std::string_view query, Nfs3Address& a) {
+Status ParseQuery(std::string_view url, std::string_view query, bool explicit_port,
+                  Nfs3Address& a) {
   std::map<std::string, std::string> seen;
   size_t start = 0;
   while (start < query.size()) {
@@ -164,6 +168,18 @@ Status ParseQuery(std::string_view url, std::string_view query, Nfs3Address& a) 
     if (!PercentDecode(item.substr(0, eq), key) || !PercentDecode(item.substr(eq + 1), value))
       return Bad(url, "bad %-escape in option '" + std::string(item) + "'");
     if (!seen.emplace(key, value).second) return Bad(url, "option '" + key + "' given twice");
+  }
+  // nfsport: libnfs's spelling of the NFS port (as in tools/local-cluster's DS URLs and the
+  // nfs-cp/nfs-ls command lines). It must agree with a port in the authority, and sets the
+  // mount port too unless mountport is given.
+  if (auto np = seen.find("nfsport"); np != seen.end()) {
+    uint16_t nfs_port = 0;
+    if (!ParsePort(np->second, nfs_port))
+      return Bad(url, "nfsport '" + np->second + "' is not a number from 1 to 65535");
+    if (explicit_port && nfs_port != a.port)
+      return Bad(url, "nfsport " + np->second + " disagrees with port " + std::to_string(a.port));
+    a.port = a.mount_port = nfs_port;
+    seen.erase(np);
   }
   // Applied in key order once all are known; mountport's default (the port) is already set.
   for (auto& [key, value] : seen) {
@@ -182,13 +198,15 @@ Result<Nfs3Address> Nfs3Address::Parse(std::string_view url) {
   if (path_start == std::string_view::npos || rest[path_start] != '/')
     return Bad(url, "no export path");
   Nfs3Address a;
-  if (Status s = ParseAuthority(url, rest.substr(0, path_start), a); !s.ok()) return s;
+  bool explicit_port = false;
+  if (Status s = ParseAuthority(url, rest.substr(0, path_start), a, explicit_port); !s.ok())
+    return s;
   rest = rest.substr(path_start);
   size_t q = rest.find('?');
   std::string_view path = rest.substr(0, q);
   if (Status s = ParseExport(url, path, a); !s.ok()) return s;
   if (q != std::string_view::npos) {
-    if (Status s = ParseQuery(url, rest.substr(q + 1), a); !s.ok()) return s;
+    if (Status s = ParseQuery(url, rest.substr(q + 1), explicit_port, a); !s.ok()) return s;
   }
   return a;
 }

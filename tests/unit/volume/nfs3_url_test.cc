@@ -79,7 +79,7 @@ TEST(Nfs3AddressTest, MistakesAreInvalidWithAMessageThatNamesThem) {
       {"nfs://h/e?mountport=x", "mountport 'x'"},
       {"nfs://h/e?uid=-1", "uid '-1'"},
       {"nfs://h/e?gid=99999999999", "gid '99999999999'"},
-      {"nfs://h/e?nfsport=1", "unknown option 'nfsport'"},
+      {"nfs://h/e?readahead=1", "unknown option 'readahead'"},
       {"nfs://h/e?dir", "has no '='"},
       {"nfs://h/e?dir=a&dir=b", "given twice"},
   };
@@ -91,6 +91,23 @@ TEST(Nfs3AddressTest, MistakesAreInvalidWithAMessageThatNamesThem) {
         << c.url << " -> " << a.status().message();
     EXPECT_NE(a.status().message().find("expected nfs://HOST"), std::string::npos) << c.url;
   }
+}
+
+// libnfs's nfsport (the DS URLs tools/local-cluster writes to cluster.env) works as the port.
+TEST(Nfs3AddressTest, NfsportIsThePortAsLibnfsSpellsIt) {
+  auto a = Nfs3Address::Parse("nfs://127.0.0.1/tmp/ds1/export?nfsport=23211&mountport=23211");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->port, 23211);
+  EXPECT_EQ(a->mount_port, 23211);
+  auto b = Nfs3Address::Parse("nfs://h/e?nfsport=3000");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->mount_port, 3000) << "mountport follows nfsport";
+  EXPECT_TRUE(Nfs3Address::Parse("nfs://h:3000/e?nfsport=3000").ok());
+  auto clash = Nfs3Address::Parse("nfs://h:2049/e?nfsport=3000");
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.status().message().find("disagrees"), std::string::npos)
+      << clash.status().ToString();
+  EXPECT_FALSE(Nfs3Address::Parse("nfs://h/e?nfsport=0").ok());
 }
 
 }  // namespace
