@@ -17,6 +17,13 @@
 
 namespace manifold::state {
 
+void FileStateTable::CountLiveDelegation(const Entry& d, int delta) {
+  live_delegations_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+  if (d.kind == OPEN_DELEGATE_WRITE) {
+    live_write_delegations_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+  }
+}
+
 void FileStateTable::NoteRecalled(uint64_t fileid, Instant now) {
   const Instant until = now + std::chrono::seconds(limits_.no_delegation_after_recall_s);
   while (!recalled_order_.empty() &&
@@ -121,7 +128,7 @@ DelegationGrant FileStateTable::DecideDelegation(const OpenRequest& req, FileSta
   Entry& d = NewEntry(StateidType::kDelegation, req.clientid, req.fileid);
   d.kind = type;
   f.recallables.insert(d.id);
-  live_delegations_.fetch_add(1, std::memory_order_relaxed);
+  CountLiveDelegation(d, +1);
   g.type = type;
   g.stateid = StateidOf(d);
   if (g.recall) AskRecall(d, now, recalls);

@@ -207,7 +207,7 @@ void FileStateTable::ReleaseEntryState(Entry& e) {
       SetOwnerRanges(f, owner, {});
       break;
     case StateidType::kDelegation:
-      if (f.recallables.erase(e.id)) live_delegations_.fetch_sub(1, std::memory_order_relaxed);
+      if (f.recallables.erase(e.id)) CountLiveDelegation(e, -1);
       recalls_pending_.erase(e.id);
       break;
     case StateidType::kLayout:

@@ -184,6 +184,9 @@ class FileStateTable {
   uint32_t RevokeOverdueRecalls(Instant now);
   // Delegations not revoked, on all files (a lock-free hint: 0 means no conflict can exist).
   uint64_t live_delegations() const { return live_delegations_.load(std::memory_order_relaxed); }
+  uint64_t live_write_delegations() const {
+    return live_write_delegations_.load(std::memory_order_relaxed);
+  }
 
   // ---- introspection (tests, metrics) ----
   size_t stateid_count() const { return entries_.size(); }
@@ -270,6 +273,8 @@ class FileStateTable {
   void NoteRecalled(uint64_t fileid, Instant now);
   bool RecentlyRecalled(uint64_t fileid, Instant now) const;
   std::atomic<uint64_t> live_delegations_{0};
+  std::atomic<uint64_t> live_write_delegations_{0};  // of live_delegations_
+  void CountLiveDelegation(const Entry& d, int delta);
 };
 
 }  // namespace manifold::state

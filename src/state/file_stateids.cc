@@ -109,7 +109,7 @@ StateidResult FileStateTable::RecordRecallable(clientid4 clientid, uint64_t file
   Entry& e = NewEntry(type, clientid, fileid);
   e.kind = kind;
   f.recallables.insert(e.id);
-  if (type == StateidType::kDelegation) live_delegations_.fetch_add(1, std::memory_order_relaxed);
+  if (type == StateidType::kDelegation) CountLiveDelegation(e, +1);
   return {NFS4_OK, StateidOf(e)};
 }
 

@@ -104,7 +104,9 @@ void StateManager::EndGraceLocked() {
 }
 
 nfsstat4 StateManager::BreakDelegations(clientid4 caller, uint64_t fileid, bool write) {
-  if (files_.live_delegations() == 0) return NFS4_OK;  // the common case takes no lock
+  // The common cases take no lock: no delegation at all, or a read meeting no write delegation.
+  if (files_.live_delegations() == 0) return NFS4_OK;
+  if (!write && files_.live_write_delegations() == 0) return NFS4_OK;
   std::vector<RecallRequest> recalls;
   nfsstat4 st;
   {

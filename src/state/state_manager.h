@@ -227,6 +227,7 @@ class StateManager {
   nfsstat4 BreakDelegations(clientid4 caller, uint64_t fileid, bool write);
   // False when no delegation is held at all (no lock taken): callers skip finding the file.
   bool AnyDelegations() const { return files_.live_delegations() > 0; }
+  bool AnyWriteDelegations() const { return files_.live_write_delegations() > 0; }
 
   // ---- revocation (8.2.4, 18.46.3 status flags) ----
   nfsstat4 RevokeStateid(const stateid4& stateid, RevokeReason reason);

@@ -24,7 +24,7 @@ std::span<const uint8_t> FhBytes(const CompoundContext& ctx) {
 // that cannot answer has its delegation recalled, and the GETATTR waits (NFS4ERR_DELAY).
 nfsstat4 ApplyWriteDelegation(CompoundContext& ctx, const bitmap4& requested, ObjectAttrs& attrs) {
   state::StateManager& state = ctx.mds.state();
-  if (!state.AnyDelegations()) return NFS4_OK;
+  if (!state.AnyWriteDelegations()) return NFS4_OK;
   if (!BitmapTest(requested, FATTR4_CHANGE) && !BitmapTest(requested, FATTR4_SIZE)) {
     return NFS4_OK;
   }

@@ -73,13 +73,20 @@ TEST_F(DelegationsTest, WantsAreAnsweredWithTheReasonForNone) {
 
 TEST_F(DelegationsTest, WriteDelegationsOnlyWhenAskedFor) {
   EXPECT_EQ(OPEN_DELEGATE_NONE, Open(a, "a1", RW).delegation.type);
+  EXPECT_FALSE(server->AnyWriteDelegations());
   OpenResult w = Open(a, "a2", RW | OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG, true, kFile + 1);
   ASSERT_EQ(OPEN_DELEGATE_WRITE, w.delegation.type);
+  EXPECT_TRUE(server->AnyWriteDelegations());
   EXPECT_STAT(NFS4_OK, server->CheckIo(a.clientid, w.delegation.stateid, kFile + 1, true));
   OpenResult any = Open(a, "a3", W | OPEN4_SHARE_ACCESS_WANT_ANY_DELEG, true, kFile + 2);
   EXPECT_EQ(OPEN_DELEGATE_WRITE, any.delegation.type);
   OpenResult any_read = Open(a, "a4", R | OPEN4_SHARE_ACCESS_WANT_ANY_DELEG, true, kFile + 3);
   EXPECT_EQ(OPEN_DELEGATE_READ, any_read.delegation.type);
+  ASSERT_STAT(NFS4_OK, server->RemoveRecallable(a.clientid, w.delegation.stateid));
+  EXPECT_TRUE(server->AnyWriteDelegations());  // the WANT_ANY one is a write delegation too
+  ASSERT_STAT(NFS4_OK, server->RemoveRecallable(a.clientid, any.delegation.stateid));
+  EXPECT_FALSE(server->AnyWriteDelegations());
+  EXPECT_TRUE(server->AnyDelegations());
 }
 
 TEST_F(DelegationsTest, NoDelegationAgainstAnotherClientsState) {
