@@ -1247,4 +1247,56 @@ TEST_F(MdsNfs4Test, ReaddirAttributesAgreeWithGetattr) {
   }
 }
 
+// OPEN UNCHECKED4 with a size on an existing file is a write: it needs write access, meets other
+// opens' DENY_WRITE before anything is cut, and then truncates.
+TEST_F(MdsNfs4Test, TruncatingOpenHonoursDenyWriteBeforeCutting) {
+  auto a = Connect(2);
+  auto b = Connect(2);
+  ASSERT_TRUE(a && b);
+  auto root = a->LookupPath("/");
+  ASSERT_TRUE(root.ok());
+  auto f = a->OpenCreate(*root, "kept", 0666);
+  ASSERT_TRUE(f.ok());
+  std::vector<uint8_t> bytes(1000, 'k');
+  ASSERT_TRUE(a->Write(*f, 0, bytes).ok());
+  ASSERT_TRUE(a->Close(*f).ok());
+  // a holds it open with DENY_WRITE (and no delegation, which b's write would recall).
+  nfs4client::OpenArgs deny = nfs4client::OpenArgs::Existing(
+      a->open_owner(), "kept", OPEN4_SHARE_ACCESS_READ | OPEN4_SHARE_ACCESS_WANT_NO_DELEG);
+  deny.share_deny = OPEN4_SHARE_DENY_WRITE;
+  CompoundBuilder ca;
+  ca.PutFh(*root).Open(deny);
+  auto ra = a->Run(ca);
+  ASSERT_TRUE(ra.ok() && ra->ok()) << (ra.ok() ? ra->Describe() : ra.status().ToString());
+  auto size_of = [&]() {
+    auto attrs = b->GetAttr(f->fh, nfs4client::MakeBitmap({FATTR4_SIZE}));
+    return attrs.ok() && attrs->size ? *attrs->size : UINT64_MAX;
+  };
+  nfs4client::AttrSet zero;
+  zero.size = 0;
+  for (uint32_t access : {OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_ACCESS_READ}) {
+    nfs4client::OpenArgs trunc = nfs4client::OpenArgs::Create(b->open_owner(), "kept", zero);
+    trunc.share_access = access;
+    CompoundBuilder cb;
+    cb.PutFh(*root).Open(trunc);
+    auto rb = b->Run(cb);
+    ASSERT_TRUE(rb.ok());
+    EXPECT_NFS4(access == OPEN4_SHARE_ACCESS_BOTH ? NFS4ERR_SHARE_DENIED : NFS4ERR_INVAL,
+                rb->status())
+        << rb->Describe();
+    EXPECT_EQ(1000u, size_of());
+  }
+  // Without the deny, the same open cuts the file.
+  CompoundBuilder close;
+  close.PutFh(f->fh).Close(ra->Open()->stateid);
+  auto rc = a->Run(close);
+  ASSERT_TRUE(rc.ok() && rc->ok());
+  CompoundBuilder cb;
+  cb.PutFh(*root).Open(nfs4client::OpenArgs::Create(b->open_owner(), "kept", zero));
+  auto rb = b->Run(cb);
+  ASSERT_TRUE(rb.ok());
+  EXPECT_NFS4(NFS4_OK, rb->status()) << rb->Describe();
+  EXPECT_EQ(0u, size_of());
+}
+
 }  // namespace manifold

@@ -1,6 +1,7 @@
 // OPEN (RFC 8881 18.16), OPEN_DOWNGRADE (18.18), CLOSE (18.2). Share reservations and open
 // stateids live in state::StateManager; the namespace work (lookup, create, truncate) here.
 #include <cstring>
+#include <optional>
 
 #include "nfs4/ops/common.h"
 #include "nfs4/ops/ops.h"
@@ -19,6 +20,9 @@ uint64_t VerifierU64(const verifier4 v) {
 struct OpenTarget {
   meta::Inode inode;
   bool created = false;
+  // UNCHECKED4 of an existing file with a size: applied once the open holds its share
+  // reservation, so that another open's DENY_WRITE is honoured first.
+  std::optional<uint64_t> truncate_to;
   meta::DirChange dir;
   AttrBitmap attrset;
 };
@@ -84,9 +88,7 @@ nfsstat4 CreateFile(CompoundContext& ctx, const meta::Inode& dir, std::string_vi
     if (how.mode == UNCHECKED4 && want.size_bytes) {
       if (nfsstat4 s = CheckRegular(out.inode); s != NFS4_OK) return s;
       if (!MayAccessInode(ctx, out.inode, kMayWrite)) return NFS4ERR_ACCESS;
-      nfsstat4 s = ctx.mds.state().BreakDelegations(ctx.clientid, out.inode.fileid, true);
-      if (s != NFS4_OK) return s;
-      later.size_bytes = want.size_bytes;
+      out.truncate_to = want.size_bytes;
       out.attrset.Set(FATTR4_SIZE);
     }
   } else {
@@ -195,6 +197,11 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   out.status = FindTarget(ctx, a, t, req);
   if (out.status == NFS4_OK) out.status = CheckRegular(t.inode);
   if (out.status == NFS4_OK) out.status = CheckOpenAccess(ctx, t, a.share_access);
+  // Setting the size of an existing file is a write: the open must be for writing (as Linux
+  // nfsd answers), so that its share reservation meets other opens' DENY_WRITE.
+  if (out.status == NFS4_OK && t.truncate_to && !(a.share_access & OPEN4_SHARE_ACCESS_WRITE)) {
+    out.status = NFS4ERR_INVAL;
+  }
   if (out.status != NFS4_OK) return out.status;
   req.clientid = ctx.clientid;
   req.owner = std::string_view(a.owner.owner.owner_val, a.owner.owner.owner_len);
@@ -204,6 +211,21 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   req.may_delegate = ctx.mds.state().FindBackchannel(ctx.clientid).has_value();
   auto opened = ctx.mds.state().Open(req);
   if (opened.status != NFS4_OK) return out.status = opened.status;
+  if (t.truncate_to) {
+    meta::SetAttrArgs size;
+    size.size_bytes = t.truncate_to;
+    auto done = ctx.mds.SetAttr(t.inode.fileid, size);
+    if (!done.ok()) {
+      // A new open goes again; an upgraded one keeps its wider access (the client still holds
+      // its earlier stateid and will close it).
+      if (!opened.upgraded) {
+        CLOSE4args close{opened.stateid.seqid, opened.stateid};
+        ctx.mds.state().Close(ctx.clientid, t.inode.fileid, close);
+      }
+      return out.status = ToNfs4(done.status());
+    }
+    t.inode = done->after;
+  }
   SetCurrentFh(ctx, t.inode);
   ctx.current_stateid = opened.stateid;
   auto& ok = out.OPEN4res_u.resok4;
