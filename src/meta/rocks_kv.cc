@@ -165,6 +165,8 @@ rocksdb::DBOptions MakeDbOptions(const RocksKvOptions& options) {
   // Replay the WAL up to the first damaged record: what was synced before a crash survives.
   db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db.max_log_file_size = kInfoLogFileBytesMax;
+  db.db_write_buffer_size = options.memtable_bytes_max;
+  db.max_total_wal_size = options.wal_bytes_max;
   db.keep_log_file_num = kInfoLogFilesKept;
   if (options.env) db.env = options.env;
   return db;

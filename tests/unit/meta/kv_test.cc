@@ -3,6 +3,7 @@
 // all-or-nothing and survive a reopen.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -156,6 +157,34 @@ TEST_F(RocksKvTest, CommittedDataSurvivesReopen) {
   EXPECT_OK(read->Get(Cf::kVolumes, "v"));
   EXPECT_OK(read->Get(Cf::kVolumes, "x"));
   EXPECT_CODE(read->Get(Cf::kVolumes, "w"), Code::kNotFound);
+}
+
+// The WAL is bounded: a family written once (and never again) does not keep every later WAL
+// file alive while another family takes many writes.
+TEST(RocksKvBoundsTest, WalFilesStayNearTheirBound) {
+  TempDir dir;
+  RocksKvOptions o;
+  o.sync_commits = false;
+  o.wal_bytes_max = 1u << 20;
+  o.memtable_bytes_max = 64u << 20;  // large: only the WAL bound can force the flushes
+  auto kv = RocksKv::Open(dir.path(), o);
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  {
+    auto txn = (*kv)->BeginTxn();
+    ASSERT_OK(txn->Put(Cf::kSys, "once", "x"));
+    ASSERT_OK(txn->Commit());
+  }
+  const std::string value(1024, 'v');
+  for (int i = 0; i < 16 * 1024; ++i) {  // 16 MiB of values
+    auto txn = (*kv)->BeginTxn();
+    ASSERT_OK(txn->Put(Cf::kInodes, "k" + std::to_string(i), value));
+    ASSERT_OK(txn->Commit());
+  }
+  uint64_t wal_bytes = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().extension() == ".log") wal_bytes += e.file_size();
+  }
+  EXPECT_LT(wal_bytes, 4u << 20) << "WAL files total " << wal_bytes << " bytes";
 }
 
 }  // namespace
