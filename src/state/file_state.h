@@ -185,6 +185,10 @@ class FileStateTable {
   // Delegations not revoked, on all files (a lock-free hint: 0 means no conflict can exist).
   uint64_t live_delegations() const { return live_delegations_.load(std::memory_order_relaxed); }
 
+  // Live (not revoked) opens of the file, by any client (a file removed while open stays until
+  // this is false: docs/protocol.md, "Files removed while open").
+  bool HasOpens(uint64_t fileid) const;
+
   // ---- introspection (tests, metrics) ----
   size_t stateid_count() const { return entries_.size(); }
   size_t file_count() const { return files_.size(); }
