@@ -1575,4 +1575,28 @@ TEST_F(MdsOrphanTest, OpenCloseAndRemoveRacingLeaveNoStaleOpenAndNothingBehind) 
   EXPECT_EQ(1u, counts->inodes);  // the root alone
 }
 
+// A write through the MDS creates a data-server file for a new extent, then records it. Should
+// the file go in between (removed with nobody having it open, or an orphan purged, here by a
+// write with the anonymous stateid), the new data-server file is removed too, not left behind.
+TEST_F(MdsOrphanTest, AWriteRacingWithTheFilesRemovalLeavesNoDataBehind) {
+  auto a = ConnectOwner("orphan-a");
+  auto b = ConnectOwner("orphan-b");
+  ASSERT_TRUE(a && b);
+  auto root = a->LookupPath("/");
+  ASSERT_TRUE(root.ok());
+  auto made = a->OpenCreate(*root, "racing", 0666);
+  ASSERT_TRUE(made.ok());
+  ASSERT_TRUE(a->Close(*made).ok());
+  auto broot = b->LookupPath("/");
+  ASSERT_TRUE(broot.ok());
+  Status removed(Code::kInternal, "the hook did not run");
+  volume_->set_create_hook([&](const std::string&) { removed = b->Remove(*broot, "racing"); });
+  nfs4client::OpenFile anon{made->fh, nfs4client::AnonymousStateid(), {}, {}};
+  auto wrote = a->Write(anon, 0, Bytes("lost"));
+  volume_->set_create_hook(nullptr);
+  ASSERT_TRUE(removed.ok()) << removed.ToString();
+  EXPECT_EQ(Code::kStale, wrote.status().code()) << wrote.status().ToString();
+  EXPECT_EQ(0u, volume_->FileCount());
+}
+
 }  // namespace manifold

@@ -29,6 +29,13 @@ class MemVolume final : public volume::Volume {
     std::lock_guard lock(mu_);
     read_hook_ = std::move(hook);
   }
+  // Runs after a CREATE made the file and before the reply goes back (a writer's first write
+  // to an extent, between its look at the file and recording the new extent).
+  using CreateHook = std::function<void(const std::string& name)>;
+  void set_create_hook(CreateHook hook) {
+    std::lock_guard lock(mu_);
+    create_hook_ = std::move(hook);
+  }
 
   // ---- what tests look at (by the data-server file's name)
   bool Exists(const std::string& name) const {
@@ -71,7 +78,10 @@ class MemVolume final : public volume::Volume {
     std::string fh = "mem" + std::to_string(++next_id_);
     files_[fh] = File{};
     by_name_[name] = fh;
-    Unlock(lock, done, volume::DataHandle{{fh.begin(), fh.end()}, name});
+    CreateHook hook = create_hook_;
+    lock.unlock();
+    if (hook) hook(name);
+    done(volume::DataHandle{{fh.begin(), fh.end()}, name});
   }
   void LookupAsync(const std::string& name, volume::Callback<volume::DataHandle> done) override {
     std::unique_lock lock(mu_);
@@ -182,6 +192,7 @@ class MemVolume final : public volume::Volume {
   std::map<std::string, std::string> by_name_;  // name -> handle; guarded by mu_
   uint64_t next_id_ = 0;                        // guarded by mu_
   ReadHook read_hook_;                          // guarded by mu_
+  CreateHook create_hook_;                      // guarded by mu_
 };
 
 // A Volume that forwards to one it does not own, so that the data outlives the DataStore it is
