@@ -38,16 +38,21 @@ bool SplitHostPort(const std::string& s, std::string& host, uint16_t& port) {
   return true;
 }
 
-// Expires clients whose lease ran out, every second, until stopped.
+// Every second, until stopped: expires clients whose lease ran out, then purges the files
+// removed while open that nobody has open any more (their last opener closed, expired, was
+// revoked or restarted; after a restart of the MDS, once the grace period is over).
 class Expirer {
  public:
-  explicit Expirer(state::StateManager& state, const state::Clock& clock) {
-    thread_ = std::thread([this, &state, &clock] {
+  Expirer(state::StateManager& state, nfs4::Mds& mds, const state::Clock& clock) {
+    thread_ = std::thread([this, &state, &mds, &clock] {
       std::unique_lock lock(mu_);
       while (!stop_) {
         cv_.wait_for(lock, std::chrono::seconds(1));
         for (const auto& c : state.ExpireClients(clock.Now())) {
           spdlog::info("client {:#x} lease expired: its state is released", c.clientid);
+        }
+        if (uint32_t n = mds.SweepOrphans(); n > 0) {
+          spdlog::debug("purged {} files removed while open, now closed", n);
         }
       }
     });
@@ -153,7 +158,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!pid_file.empty()) std::ofstream(pid_file) << ::getpid() << "\n";
-  Expirer expirer(state, clock);
+  Expirer expirer(state, mds, clock);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&set, &sig);

@@ -18,6 +18,7 @@ struct Seen {
   uint64_t entries = 0;  // directories: dirents in it
   uint32_t xattrs = 0;   // xattr records of it
   uint64_t xattr_bytes = 0;
+  bool orphan = false;  // has an orphans key
 };
 using SeenMap = std::unordered_map<FileId, Seen>;
 
@@ -193,6 +194,31 @@ Result<uint64_t> CheckXattrs(Txn& txn, SeenMap* seen) {
   return count;
 }
 
+// An orphan is a regular file with nlink 0 (so, by CheckCounts, no dirent), and a
+// non-directory with nlink 0 is legal only as an orphan.
+Result<uint64_t> CheckOrphans(Txn& txn, SeenMap* seen) {
+  uint64_t count = 0;
+  std::unique_ptr<KvIterator> it = txn.NewIterator(Cf::kOrphans, "", "");
+  for (; it->Valid(); it->Next(), count++) {
+    META_ASSIGN_OR_RETURN(OrphanRecord o, DecodeOrphan(it->key(), it->value()));
+    const std::string where = "orphan " + std::to_string(o.fileid);
+    auto f = seen->find(o.fileid);
+    if (f == seen->end()) return Bad(where + ": no such inode");
+    if (f->second.inode.type != FileType::kReg) return Bad(where + ": not a regular file");
+    if (f->second.inode.nlink != 0) {
+      return Bad(where + ": nlink " + std::to_string(f->second.inode.nlink));
+    }
+    f->second.orphan = true;
+  }
+  META_RETURN_IF_ERROR(it->status());
+  for (const auto& [fileid, s] : *seen) {
+    if (!s.inode.is_dir() && s.inode.nlink == 0 && !s.orphan) {
+      return Bad("fileid " + std::to_string(fileid) + ": nlink 0 but no orphans key");
+    }
+  }
+  return count;
+}
+
 }  // namespace
 
 Result<FsckCounts> CheckNamespace(Txn& snapshot, uint64_t inodes_max) {
@@ -205,6 +231,7 @@ Result<FsckCounts> CheckNamespace(Txn& snapshot, uint64_t inodes_max) {
   META_RETURN_IF_ERROR(CheckReachable(seen));
   META_ASSIGN_OR_RETURN(counts.extents, CheckExtentsAndSys(snapshot, seen));
   META_ASSIGN_OR_RETURN(counts.xattrs, CheckXattrs(snapshot, &seen));
+  META_ASSIGN_OR_RETURN(counts.orphans, CheckOrphans(snapshot, &seen));
   return counts;
 }
 

@@ -16,6 +16,7 @@ struct FsckCounts {
   uint64_t dirents = 0;
   uint64_t extents = 0;
   uint64_t xattrs = 0;
+  uint64_t orphans = 0;
 };
 
 // kCorruption naming the first violated invariant.

@@ -18,7 +18,7 @@ inline constexpr uint32_t kDirDepthMax = 4096;
 
 // One READDIR page. The protocol layer also bounds by bytes; this bounds memory per call.
 inline constexpr uint32_t kReadDirEntriesMax = 16384;
-// One page of an administrative list (volumes, clients).
+// One page of an administrative list (volumes, clients, orphans).
 inline constexpr uint32_t kListPageEntriesMax = 1024;
 
 // Extents: a file has at most this many extents (1 GiB extents: 64 TiB per file), and an

@@ -92,9 +92,10 @@ Result<CreateResult> Namespace::Create(FileId parent, std::string_view name,
   });
 }
 
-Result<RemoveResult> Namespace::Remove(FileId parent, std::string_view name) {
+Result<RemoveResult> Namespace::Remove(FileId parent, std::string_view name,
+                                       const KeepOrphan& keep) {
   return runner_.Run([&](Txn& txn) {
-    return ops::Remove(txn, Context(), parent, name, ops::RemoveKind::kNonDir);
+    return ops::Remove(txn, Context(), parent, name, ops::RemoveKind::kNonDir, keep);
   });
 }
 
@@ -102,15 +103,18 @@ Result<RemoveResult> Namespace::RmDir(FileId parent, std::string_view name) {
   return runner_.Run([&](Txn& txn) { return ops::RmDir(txn, Context(), parent, name); });
 }
 
-Result<RemoveResult> Namespace::Unlink(FileId parent, std::string_view name) {
-  return runner_.Run(
-      [&](Txn& txn) { return ops::Remove(txn, Context(), parent, name, ops::RemoveKind::kAny); });
+Result<RemoveResult> Namespace::Unlink(FileId parent, std::string_view name,
+                                       const KeepOrphan& keep) {
+  return runner_.Run([&](Txn& txn) {
+    return ops::Remove(txn, Context(), parent, name, ops::RemoveKind::kAny, keep);
+  });
 }
 
 Result<RenameResult> Namespace::Rename(FileId src_parent, std::string_view src_name,
-                                       FileId dst_parent, std::string_view dst_name) {
+                                       FileId dst_parent, std::string_view dst_name,
+                                       const KeepOrphan& keep) {
   return runner_.Run([&](Txn& txn) {
-    return ops::Rename(txn, Context(), src_parent, src_name, dst_parent, dst_name);
+    return ops::Rename(txn, Context(), src_parent, src_name, dst_parent, dst_name, keep);
   });
 }
 
@@ -127,6 +131,16 @@ Result<Inode> Namespace::RecordWrite(FileId fileid, uint64_t end_offset_bytes,
                                      std::optional<Timespec> mtime) {
   return runner_.Run(
       [&](Txn& txn) { return ops::RecordWrite(txn, Context(), fileid, end_offset_bytes, mtime); });
+}
+
+// ---- orphans ----
+
+Result<Unlinked> Namespace::PurgeOrphan(FileId fileid, const KeepOrphan& keep) {
+  return runner_.Run([&](Txn& txn) { return ops::PurgeOrphan(txn, fileid, keep); });
+}
+
+Result<std::vector<OrphanRecord>> Namespace::ListOrphans(FileId after_fileid, uint32_t max) {
+  return runner_.Read([&](Txn& txn) { return ops::ListOrphans(txn, after_fileid, max); });
 }
 
 // ---- extended attributes ----

@@ -73,10 +73,21 @@ struct CreateResult {
   DirChange dir;
 };
 
-// One name removed from an inode (by REMOVE, RMDIR or RENAME over an existing target).
+// Asked, with the file's inode locked, when a regular file is about to lose its last name (or,
+// in PurgeOrphan, about to be deleted): true keeps it as an orphan because a client still has
+// it open (docs/schema.md, "Orphans"). May be called on every transaction attempt, so it must
+// be a cheap read of state outside the store, and must not call into the Namespace. Empty:
+// nothing is open, the file goes at once.
+using KeepOrphan = std::function<bool(FileId)>;
+
+// One name removed from an inode (by REMOVE, RMDIR or RENAME over an existing target), or an
+// orphan purged (PurgeOrphan).
 struct Unlinked {
   Inode inode;           // after the unlink: nlink already decremented
-  bool dropped = false;  // nlink reached 0: the inode and its extents are gone from the store
+  bool dropped = false;  // the inode, its xattrs and its extents are gone from the store
+  // nlink reached 0 but KeepOrphan said the file is open: the inode (nlink 0), its extents and
+  // xattrs stay, listed in `orphans`, until PurgeOrphan.
+  bool orphaned = false;
   std::vector<Extent> extents;  // when dropped: what the caller must delete on the volumes
 };
 
@@ -182,21 +193,34 @@ class Namespace {
   // ---- namespace mutations ----
   // Any type; kDir makes a directory (args.how must be kGuarded).
   Result<CreateResult> Create(FileId parent, std::string_view name, const CreateArgs& args);
-  // Removes a non-directory name (kIsDir for a directory).
-  Result<RemoveResult> Remove(FileId parent, std::string_view name);
+  // Removes a non-directory name (kIsDir for a directory). A regular file losing its last name
+  // becomes an orphan instead of going when `keep` says it is open (see KeepOrphan).
+  Result<RemoveResult> Remove(FileId parent, std::string_view name, const KeepOrphan& keep = {});
   // Removes an empty directory (kNotDir for a non-directory, kNotEmpty).
   Result<RemoveResult> RmDir(FileId parent, std::string_view name);
   // Removes whatever the name is (NFSv4 REMOVE): Remove or RmDir in one transaction.
-  Result<RemoveResult> Unlink(FileId parent, std::string_view name);
-  // POSIX rename(2): see meta/ops/rename.cc for the rules.
+  Result<RemoveResult> Unlink(FileId parent, std::string_view name, const KeepOrphan& keep = {});
+  // POSIX rename(2): see meta/ops/rename.cc for the rules. A replaced regular file that loses
+  // its last name becomes an orphan when `keep` says it is open.
   Result<RenameResult> Rename(FileId src_parent, std::string_view src_name, FileId dst_parent,
-                              std::string_view dst_name);
+                              std::string_view dst_name, const KeepOrphan& keep = {});
+  // A new name for a non-directory. An orphan (nlink 0) cannot get one: kNotFound, as Linux
+  // answers linkat(2) of an unlinked file (ENOENT).
   Result<LinkResult> Link(FileId fileid, FileId new_parent, std::string_view new_name);
   Result<SetAttrResult> SetAttr(FileId fileid, const SetAttrArgs& args);
   // Data was written up to end_offset_bytes (WRITE through the MDS, LAYOUTCOMMIT): size grows
   // to at least that, data_generation and change bump, mtime = `mtime` or now.
   Result<Inode> RecordWrite(FileId fileid, uint64_t end_offset_bytes,
                             std::optional<Timespec> mtime = std::nullopt);
+
+  // ---- orphans: regular files with no name left, kept while open (docs/schema.md) ----
+  // Deletes the orphan `fileid` (its inode, xattrs, extents and orphans key, in one
+  // transaction) and returns its extents for the caller to delete on the volumes
+  // (dropped = true). A no-op (dropped = false) when the file is not an orphan (it has a name,
+  // or is gone already) or `keep` says it is open again.
+  Result<Unlinked> PurgeOrphan(FileId fileid, const KeepOrphan& keep = {});
+  // Orphans with fileid > after_fileid, in fileid order, at most max (<= kListPageEntriesMax).
+  Result<std::vector<OrphanRecord>> ListOrphans(FileId after_fileid, uint32_t max);
 
   // ---- extended attributes (RFC 8276), on any inode; the protocol layer decides which types
   // may have them. Names are 1..kXattrNameBytesMax bytes without NUL (kInvalid, kTooBig);

@@ -60,6 +60,7 @@ const char* CfName(Cf cf) {
     case Cf::kSys: return "sys";
     case Cf::kXattrs: return "xattrs";
     case Cf::kXattrCookies: return "xattrcookies";
+    case Cf::kOrphans: return "orphans";
   }
   return "unknown";
 }
@@ -380,6 +381,28 @@ Result<std::string> DecodeXattrCookie(std::string_view value) {
     return Corrupt("xattrcookie");
   }
   return name;
+}
+
+// ----- orphans --------------------------------------------------------------------------------
+
+std::string OrphanKey(FileId fileid) { return Be64Key(fileid); }
+
+std::string EncodeOrphan(const OrphanRecord& orphan) {
+  Encoder e;
+  e.U8(kOrphanRecordVersion);
+  PutTime(e, orphan.since);
+  return e.Take();
+}
+
+Result<OrphanRecord> DecodeOrphan(std::string_view key, std::string_view value) {
+  if (key.size() != 8) return Corrupt("orphan key");
+  Decoder d(value);
+  Status s = CheckVersion(d, kOrphanRecordVersion, "orphan");
+  if (!s.ok()) return s;
+  OrphanRecord out;
+  out.fileid = GetFixed64BE(key);
+  if (!GetTime(d, &out.since) || !d.Done()) return Corrupt("orphan");
+  return out;
 }
 
 // ----- sys ------------------------------------------------------------------------------------

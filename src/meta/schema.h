@@ -38,8 +38,9 @@ enum class Cf : uint8_t {
   kSys,         // named singletons: format version, fileid counter, rename lock
   kXattrs,        // (fileid, xattr name) -> XattrRecord
   kXattrCookies,  // (fileid, xattr cookie) -> XattrCookieEntry
+  kOrphans,       // fileid -> OrphanRecord: a regular file with no name left, kept while open
 };
-inline constexpr int kCfCount = 9;
+inline constexpr int kCfCount = 10;
 const char* CfName(Cf cf);  // the RocksDB column family name, e.g. "inodes"
 
 // Version of the whole store, kept in sys/"format_version". Open refuses any other.
@@ -254,6 +255,23 @@ std::string XattrCookieKey(FileId fileid, uint64_t cookie);
 uint64_t XattrCookieFromKey(std::string_view key);  // key must be 16 bytes
 std::string EncodeXattrCookie(std::string_view name);
 Result<std::string> DecodeXattrCookie(std::string_view value);
+
+// ---------------------------------------------------------------------------------------------
+// orphans: key = be64(fileid). A regular file whose last name went while a client still had it
+// open: its inode (nlink 0), extents and xattrs stay until PurgeOrphan deletes them together
+// with this key (docs/schema.md, "Orphans").
+
+inline constexpr uint8_t kOrphanRecordVersion = 1;
+
+struct OrphanRecord {
+  FileId fileid = 0;  // key
+  Timespec since;     // when its last name went
+  friend bool operator==(const OrphanRecord&, const OrphanRecord&) = default;
+};
+
+std::string OrphanKey(FileId fileid);
+std::string EncodeOrphan(const OrphanRecord& orphan);
+Result<OrphanRecord> DecodeOrphan(std::string_view key, std::string_view value);
 
 // ---------------------------------------------------------------------------------------------
 // sys: key = a name; value = a version byte + one varint.

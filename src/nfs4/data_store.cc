@@ -124,7 +124,15 @@ Result<meta::Instance> DataStore::InstanceForWrite(const meta::Inode& inode, uin
   e.fileid = inode.fileid;
   e.index = index;
   e.instances.push_back(inst);
-  if (Status s = ns_.PutExtent(e); !s.ok()) return s;
+  if (Status s = ns_.PutExtent(e); !s.ok()) {
+    // Not recorded (the file went meanwhile: a REMOVE, the purge of an orphan): the DS file is
+    // nobody's. Removed now, not later, so that a retried write can create it again.
+    if (Status r = v->Remove(HandleOf(inst, inode.fileid, index)); !r.ok()) {
+      spdlog::warn("data of file {} extent {} on volume {} left behind: {}", inode.fileid, index,
+                   inst.volume_id, r.ToString());
+    }
+    return s;
+  }
   return inst;
 }
 

@@ -3,11 +3,14 @@
 // server; thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/identity.h"
@@ -28,6 +31,16 @@ inline constexpr uint64_t kFsidMinor = 1;
 // How long the file system figures (space, files) GETATTR and READDIR report may be reused:
 // they come from a statvfs, which need not run for every attribute request.
 inline constexpr std::chrono::milliseconds kFsAttrsRefresh{1000};
+
+// Orphans one SweepOrphans call looks at, at most; the next call goes on where it stopped.
+inline constexpr uint32_t kOrphansPerSweepMax = 16384;
+
+// Files removed while open (docs/protocol.md, "Files removed while open"). Monotonic.
+struct OrphanStats {
+  std::atomic<uint64_t> orphaned{0};        // files kept when their last name went
+  std::atomic<uint64_t> purged{0};          // orphans deleted, with their data
+  std::atomic<uint64_t> purge_failures{0};  // purges that failed (the next sweep retries)
+};
 
 struct MdsOptions {
   uint32_t lease_time_s = 90;
@@ -66,6 +79,29 @@ class Mds {
   Result<meta::SetAttrResult> SetAttr(uint64_t fileid, const meta::SetAttrArgs& args);
   // A file whose last name went away: delete its data (REMOVE, RENAME over it).
   void ReleaseData(const meta::Unlinked& unlinked);
+
+  // ---- files removed while open (orphans.cc; docs/protocol.md, "Files removed while open")
+  // REMOVE and RENAME over a name: a regular file losing its last name while a client has it
+  // open, or during the grace period (a client may still reclaim an open of it), becomes an
+  // orphan that keeps its data; any other file that loses its last name is released on the
+  // volumes.
+  Result<meta::RemoveResult> Unlink(uint64_t dir, std::string_view name);
+  Result<meta::RenameResult> Rename(uint64_t src_dir, std::string_view from, uint64_t dst_dir,
+                                    std::string_view to);
+  // OPEN holds this from its last read of the file until its open is recorded in the state
+  // module (see open_guards_).
+  std::shared_lock<std::shared_mutex> GuardOpen(uint64_t fileid) {
+    return open_guards_.Shared(fileid);
+  }
+  // After a CLOSE: purges the file, with its data, if it is an orphan nobody has open any more
+  // (never during the grace period).
+  void ReapIfOrphan(uint64_t fileid);
+  // Purges every orphan nobody has open (opens also go by lease expiry, revocation and a
+  // client's restart), at most kOrphansPerSweepMax per call, going on where the last call
+  // stopped; nothing during the grace period. manifold-mds calls it every second. Returns how
+  // many it purged.
+  uint32_t SweepOrphans();
+  const OrphanStats& orphan_stats() const { return orphan_stats_; }
   const MdsOptions& options() const { return options_; }
   // The caller's identity under its export rule (root squash; AUTH_NONE is anonymous).
   static Identity IdentityOf(const rpc::Credential& cred, const ExportRule& rule);
@@ -83,6 +119,21 @@ class Mds {
   mutable FsAttrs fs_;                                      // guarded by fs_mu_
   mutable std::chrono::steady_clock::time_point fs_read_at_;  // guarded by fs_mu_
   mutable bool fs_valid_ = false;                           // guarded by fs_mu_
+
+  // Orphans (orphans.cc).
+  bool StillOpen(uint64_t fileid);  // may a client (still) have it open?
+  bool Purge(uint64_t fileid);      // PurgeOrphan under the exclusive guard, then the data
+  void NoteUnlinked(const meta::Unlinked& unlinked);
+  // Orders OPEN against the removal of a file's last name and the purge of an orphan, per
+  // fileid (striped, the same shape as the data guards). OPEN holds the file's stripe shared
+  // from re-reading the file until its open is recorded; REMOVE, RENAME over a name and a
+  // purge hold the victim's stripe exclusive from asking the state module whether it is open
+  // until the namespace change commits. So either the open is recorded first (and the file
+  // becomes or stays an orphan), or the removal commits first (and the OPEN finds it gone).
+  FileGuards open_guards_;
+  OrphanStats orphan_stats_;
+  std::mutex sweep_mu_;        // one sweep at a time
+  uint64_t sweep_after_ = 0;   // guarded by sweep_mu_: the last fileid the sweep looked at
 };
 
 // Protocol view of an inode.

@@ -114,12 +114,14 @@ Status Nfs4Client::CreateSession() {
 // RFC 8881 18.51.3: a client that has nothing to reclaim says so at once, or its non-reclaim
 // OPENs fail with NFS4ERR_GRACE for the whole grace period.
 Status Nfs4Client::AfterSession() {
-  CompoundBuilder rc("reclaim_complete");
-  rc.ReclaimComplete(false);
-  auto r = Run(rc);
-  if (!r.ok()) return r.status();
-  if (!r->ok() && r->status() != NFS4ERR_COMPLETE_ALREADY) {
-    return CompoundStatus(*r, "RECLAIM_COMPLETE");
+  if (options_.reclaim_complete) {
+    CompoundBuilder rc("reclaim_complete");
+    rc.ReclaimComplete(false);
+    auto r = Run(rc);
+    if (!r.ok()) return r.status();
+    if (!r->ok() && r->status() != NFS4ERR_COMPLETE_ALREADY) {
+      return CompoundStatus(*r, "RECLAIM_COMPLETE");
+    }
   }
   CompoundBuilder lease("lease_time");
   lease.PutRootFh().GetAttr(MakeBitmap({FATTR4_LEASE_TIME}));

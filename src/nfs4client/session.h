@@ -7,7 +7,7 @@
 //   auto res = (*client)->Run(c);            // SEQUENCE is prepended, slot and seqid chosen
 //
 // Connect does EXCHANGE_ID, CREATE_SESSION (asking for a backchannel on the same connection,
-// CREATE_SESSION4_FLAG_CONN_BACK_CHAN) and RECLAIM_COMPLETE. A background thread renews the
+// CREATE_SESSION4_FLAG_CONN_BACK_CHAN) and RECLAIM_COMPLETE (unless told not to). A background thread renews the
 // lease with a SEQUENCE-only compound when the client has been idle for a third of the lease,
 // and returns recalled delegations. Destroy() (or the destructor) sends DESTROY_SESSION and
 // DESTROY_CLIENTID.
@@ -64,6 +64,9 @@ struct ClientOptions {
   bool retry_grace = true;
 
   bool renew_lease = true;  // the background SEQUENCE when idle
+  // Connect ends with RECLAIM_COMPLETE; false leaves it to the caller, who reclaims first
+  // (OPEN with CLAIM_PREVIOUS after a server restart).
+  bool reclaim_complete = true;
 };
 
 // A file opened by the helpers. Only what the helpers need; tests that want more use Run.

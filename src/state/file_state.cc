@@ -130,6 +130,11 @@ FileStateTable::FileState& FileStateTable::File(uint64_t fileid) {
   return *f;
 }
 
+bool FileStateTable::HasOpens(uint64_t fileid) const {
+  auto it = files_.find(fileid);
+  return it != files_.end() && !it->second->opens.empty();
+}
+
 void FileStateTable::MaybeEraseFile(uint64_t fileid) {
   auto it = files_.find(fileid);
   if (it != files_.end() && it->second->empty()) files_.erase(it);

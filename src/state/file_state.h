@@ -188,6 +188,10 @@ class FileStateTable {
     return live_write_delegations_.load(std::memory_order_relaxed);
   }
 
+  // Live (not revoked) opens of the file, by any client (a file removed while open stays until
+  // this is false: docs/protocol.md, "Files removed while open").
+  bool HasOpens(uint64_t fileid) const;
+
   // ---- introspection (tests, metrics) ----
   size_t stateid_count() const { return entries_.size(); }
   size_t file_count() const { return files_.size(); }

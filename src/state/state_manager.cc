@@ -188,6 +188,11 @@ StateidResult StateManager::Close(clientid4 clientid, uint64_t fileid, const CLO
   return files_.Close(clientid, fileid, args);
 }
 
+bool StateManager::HasOpens(uint64_t fileid) {
+  std::lock_guard lock(files_.mu());
+  return files_.HasOpens(fileid);
+}
+
 LockResult StateManager::Lock(clientid4 clientid, uint64_t fileid, const LOCK4args& args) {
   std::lock_guard lock(files_.mu());
   return files_.Lock(clientid, fileid, args, clock_.Now());

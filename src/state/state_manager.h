@@ -197,6 +197,11 @@ class StateManager {
   OpenResult Open(const OpenRequest& req);
   StateidResult OpenDowngrade(clientid4 clientid, uint64_t fileid, const OPEN_DOWNGRADE4args& args);
   StateidResult Close(clientid4 clientid, uint64_t fileid, const CLOSE4args& args);
+  // True while any client has a live (not revoked) open of the file. Opens go by CLOSE, lease
+  // expiry, revocation and a client's restart (its new client ID replaces the old one and its
+  // state; DESTROY_CLIENTID is refused while opens remain). The MDS keeps a file whose last
+  // name was removed until this is false (and, after a restart, until the grace period ends).
+  bool HasOpens(uint64_t fileid);
 
   // ---- byte-range locks (18.10, 18.11, 18.12) ----
   LockResult Lock(clientid4 clientid, uint64_t fileid, const LOCK4args& args);

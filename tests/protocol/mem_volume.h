@@ -29,6 +29,13 @@ class MemVolume final : public volume::Volume {
     std::lock_guard lock(mu_);
     read_hook_ = std::move(hook);
   }
+  // Runs after a CREATE made the file and before the reply goes back (a writer's first write
+  // to an extent, between its look at the file and recording the new extent).
+  using CreateHook = std::function<void(const std::string& name)>;
+  void set_create_hook(CreateHook hook) {
+    std::lock_guard lock(mu_);
+    create_hook_ = std::move(hook);
+  }
 
   // ---- what tests look at (by the data-server file's name)
   bool Exists(const std::string& name) const {
@@ -47,6 +54,10 @@ class MemVolume final : public volume::Volume {
       if (!f.blocks.count(b)) return false;
     }
     return true;
+  }
+  size_t FileCount() const {
+    std::lock_guard lock(mu_);
+    return files_.size();
   }
   // Some file holds bytes written UNSTABLE and not committed since.
   bool AnyUncommitted() const {
@@ -67,7 +78,10 @@ class MemVolume final : public volume::Volume {
     std::string fh = "mem" + std::to_string(++next_id_);
     files_[fh] = File{};
     by_name_[name] = fh;
-    Unlock(lock, done, volume::DataHandle{{fh.begin(), fh.end()}, name});
+    CreateHook hook = create_hook_;
+    lock.unlock();
+    if (hook) hook(name);
+    done(volume::DataHandle{{fh.begin(), fh.end()}, name});
   }
   void LookupAsync(const std::string& name, volume::Callback<volume::DataHandle> done) override {
     std::unique_lock lock(mu_);
@@ -178,6 +192,55 @@ class MemVolume final : public volume::Volume {
   std::map<std::string, std::string> by_name_;  // name -> handle; guarded by mu_
   uint64_t next_id_ = 0;                        // guarded by mu_
   ReadHook read_hook_;                          // guarded by mu_
+  CreateHook create_hook_;                      // guarded by mu_
+};
+
+// A Volume that forwards to one it does not own, so that the data outlives the DataStore it is
+// added to, as a data server's files outlive a restart of the MDS.
+class VolumeRef final : public volume::Volume {
+ public:
+  explicit VolumeRef(volume::Volume& target) : v_(target) {}
+  std::string url() const override { return v_.url(); }
+  volume::IoLimits io_limits() const override { return v_.io_limits(); }
+  void CreateAsync(const std::string& name, volume::Callback<volume::DataHandle> done) override {
+    v_.CreateAsync(name, std::move(done));
+  }
+  void LookupAsync(const std::string& name, volume::Callback<volume::DataHandle> done) override {
+    v_.LookupAsync(name, std::move(done));
+  }
+  void ReadAsync(const volume::DataHandle& h, uint64_t offset, uint32_t count,
+                 volume::Callback<volume::ReadResult> done) override {
+    v_.ReadAsync(h, offset, count, std::move(done));
+  }
+  void WriteAsync(const volume::DataHandle& h, uint64_t offset, std::span<const uint8_t> data,
+                  volume::Stability stable, volume::Callback<volume::WriteResult> done) override {
+    v_.WriteAsync(h, offset, data, stable, std::move(done));
+  }
+  void CommitAsync(const volume::DataHandle& h, uint64_t offset, uint32_t count,
+                   volume::Callback<volume::Verifier> done) override {
+    v_.CommitAsync(h, offset, count, std::move(done));
+  }
+  void TruncateAsync(const volume::DataHandle& h, uint64_t size,
+                     volume::StatusCallback done) override {
+    v_.TruncateAsync(h, size, std::move(done));
+  }
+  void GetAttrAsync(const volume::DataHandle& h,
+                    volume::Callback<volume::DataAttrs> done) override {
+    v_.GetAttrAsync(h, std::move(done));
+  }
+  void SetOwnerAsync(const volume::DataHandle& h, uint32_t uid, uint32_t gid,
+                     volume::StatusCallback done) override {
+    v_.SetOwnerAsync(h, uid, gid, std::move(done));
+  }
+  void RemoveAsync(const volume::DataHandle& h, volume::StatusCallback done) override {
+    v_.RemoveAsync(h, std::move(done));
+  }
+  void SpaceAsync(volume::Callback<volume::VolumeSpace> done) override {
+    v_.SpaceAsync(std::move(done));
+  }
+
+ private:
+  volume::Volume& v_;
 };
 
 }  // namespace manifold::testlib

@@ -107,27 +107,38 @@ void TouchInode(Inode* inode, Timespec now) {
   inode->change++;
 }
 
-Result<Unlinked> DropLink(Txn& txn, Inode inode, Timespec now) {
+Result<Unlinked> DropLink(Txn& txn, Inode inode, Timespec now, const KeepOrphan& keep) {
   if (inode.nlink == 0) {
     return Status(Code::kCorruption, "fileid " + std::to_string(inode.fileid) + " has nlink 0");
   }
   inode.nlink--;
   TouchInode(&inode, now);
   Unlinked out;
-  if (inode.nlink > 0) {
+  if (inode.nlink == 0 && inode.type == FileType::kReg && keep && keep(inode.fileid)) {
+    META_RETURN_IF_ERROR(txn.Put(Cf::kOrphans, OrphanKey(inode.fileid),
+                                 EncodeOrphan(OrphanRecord{inode.fileid, now})));
+    out.orphaned = true;
+  }
+  if (inode.nlink > 0 || out.orphaned) {
     META_RETURN_IF_ERROR(WriteInode(txn, inode));
     out.inode = std::move(inode);
     return out;
   }
-  META_RETURN_IF_ERROR(txn.Delete(Cf::kInodes, InodeKey(inode.fileid)));
-  META_RETURN_IF_ERROR(DropXattrs(txn, inode));
-  META_ASSIGN_OR_RETURN(out.extents, ScanExtents(txn, inode.fileid));
-  for (const Extent& e : out.extents) {
-    META_RETURN_IF_ERROR(txn.Delete(Cf::kExtents, ExtentKey(e.fileid, e.index)));
-  }
+  META_ASSIGN_OR_RETURN(out.extents, DropInode(txn, inode));
   out.dropped = true;
   out.inode = std::move(inode);
   return out;
+}
+
+Result<std::vector<Extent>> DropInode(Txn& txn, const Inode& inode) {
+  MANIFOLD_CHECK(!inode.is_dir());
+  META_RETURN_IF_ERROR(txn.Delete(Cf::kInodes, InodeKey(inode.fileid)));
+  META_RETURN_IF_ERROR(DropXattrs(txn, inode));
+  META_ASSIGN_OR_RETURN(std::vector<Extent> extents, ScanExtents(txn, inode.fileid));
+  for (const Extent& e : extents) {
+    META_RETURN_IF_ERROR(txn.Delete(Cf::kExtents, ExtentKey(e.fileid, e.index)));
+  }
+  return extents;
 }
 
 Result<Unlinked> DropDir(Txn& txn, Inode dir, Timespec now) {

@@ -50,9 +50,14 @@ void TouchDir(Inode* dir, Timespec now);
 // Inode attributes changed: ctime = now, change + 1.
 void TouchInode(Inode* inode, Timespec now);
 
-// Drops one link of a non-directory (ctime and change bump). At nlink 0 deletes the inode, its
-// xattrs and every extent of it, returning the extents; otherwise writes the inode back.
-Result<Unlinked> DropLink(Txn& txn, Inode inode, Timespec now);
+// Drops one link of a non-directory (ctime and change bump). At nlink 0 a regular file that
+// `keep` says is open becomes an orphan (the inode is written back with nlink 0 and its orphans
+// key is put); any other file is deleted with DropInode, its extents returned. Otherwise the
+// inode is written back.
+Result<Unlinked> DropLink(Txn& txn, Inode inode, Timespec now, const KeepOrphan& keep);
+// Deletes a non-directory's inode, its xattrs and every extent of it; returns the extents. The
+// caller holds the inode's lock.
+Result<std::vector<Extent>> DropInode(Txn& txn, const Inode& inode);
 // Deletes an empty directory's inode and its xattrs (the caller checked emptiness and fixes
 // the parent's nlink).
 Result<Unlinked> DropDir(Txn& txn, Inode dir, Timespec now);

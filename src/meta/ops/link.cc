@@ -13,6 +13,9 @@ Result<LinkResult> Link(Txn& txn, const OpContext& ctx, FileId fileid, FileId ne
   if (existing) return Status(Code::kExists, "'" + std::string(new_name) + "' exists");
   META_ASSIGN_OR_RETURN(Inode target, LockInode(txn, fileid));
   if (target.is_dir()) return Status(Code::kIsDir, "cannot hard-link a directory");
+  // Linux refuses linkat(2) of an unlinked file with ENOENT; an orphan stays nameless until it
+  // is purged (fsck: an inode with nlink 0 has no dirent).
+  if (target.nlink == 0) return Status(Code::kNotFound, "file has no name left (an orphan)");
   if (target.nlink >= kLinksMax) {
     return Status(Code::kTooBig, "file has " + std::to_string(kLinksMax) + " links");
   }

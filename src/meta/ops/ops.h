@@ -28,14 +28,14 @@ Result<CreateResult> Mkdir(Txn& txn, const OpContext& ctx, FileId parent, std::s
                            const CreateArgs& args);  // mkdir.cc
 enum class RemoveKind { kNonDir, kDirOnly, kAny };
 Result<RemoveResult> Remove(Txn& txn, const OpContext& ctx, FileId parent, std::string_view name,
-                            RemoveKind kind);  // remove.cc
+                            RemoveKind kind, const KeepOrphan& keep);  // remove.cc
 // rmdir.cc: removes the directory entry `entry` (named `name` in `*parent_dir`, both locked).
 Result<RemoveResult> RemoveDirEntry(Txn& txn, const OpContext& ctx, Inode* parent_dir,
                                     std::string_view name, const Dirent& entry);
 Result<RemoveResult> RmDir(Txn& txn, const OpContext& ctx, FileId parent, std::string_view name);
 Result<RenameResult> Rename(Txn& txn, const OpContext& ctx, FileId src_parent,
                             std::string_view src_name, FileId dst_parent,
-                            std::string_view dst_name);  // rename.cc
+                            std::string_view dst_name, const KeepOrphan& keep);  // rename.cc
 Result<LinkResult> Link(Txn& txn, const OpContext& ctx, FileId fileid, FileId new_parent,
                         std::string_view new_name);  // link.cc
 Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
@@ -50,6 +50,10 @@ Result<DirChange> SetXattr(Txn& txn, const OpContext& ctx, FileId fileid, std::s
 Result<DirChange> RemoveXattr(Txn& txn, const OpContext& ctx, FileId fileid,
                               std::string_view name);
 Result<XattrListResult> ListXattrs(Txn& txn, FileId fileid, uint64_t cookie, uint32_t max_names);
+
+// orphans.cc
+Result<Unlinked> PurgeOrphan(Txn& txn, FileId fileid, const KeepOrphan& keep);
+Result<std::vector<OrphanRecord>> ListOrphans(Txn& txn, FileId after_fileid, uint32_t max);
 
 // extents.cc
 Status PutExtent(Txn& txn, const Extent& extent);

@@ -3,13 +3,14 @@
 //
 // Locks the parent, the name, then the child inode. The child loses one link; at nlink 0 the
 // inode and all its extents are deleted and returned, so the caller can delete the data on
-// the volumes after the commit.
+// the volumes after the commit, unless `keep` says the regular file is still open: then it
+// becomes an orphan in the same transaction (docs/schema.md, "Orphans").
 #include "meta/ops/ops.h"
 
 namespace manifold::meta::ops {
 
 Result<RemoveResult> Remove(Txn& txn, const OpContext& ctx, FileId parent, std::string_view name,
-                            RemoveKind kind) {
+                            RemoveKind kind, const KeepOrphan& keep) {
   META_RETURN_IF_ERROR(ValidateName(name));
   META_ASSIGN_OR_RETURN(Inode dir, LockDir(txn, parent));
   META_ASSIGN_OR_RETURN(std::optional<Dirent> entry, LockDirent(txn, parent, name));
@@ -29,7 +30,7 @@ Result<RemoveResult> Remove(Txn& txn, const OpContext& ctx, FileId parent, std::
   META_RETURN_IF_ERROR(DropEntry(txn, &dir, name, *entry));
   TouchDir(&dir, ctx.now);
   out.dir.after = dir.change;
-  META_ASSIGN_OR_RETURN(out.unlinked, DropLink(txn, std::move(child), ctx.now));
+  META_ASSIGN_OR_RETURN(out.unlinked, DropLink(txn, std::move(child), ctx.now, keep));
   META_RETURN_IF_ERROR(WriteInode(txn, dir));
   return out;
 }

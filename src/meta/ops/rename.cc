@@ -7,7 +7,8 @@
 //  - Directory moved across parents: its ".." changes, the old parent loses a link, the new
 //    parent gains one. The moved entry gets a new cookie in the target directory.
 //  - Both parents: mtime, ctime, change. The moved inode: ctime, change. A replaced target
-//    loses a link (and at nlink 0 its inode and extents, returned to the caller).
+//    loses a link (and at nlink 0 its inode and extents, returned to the caller, unless `keep`
+//    says the regular file is open: then it becomes an orphan).
 //
 // The subtree check walks parent pointers from the target directory to the root. Only a
 // directory moving between parents changes parent pointers, so such renames take one global
@@ -73,11 +74,12 @@ Status CheckReplaceable(const Dirent& src, const Dirent& dst) {
 }
 
 Result<Unlinked> ReplaceTarget(Txn& txn, const OpContext& ctx, Inode* dst_dir,
-                               std::string_view name, const Dirent& target) {
+                               std::string_view name, const Dirent& target,
+                               const KeepOrphan& keep) {
   if (target.type != FileType::kDir) {
     META_ASSIGN_OR_RETURN(Inode victim, LockInode(txn, target.child));
     META_RETURN_IF_ERROR(DropEntry(txn, dst_dir, name, target));
-    return DropLink(txn, std::move(victim), ctx.now);
+    return DropLink(txn, std::move(victim), ctx.now, keep);
   }
   META_ASSIGN_OR_RETURN(Inode victim, LockDir(txn, target.child));
   META_ASSIGN_OR_RETURN(bool empty, DirIsEmpty(txn, victim.fileid));
@@ -120,7 +122,7 @@ Status WriteParents(Txn& txn, const OpContext& ctx, Parents& p, RenameResult* ou
 
 Result<RenameResult> Rename(Txn& txn, const OpContext& ctx, FileId src_parent,
                             std::string_view src_name, FileId dst_parent,
-                            std::string_view dst_name) {
+                            std::string_view dst_name, const KeepOrphan& keep) {
   META_RETURN_IF_ERROR(ValidateName(src_name));
   META_RETURN_IF_ERROR(ValidateName(dst_name));
   // Unlocked peek: does this rename move a directory between parents (global lock first)?
@@ -146,7 +148,7 @@ Result<RenameResult> Rename(Txn& txn, const OpContext& ctx, FileId src_parent,
   if (dst) META_RETURN_IF_ERROR(CheckReplaceable(*src, *dst));
   META_ASSIGN_OR_RETURN(Inode moved, LockInode(txn, src->child));
   if (dst) {
-    META_ASSIGN_OR_RETURN(Unlinked replaced, ReplaceTarget(txn, ctx, &p.dst(), dst_name, *dst));
+    META_ASSIGN_OR_RETURN(Unlinked replaced, ReplaceTarget(txn, ctx, &p.dst(), dst_name, *dst, keep));
     out.replaced = std::move(replaced);
   }
   META_RETURN_IF_ERROR(MoveEntry(txn, ctx, p, src_name, *src, dst_name, std::move(moved)));

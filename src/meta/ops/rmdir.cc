@@ -28,7 +28,7 @@ Result<RemoveResult> RemoveDirEntry(Txn& txn, const OpContext& ctx, Inode* paren
 }
 
 Result<RemoveResult> RmDir(Txn& txn, const OpContext& ctx, FileId parent, std::string_view name) {
-  return Remove(txn, ctx, parent, name, RemoveKind::kDirOnly);
+  return Remove(txn, ctx, parent, name, RemoveKind::kDirOnly, KeepOrphan());
 }
 
 }  // namespace manifold::meta::ops

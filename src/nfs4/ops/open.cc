@@ -1,5 +1,6 @@
 // OPEN (RFC 8881 18.16), OPEN_DOWNGRADE (18.18), CLOSE (18.2). Share reservations and open
 // stateids live in state::StateManager; the namespace work (lookup, create, truncate) here.
+// A file whose last name is removed while open stays until its last open goes (orphans.cc).
 #include <cstring>
 #include <optional>
 
@@ -163,6 +164,22 @@ nfsstat4 FindTarget(CompoundContext& ctx, const OPEN4args& a, OpenTarget& t,
   }
 }
 
+// The file may have lost its last name since FindTarget read it: then it is an orphan, kept for
+// its opens, and this one joins them. Or it may be gone: a REMOVE, RENAME or purge committed
+// first. The caller holds the file's open guard (Mds::GuardOpen), which those hold exclusive
+// from asking whether the file is open until their commit, so after this read either they see
+// this open or the file is gone here. Gone: by name the name went first (NFS4ERR_NOENT), by
+// filehandle the handle is dead (NFS4ERR_STALE).
+nfsstat4 StillThere(CompoundContext& ctx, open_claim_type4 claim, OpenTarget& t) {
+  auto now = ctx.mds.ns().GetAttr(t.inode.fileid, t.inode.generation);
+  if (now.ok()) {
+    t.inode = std::move(*now);
+    return NFS4_OK;
+  }
+  if (now.status().code() != Code::kStale) return ToNfs4(now.status());
+  return claim == CLAIM_NULL || claim == CLAIM_DELEGATE_CUR ? NFS4ERR_NOENT : NFS4ERR_STALE;
+}
+
 // open_delegation4 from the state module's decision. The ACE grants nothing: the client asks
 // ACCESS before opening locally (10.4.1); a write delegation has no space limit.
 void FillDelegation(const state::DelegationGrant& g, open_delegation4& out) {
@@ -203,6 +220,9 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     out.status = NFS4ERR_INVAL;
   }
   if (out.status != NFS4_OK) return out.status;
+  auto guard = ctx.mds.GuardOpen(t.inode.fileid);  // until the open is recorded
+  out.status = StillThere(ctx, a.claim.claim, t);
+  if (out.status != NFS4_OK) return out.status;
   req.clientid = ctx.clientid;
   req.owner = std::string_view(a.owner.owner.owner_val, a.owner.owner.owner_len);
   req.fileid = t.inode.fileid;
@@ -210,6 +230,7 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   req.share_deny = a.share_deny;
   req.may_delegate = ctx.mds.state().FindBackchannel(ctx.clientid).has_value();
   auto opened = ctx.mds.state().Open(req);
+  guard.unlock();
   if (opened.status != NFS4_OK) return out.status = opened.status;
   if (t.truncate_to) {
     meta::SetAttrArgs size;
@@ -221,6 +242,7 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
       if (!opened.upgraded) {
         CLOSE4args close{opened.stateid.seqid, opened.stateid};
         ctx.mds.state().Close(ctx.clientid, t.inode.fileid, close);
+        ctx.mds.ReapIfOrphan(t.inode.fileid);
       }
       return out.status = ToNfs4(done.status());
     }
@@ -231,7 +253,9 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& ok = out.OPEN4res_u.resok4;
   ok.stateid = opened.stateid;
   FillChangeInfo(t.dir, ok.cinfo);
-  ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
+  // RFC 8881 18.16.4: the file outlives the removal of its last name while this open lasts,
+  // so the client need not rename it aside ("silly rename") to keep using it.
+  ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX | OPEN4_RESULT_PRESERVE_UNLINKED;
   ToBitmap4(t.attrset, [&ctx](size_t n) { return ArenaAlloc(ctx, n); }, ok.attrset);
   FillDelegation(opened.delegation, ok.delegation);
   return NFS4_OK;
@@ -265,6 +289,7 @@ nfsstat4 Close(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (r.status == NFS4_OK) {
     out.CLOSE4res_u.open_stateid = r.stateid;
     ctx.current_stateid = r.stateid;
+    ctx.mds.ReapIfOrphan(fileid);  // the last open of a removed file: it goes now
   }
   return r.status;
 }

@@ -1,4 +1,5 @@
-// REMOVE (RFC 8881 18.25): files, symlinks, special files and empty directories.
+// REMOVE (RFC 8881 18.25): files, symlinks, special files and empty directories. A regular
+// file that a client still has open outlives its last name (Mds::Unlink, orphans.cc).
 #include "nfs4/ops/common.h"
 #include "nfs4/ops/ops.h"
 #include "nfs4/status_map.h"
@@ -20,9 +21,8 @@ nfsstat4 Remove(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     out.status = CheckSticky(ctx, dir, *victim);
     if (out.status != NFS4_OK) return out.status;
   }
-  auto removed = ctx.mds.ns().Unlink(dir.fileid, name);
+  auto removed = ctx.mds.Unlink(dir.fileid, name);
   if (!removed.ok()) return out.status = ToNfs4(removed.status());
-  if (removed->unlinked.dropped) ctx.mds.ReleaseData(removed->unlinked);
   FillChangeInfo(removed->dir, out.REMOVE4res_u.resok4.cinfo);
   return NFS4_OK;
 }

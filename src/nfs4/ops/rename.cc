@@ -1,5 +1,6 @@
 // RENAME (RFC 8881 18.26): the saved filehandle is the source directory, the current one the
-// target directory.
+// target directory. A replaced regular file that a client still has open outlives its last
+// name (Mds::Rename, orphans.cc).
 #include "nfs4/ops/common.h"
 #include "nfs4/ops/ops.h"
 #include "nfs4/status_map.h"
@@ -29,14 +30,13 @@ nfsstat4 Rename(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     if (out.status == NFS4_OK && target.ok()) out.status = CheckSticky(ctx, dst, *target);
     if (out.status != NFS4_OK) return out.status;
   }
-  auto renamed = ctx.mds.ns().Rename(src.fileid, from, dst.fileid, to);
+  auto renamed = ctx.mds.Rename(src.fileid, from, dst.fileid, to);
   if (!renamed.ok()) {
     // RFC 8881 18.26.4: a type clash between source and target is NFS4ERR_EXIST.
     Code c = renamed.status().code();
     out.status = (c == Code::kIsDir || c == Code::kNotDir) ? NFS4ERR_EXIST : ToNfs4(renamed.status());
     return out.status;
   }
-  if (renamed->replaced && renamed->replaced->dropped) ctx.mds.ReleaseData(*renamed->replaced);
   auto& ok = out.RENAME4res_u.resok4;
   FillChangeInfo(renamed->src_dir, ok.source_cinfo);
   FillChangeInfo(renamed->dst_dir, ok.target_cinfo);

@@ -137,6 +137,34 @@ TEST_P(PowerLossTest, AcknowledgedXattrChangesSurviveLosingUnsyncedData) {
   ExpectFsckClean();
 }
 
+// A file removed while open is an orphan: the acknowledged orphaning keeps its inode and
+// extents through the cut, and an acknowledged purge of another orphan stays done.
+TEST_P(PowerLossTest, AcknowledgedOrphansSurviveLosingUnsyncedData) {
+  Open(/*sync=*/true);
+  const KeepOrphan open = [](FileId) { return true; };
+  ASSIGN_OR_FAIL(CreateResult kept, ns_->Create(kRootFileId, "kept", FileArgs()));
+  ASSIGN_OR_FAIL(CreateResult gone, ns_->Create(kRootFileId, "gone", FileArgs()));
+  for (const CreateResult* f : {&kept, &gone}) {
+    Extent e{f->inode.fileid, 0, {{1, "fh", InstanceState::kValid, 0, 0, 1}}};
+    ASSERT_OK(ns_->PutExtent(e));
+  }
+  ASSERT_OK(ns_->Remove(kRootFileId, "kept", open));
+  ASSERT_OK(ns_->Remove(kRootFileId, "gone", open));
+  ASSIGN_OR_FAIL(Unlinked purged, ns_->PurgeOrphan(gone.inode.fileid));
+  ASSERT_TRUE(purged.dropped);
+  CrashAndReopen();
+  ASSIGN_OR_FAIL(Inode orphan, ns_->GetInode(kept.inode.fileid));
+  EXPECT_EQ(orphan.nlink, 0u);
+  ASSIGN_OR_FAIL(std::vector<Extent> extents, ns_->GetExtents(kept.inode.fileid));
+  EXPECT_EQ(extents.size(), 1u);
+  ASSIGN_OR_FAIL(std::vector<OrphanRecord> orphans, ns_->ListOrphans(0, 10));
+  ASSERT_EQ(orphans.size(), 1u);
+  EXPECT_EQ(orphans[0].fileid, kept.inode.fileid);
+  EXPECT_CODE(ns_->GetInode(gone.inode.fileid), Code::kStale);
+  EXPECT_TRUE(Present(kRootFileId).empty());
+  ExpectFsckClean();
+}
+
 // The cut lands at a random moment while a writer thread creates files: every acknowledged
 // create is there, plus at most the one in flight. Several cuts on the same store.
 TEST_P(PowerLossTest, CutAtARandomMomentKeepsEveryAcknowledgedCreate) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+
 #include "meta/limits.h"
 #include "test_util.h"
 
@@ -176,9 +178,21 @@ TEST(SchemaTest, VolumeClientAndSysRoundTrip) {
   EXPECT_CODE(DecodeSysU64(std::string("\x01\xff", 2)), Code::kCorruption);
 }
 
+TEST(SchemaTest, OrphanRoundTripsAndRejectsBadRecords) {
+  OrphanRecord o{77, Timespec{1700000000, 5}};
+  ASSIGN_OR_FAIL(OrphanRecord back, DecodeOrphan(OrphanKey(77), EncodeOrphan(o)));
+  EXPECT_EQ(back, o);
+  EXPECT_CODE(DecodeOrphan("short", EncodeOrphan(o)), Code::kCorruption);
+  EXPECT_CODE(DecodeOrphan(OrphanKey(77), EncodeOrphan(o) + "x"), Code::kCorruption);
+  std::string other_version = EncodeOrphan(o);
+  other_version[0] = 2;
+  EXPECT_CODE(DecodeOrphan(OrphanKey(77), other_version), Code::kCorruption);
+}
+
 TEST(SchemaTest, CfNamesAreTheDocumentedOnes) {
-  const char* want[] = {"inodes",  "dirents", "dircookies", "extents",     "volumes",
-                        "clients", "sys",     "xattrs",     "xattrcookies"};
+  const char* want[] = {"inodes",  "dirents", "dircookies", "extents",      "volumes",
+                        "clients", "sys",     "xattrs",     "xattrcookies", "orphans"};
+  static_assert(std::size(want) == kCfCount);
   for (int i = 0; i < kCfCount; i++) EXPECT_STREQ(CfName(static_cast<Cf>(i)), want[i]);
 }
 

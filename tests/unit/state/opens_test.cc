@@ -89,6 +89,28 @@ TEST_F(OpensTest, CloseFreesTheOpenAndAnswersTheInvalidStateid) {
   EXPECT_STAT(NFS4_OK, Open(b, "b1", RW, DR | DW).status);
 }
 
+// The MDS keeps a file removed while open until no live open is left (docs/protocol.md):
+// HasOpens must turn false whichever way the last open goes, and not before.
+TEST_F(OpensTest, HasOpensFollowsCloseRevocationAndExpiry) {
+  EXPECT_FALSE(server->HasOpens(kFile));
+  OpenResult a1 = Open(a, "a1", R);
+  OpenResult a2 = Open(a, "a2", R);
+  ASSERT_STAT(NFS4_OK, a1.status);
+  ASSERT_STAT(NFS4_OK, a2.status);
+  EXPECT_TRUE(server->HasOpens(kFile));
+  EXPECT_FALSE(server->HasOpens(kFile + 1));
+  ASSERT_STAT(NFS4_OK, server->Close(a.clientid, kFile, CloseArgs(a1.stateid)).status);
+  EXPECT_TRUE(server->HasOpens(kFile));  // a2 still has it open
+  ASSERT_STAT(NFS4_OK, server->RevokeStateid(a2.stateid, RevokeReason::kAdmin));
+  EXPECT_FALSE(server->HasOpens(kFile));  // a revoked open keeps nothing alive
+
+  ASSERT_STAT(NFS4_OK, Open(b, "b1", R).status);
+  EXPECT_TRUE(server->HasOpens(kFile));
+  server.clock.Advance(std::chrono::seconds(server->config().limits.lease_time_s + 1));
+  ASSERT_EQ(2u, server->ExpireClients(server.clock.Now()).size());
+  EXPECT_FALSE(server->HasOpens(kFile));
+}
+
 TEST_F(OpensTest, CloseWithLocksHeldIsLocksHeld) {
   OpenResult o = Open(a, "a1", RW);
   std::string lo = "lock-owner";
