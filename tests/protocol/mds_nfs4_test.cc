@@ -1113,6 +1113,21 @@ TEST_F(MdsNfs4Test, XattrChangesAreRofsOnAReadOnlyExport) {
 }
 
 }  // namespace
+// Makes `name` in `root` with `c`, closes it, and opens it again with `share_access` (want bits
+// included); returns the delegation type the OPEN answered (-1 if it failed) and the handle.
+int OpenAgainForDelegation(Nfs4Client& c, const nfs4client::FileHandle& root,
+                           const std::string& name, uint32_t share_access,
+                           nfs4client::FileHandle* fh = nullptr) {
+  auto f = c.OpenCreate(root, name, 0666);
+  if (!f.ok() || !c.Close(*f).ok()) return -1;
+  if (fh) *fh = f->fh;
+  CompoundBuilder b;
+  b.PutFh(root).Open(nfs4client::OpenArgs::Existing(c.open_owner(), name, share_access));
+  auto r = c.Run(b);
+  if (!r.ok() || r->status() != NFS4_OK) return -1;
+  return r->Open()->delegation.delegation_type;
+}
+
 // RFC 8881 10.2, 10.4: a reader with a working back channel gets a read delegation; another
 // client's write open waits (NFS4ERR_DELAY, retried by the library) while the MDS sends
 // CB_RECALL on the holder's back channel and the holder returns the delegation (DELEGRETURN).
@@ -1126,26 +1141,11 @@ TEST_F(MdsNfs4Test, AConflictingOpenRecallsAReadDelegationAndTheHolderReturnsIt)
   ASSERT_TRUE(a && b.ok() && c.ok());
   auto root = a->LookupPath("/");
   ASSERT_TRUE(root.ok());
-  auto f = a->OpenCreate(*root, "delegated", 0666);
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE(a->Close(*f).ok());
-
   // Without a back channel no delegation can be recalled, so none is granted.
-  CompoundBuilder cc;
-  cc.PutFh(*root).Open(nfs4client::OpenArgs::Existing((*c)->open_owner(), "delegated",
-                                                      OPEN4_SHARE_ACCESS_READ));
-  auto rc = (*c)->Run(cc);
-  ASSERT_TRUE(rc.ok());
-  ASSERT_EQ(NFS4_OK, rc->status()) << rc->Describe();
-  EXPECT_EQ(OPEN_DELEGATE_NONE, rc->Open()->delegation.delegation_type);
-
-  CompoundBuilder ca;
-  ca.PutFh(*root).Open(nfs4client::OpenArgs::Existing(a->open_owner(), "delegated",
-                                                      OPEN4_SHARE_ACCESS_READ));
-  auto ra = a->Run(ca);
-  ASSERT_TRUE(ra.ok());
-  ASSERT_EQ(NFS4_OK, ra->status()) << ra->Describe();
-  ASSERT_EQ(OPEN_DELEGATE_READ, ra->Open()->delegation.delegation_type);
+  EXPECT_EQ(OPEN_DELEGATE_NONE,
+            OpenAgainForDelegation(**c, *root, "undelegated", OPEN4_SHARE_ACCESS_READ));
+  ASSERT_EQ(OPEN_DELEGATE_READ,
+            OpenAgainForDelegation(*a, *root, "delegated", OPEN4_SHARE_ACCESS_READ));
 
   auto fb = (*b)->Open(*root, "delegated", OPEN4_SHARE_ACCESS_WRITE);
   ASSERT_TRUE(fb.ok()) << fb.status().ToString();
@@ -1164,15 +1164,8 @@ TEST_F(MdsNfs4Test, RemoveByAnotherClientWaitsForTheDelegationToBeReturned) {
   ASSERT_TRUE(a && b.ok());
   auto root = a->LookupPath("/");
   ASSERT_TRUE(root.ok());
-  auto f = a->OpenCreate(*root, "doomed", 0666);
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE(a->Close(*f).ok());
-  CompoundBuilder ca;
-  ca.PutFh(*root).Open(nfs4client::OpenArgs::Existing(a->open_owner(), "doomed",
-                                                      OPEN4_SHARE_ACCESS_READ));
-  auto ra = a->Run(ca);
-  ASSERT_TRUE(ra.ok());
-  ASSERT_EQ(OPEN_DELEGATE_READ, ra->Open()->delegation.delegation_type);
+  ASSERT_EQ(OPEN_DELEGATE_READ,
+            OpenAgainForDelegation(*a, *root, "doomed", OPEN4_SHARE_ACCESS_READ));
   auto broot = (*b)->LookupPath("/");
   ASSERT_TRUE(broot.ok());
   ASSERT_TRUE((*b)->Remove(*broot, "doomed").ok());  // DELAY, recall, return, then done
@@ -1191,29 +1184,23 @@ TEST_F(MdsNfs4Test, GetattrUnderAnotherClientsWriteDelegationAsksTheHolder) {
   ASSERT_TRUE(a && b.ok());
   auto root = a->LookupPath("/");
   ASSERT_TRUE(root.ok());
-  auto f = a->OpenCreate(*root, "written", 0666);
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE(a->Close(*f).ok());
-  CompoundBuilder ca;
-  ca.PutFh(*root).Open(nfs4client::OpenArgs::Existing(
-      a->open_owner(), "written",
-      OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG));
-  auto ra = a->Run(ca);
-  ASSERT_TRUE(ra.ok());
-  ASSERT_EQ(NFS4_OK, ra->status()) << ra->Describe();
-  ASSERT_EQ(OPEN_DELEGATE_WRITE, ra->Open()->delegation.delegation_type);
+  nfs4client::FileHandle fh;
+  ASSERT_EQ(OPEN_DELEGATE_WRITE,
+            OpenAgainForDelegation(*a, *root, "written",
+                                   OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG,
+                                   &fh));
   // The holder's own GETATTR needs no callback.
-  ASSERT_TRUE(a->GetAttr(f->fh, nfs4client::MakeBitmap({FATTR4_SIZE})).ok());
+  ASSERT_TRUE(a->GetAttr(fh, nfs4client::MakeBitmap({FATTR4_SIZE})).ok());
   EXPECT_EQ(0u, backchannel_->stats().getattrs_sent);
 
-  auto got = (*b)->GetAttr(f->fh, nfs4client::MakeBitmap({FATTR4_CHANGE, FATTR4_SIZE}));
+  auto got = (*b)->GetAttr(fh, nfs4client::MakeBitmap({FATTR4_CHANGE, FATTR4_SIZE}));
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(1u, backchannel_->stats().getattrs_sent);
   EXPECT_EQ(0u, backchannel_->stats().getattrs_answered);
   EXPECT_EQ(1u, a->callbacks().cb_recall);
   EXPECT_EQ(1u, a->delegations_returned());
   // A GETATTR of neither change nor size does not ask.
-  EXPECT_TRUE((*b)->GetAttr(f->fh, nfs4client::MakeBitmap({FATTR4_MODE})).ok());
+  EXPECT_TRUE((*b)->GetAttr(fh, nfs4client::MakeBitmap({FATTR4_MODE})).ok());
 }
 
 // READDIR answers type and fileid from the directory entries alone, and attributes that need
