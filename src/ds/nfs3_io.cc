@@ -204,13 +204,26 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
   return NFS3_OK;
 }
 
-nfsstat3 Nfs3Program::SyncObject(int path_fd) {
+nfsstat3 Nfs3Program::SyncObject(const PathFd& fd, const struct stat& st) {
   if (!options_.sync_metadata) return NFS3_OK;
-  // fsync needs a real descriptor; the O_PATH one can be reopened through /proc.
-  BecomeRoot();
-  Fd fd(::open(ProcPath(path_fd).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return errno == ELOOP ? NFS3_OK : Nfs3StatusFromErrno(errno);  // symlink
-  return ::fsync(fd.get()) == 0 ? NFS3_OK : Nfs3StatusFromErrno(errno);
+  int rc;
+  if (S_ISDIR(st.st_mode)) {
+    rc = ::fsync(fd.get());  // Export::Resolve keeps directories open for reading
+  } else if (S_ISREG(st.st_mode)) {
+    // fsync needs a real descriptor; the O_PATH one is reopened through /proc. (Not with
+    // O_NOFOLLOW: /proc/self/fd/N is itself a link, and the open would fail with ELOOP.)
+    BecomeRoot();
+    Fd file(::open(ProcPath(fd.get()).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file.valid()) return Nfs3StatusFromErrno(errno);
+    rc = ::fsync(file.get());
+  } else {
+    // Symlinks and special files cannot be opened to be synced (opening a device may even
+    // act on it): flush the file system instead. Rare: SETATTR of such an object.
+    rc = export_.SyncFileSystem();
+  }
+  if (rc != 0) return Nfs3StatusFromErrno(errno);
+  metadata_syncs_.fetch_add(1, std::memory_order_relaxed);
+  return NFS3_OK;
 }
 
 void Nfs3Program::SetAttr(Req& r, SETATTR3args& a, SETATTR3res& res) {
@@ -229,7 +242,7 @@ void Nfs3Program::SetAttr(Req& r, SETATTR3args& a, SETATTR3res& res) {
   }
   res.status = CheckSattr(a.new_attributes);
   if (res.status == NFS3_OK) res.status = ApplySattr(r, fd.get(), st, a.new_attributes);
-  if (res.status == NFS3_OK) res.status = SyncObject(fd.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(fd, st);
   FillPostOpFd(fd.get(), export_.fsid(), wcc.after);
 }
 

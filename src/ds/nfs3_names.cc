@@ -139,7 +139,7 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
   }
   auto& ok = res.CREATE3res_u.resok;
   if (res.status == NFS3_OK) res.status = NewObjectResult(r, dir.get(), name, ok.obj, ok.obj_attributes);
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -178,7 +178,7 @@ void Nfs3Program::MkDir(Req& r, MKDIR3args& a, MKDIR3res& res) {
   if (res.status == NFS3_OK) {
     res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -203,7 +203,7 @@ void Nfs3Program::Symlink(Req& r, SYMLINK3args& a, SYMLINK3res& res) {
   }
   auto& ok = res.SYMLINK3res_u.resok;
   res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -253,7 +253,7 @@ void Nfs3Program::MkNod(Req& r, MKNOD3args& a, MKNOD3res& res) {
   }
   auto& ok = res.MKNOD3res_u.resok;
   res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -277,7 +277,7 @@ void Nfs3Program::Remove(Req& r, REMOVE3args& a, REMOVE3res& res) {
       export_.Forget(*victim);
     }
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   FinishWcc(export_, dir.get(), wcc);
   if (res.status == NFS3_OK) res.REMOVE3res_u.resok.dir_wcc = wcc;
 }
@@ -301,7 +301,7 @@ void Nfs3Program::RmDir(Req& r, RMDIR3args& a, RMDIR3res& res) {
     BecomeCaller(r.id);
     if (::unlinkat(dir.get(), name, AT_REMOVEDIR) != 0) res.status = Nfs3StatusFromErrno(errno);
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   FinishWcc(export_, dir.get(), wcc);
   if (res.status == NFS3_OK) res.RMDIR3res_u.resok.dir_wcc = wcc;
 }
@@ -327,8 +327,8 @@ void Nfs3Program::Rename(Req& r, RENAME3args& a, RENAME3res& res) {
       export_.Forget(*replaced);
     }
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(to_dir.get());
-  if (res.status == NFS3_OK && fst.st_ino != tst.st_ino) res.status = SyncObject(from_dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(to_dir, tst);
+  if (res.status == NFS3_OK && fst.st_ino != tst.st_ino) res.status = SyncObject(from_dir, fst);
   FinishWcc(export_, from_dir.get(), fail.fromdir_wcc);
   FinishWcc(export_, to_dir.get(), fail.todir_wcc);
   if (res.status == NFS3_OK) {
@@ -358,7 +358,7 @@ void Nfs3Program::Link(Req& r, LINK3args& a, LINK3res& res) {
       res.status = Nfs3StatusFromErrno(errno);
     }
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   FillPostOpFd(file.get(), export_.fsid(), fail.file_attributes);
   FinishWcc(export_, dir.get(), fail.linkdir_wcc);
   if (res.status == NFS3_OK) {

@@ -38,6 +38,8 @@ class Nfs3Program : public rpc::Program {
   // The write verifier (RFC 1813 3.3.7): changes on every start of the server so that
   // clients resend UNSTABLE writes that a restart may have lost.
   const std::array<char, NFS3_WRITEVERFSIZE>& write_verifier() const { return verifier_; }
+  // Successful fsyncs (or syncfs) made for namespace and attribute changes (tests).
+  uint64_t metadata_syncs() const { return metadata_syncs_.load(std::memory_order_relaxed); }
 
   // Per-call state handed to each procedure.
   struct Req {
@@ -72,9 +74,10 @@ class Nfs3Program : public rpc::Program {
  private:
   // Applies sattr3 to an object (mode, owner, size, times) with the caller's credentials.
   nfsstat3 ApplySattr(Req& r, int path_fd, const struct stat& st, const sattr3& s);
-  // Makes a namespace or attribute change durable (fsync of the object named by `path_fd`)
-  // unless sync_metadata is off. NFS3_OK, or the error fsync reported.
-  nfsstat3 SyncObject(int path_fd);
+  // Makes a namespace or attribute change durable unless sync_metadata is off: fsync of the
+  // object that `fd` (from Export::Resolve) names, whose stat is `st`. NFS3_OK, or the error
+  // fsync reported.
+  nfsstat3 SyncObject(const PathFd& fd, const struct stat& st);
   // Shared tail of CREATE/MKDIR/SYMLINK/MKNOD: handle and attributes of the new object.
   nfsstat3 NewObjectResult(Req& r, int dir_fd, const char* name, post_op_fh3& fh,
                            post_op_attr& attrs);
@@ -82,6 +85,7 @@ class Nfs3Program : public rpc::Program {
   Export& export_;
   DsOptions options_;
   std::array<char, NFS3_WRITEVERFSIZE> verifier_{};
+  std::atomic<uint64_t> metadata_syncs_{0};
 };
 
 }  // namespace manifold::ds
