@@ -170,6 +170,9 @@ Result<FileHandle> Export::HandleOf(int fd) const {
   if (::name_to_handle_at(fd, "", &kh.h, &mount_id, AT_EMPTY_PATH) != 0) {
     return Status::FromErrno(errno, "name_to_handle_at");
   }
+  if (mount_id != mount_id_) {
+    return Status(Code::kPermission, "crosses into another mount, which is not exported");
+  }
   return Seal(kh.h.handle_type, {kh.h.f_handle, kh.h.handle_bytes});
 }
 

@@ -205,23 +205,31 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
 }
 
 nfsstat3 Nfs3Program::SyncObject(const PathFd& fd, const struct stat& st) {
+  return SyncFd(fd.get(), st, S_ISDIR(st.st_mode));  // Resolve keeps directories readable
+}
+
+nfsstat3 Nfs3Program::SyncFd(int fd, const struct stat& st, bool readable) {
   if (!options_.sync_metadata) return NFS3_OK;
-  int rc;
-  if (S_ISDIR(st.st_mode)) {
-    rc = ::fsync(fd.get());  // Export::Resolve keeps directories open for reading
-  } else if (S_ISREG(st.st_mode)) {
-    // fsync needs a real descriptor; the O_PATH one is reopened through /proc. (Not with
-    // O_NOFOLLOW: /proc/self/fd/N is itself a link, and the open would fail with ELOOP.)
-    BecomeRoot();
-    Fd file(::open(ProcPath(fd.get()).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!file.valid()) return Nfs3StatusFromErrno(errno);
-    rc = ::fsync(file.get());
+  int err = 0;
+  if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+    Fd reopened;
+    if (!readable) {
+      // fsync needs a real descriptor; an O_PATH one is reopened through /proc. (Not with
+      // O_NOFOLLOW: /proc/self/fd/N is itself a link, and the open would fail with ELOOP.)
+      BecomeRoot();
+      reopened = Fd(::open(ProcPath(fd).c_str(), O_RDONLY | O_CLOEXEC));
+      if (!reopened.valid()) return Nfs3StatusFromErrno(errno);
+      fd = reopened.get();
+    }
+    auto sync = [fd] { return ::fsync(fd) == 0 ? 0 : errno; };
+    // Requests changing one directory at once share an fsync that started after them all.
+    err = S_ISDIR(st.st_mode) ? dir_syncs_.Sync(st.st_dev, st.st_ino, sync) : sync();
   } else {
     // Symlinks and special files cannot be opened to be synced (opening a device may even
-    // act on it): flush the file system instead. Rare: SETATTR of such an object.
-    rc = export_.SyncFileSystem();
+    // act on it): flush the file system instead. Rare: their creation, or SETATTR.
+    err = export_.SyncFileSystem() == 0 ? 0 : errno;
   }
-  if (rc != 0) return Nfs3StatusFromErrno(errno);
+  if (err != 0) return Nfs3StatusFromErrno(err);
   metadata_syncs_.fetch_add(1, std::memory_order_relaxed);
   return NFS3_OK;
 }

@@ -68,10 +68,15 @@ void Nfs3Program::Lookup(Req& r, LOOKUP3args& a, LOOKUP3res& res) {
 
 nfsstat3 Nfs3Program::NewObjectResult(Req& r, int dir_fd, const char* name, post_op_fh3& fh,
                                       post_op_attr& attrs) {
+  Fd obj(::openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
   struct stat st;
-  if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return Nfs3StatusFromErrno(errno);
-  auto handle = export_.HandleAt(dir_fd, name);
+  if (!obj.valid() || ::fstat(obj.get(), &st) != 0) return Nfs3StatusFromErrno(errno);
+  auto handle = export_.HandleOf(obj.get());
   if (!handle.ok()) return NFS3ERR_IO;
+  // The directory's fsync alone need not write the new inode (ext4 without a journal does
+  // not): sync the object too.
+  nfsstat3 s = SyncFd(obj.get(), st, false);
+  if (s != NFS3_OK) return s;
   FillPostOpFh(*handle, r.arena, fh);
   FillPostOp(&st, export_.fsid(), attrs);
   return NFS3_OK;
@@ -358,6 +363,7 @@ void Nfs3Program::Link(Req& r, LINK3args& a, LINK3res& res) {
       res.status = Nfs3StatusFromErrno(errno);
     }
   }
+  if (res.status == NFS3_OK) res.status = SyncObject(file, st);  // its link count
   if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   FillPostOpFd(file.get(), export_.fsid(), fail.file_attributes);
   FinishWcc(export_, dir.get(), fail.linkdir_wcc);
