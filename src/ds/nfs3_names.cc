@@ -30,6 +30,12 @@ void FinishWcc(Export& exp, int dir_fd, wcc_data& wcc) {
   FillPostOpFd(dir_fd, exp.fsid(), wcc.after);
 }
 
+// Whether a create's attributes ask for anything besides the mode (applied at creation).
+bool SetsMoreThanMode(const sattr3& s) {
+  return s.uid.set_it || s.gid.set_it || s.size.set_it || s.atime.set_it != DONT_CHANGE ||
+         s.mtime.set_it != DONT_CHANGE;
+}
+
 }  // namespace
 
 void Nfs3Program::Lookup(Req& r, LOOKUP3args& a, LOOKUP3res& res) {
@@ -130,7 +136,7 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
       ::utimensat(dir.get(), name, ts, AT_SYMLINK_NOFOLLOW);
     }
   }
-  if (attrs) {
+  if (attrs && SetsMoreThanMode(*attrs)) {
     Fd obj(::openat(dir.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
     struct stat ost;
     if (!obj.valid() || ::fstat(obj.get(), &ost) != 0) {
