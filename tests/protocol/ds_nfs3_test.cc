@@ -1456,6 +1456,30 @@ TEST_F(DsNfs3Test, HandleOfAFileRemovedOnTheHostIsStale) {
   EXPECT_NFS3(NFS3ERR_STALE, Write(fh, 0, "more"));
 }
 
+// The server keeps resolved directories open (for fsync); that cache must follow what other
+// processes do to the export behind its back.
+TEST_F(DsNfs3Test, DirectoryHandleFollowsAHostRenameAndIsStaleAfterAHostRmdir) {
+  Fh d = MakeDir(root_, "d");
+  CreateFile(d, "f");  // the directory is resolved and cached
+  ASSERT_EQ(::rename(Path("d").c_str(), Path("e").c_str()), 0);
+  EXPECT_NFS3(NFS3_OK, GetAttr(d));
+  CreateFile(d, "g");
+  EXPECT_TRUE(HostExists("e/g")) << "a create through the old handle missed the renamed directory";
+  EXPECT_EQ(LookupFh(root_, "e"), d);
+  EXPECT_NFS3(NFS3ERR_NOENT, Lookup(root_, "d"));
+
+  for (const char* f : {"e/f", "e/g"}) ASSERT_EQ(::unlink(Path(f).c_str()), 0);
+  ASSERT_EQ(::rmdir(Path("e").c_str()), 0);
+  ASSERT_EQ(::mkdir(Path("e").c_str(), 0755), 0);  // a new directory under the same name
+  EXPECT_NFS3(NFS3ERR_STALE, GetAttr(d));
+  EXPECT_NFS3(NFS3ERR_STALE, Create(d, "h", GUARDED));
+  EXPECT_NFS3(NFS3ERR_STALE, Lookup(d, "x"));
+  Fh e = LookupFh(root_, "e");
+  EXPECT_NE(e, d);
+  CreateFile(e, "h");
+  EXPECT_TRUE(HostExists("e/h"));
+}
+
 // Inode numbers are reused; the handle's generation is not, so the old handle stays stale and
 // never reaches the new file.
 TEST_F(DsNfs3Test, HandleOfARemovedFileStaysStaleWhenItsInodeIsReused) {
