@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <sched.h>
-
-#include <chrono>
 #include <list>
 #include <mutex>
 
@@ -95,40 +92,14 @@ Status Server::Start() {
   return Status::Ok();
 }
 
-namespace {
-
-// Runs `io` until it is stopped; see ServerOptions::idle_spin_us.
-void RunIo(asio::io_context& io, uint32_t idle_spin_us) {
-  if (idle_spin_us == 0) {
-    io.run();
-    return;
-  }
-  using SteadyClock = std::chrono::steady_clock;
-  const auto spin = std::chrono::microseconds(idle_spin_us);
-  auto last_event = SteadyClock::now();
-  while (!io.stopped()) {
-    if (io.poll() > 0) {  // ready handlers, and a non-blocking epoll_wait
-      last_event = SteadyClock::now();
-    } else if (SteadyClock::now() - last_event < spin) {
-      sched_yield();  // a thread that has work on this core goes first
-    } else {
-      io.run_one();  // sleeps until the next event
-      last_event = SteadyClock::now();
-    }
-  }
-}
-
-}  // namespace
-
 void Server::Run() {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   for (auto& io : impl_->ios) work.push_back(asio::make_work_guard(*io));
   std::vector<std::thread> extra;
-  const uint32_t spin_us = options_.idle_spin_us;
   for (size_t i = 1; i < impl_->ios.size(); ++i) {
-    extra.emplace_back([this, i, spin_us] { RunIo(*impl_->ios[i], spin_us); });
+    extra.emplace_back([this, i] { impl_->ios[i]->run(); });
   }
-  RunIo(*impl_->ios[0], spin_us);
+  impl_->ios[0]->run();
   for (auto& t : extra) t.join();
 }
 

@@ -27,12 +27,6 @@ struct ServerOptions {
   size_t worker_threads = 0;
   // Threads reading and writing sockets (and running inline procedures). 0: one per core.
   size_t io_threads = 0;
-  // After it has handled an event, an I/O thread keeps polling its sockets for this long
-  // (yielding the core to any other runnable thread) before it sleeps in epoll_wait. A
-  // client with one call in flight then finds the thread awake, not in a sleep that costs a
-  // cross-core wake-up (tens of microseconds on a virtual machine). The price is CPU time
-  // while calls come less than this far apart; an idle server sleeps. 0: never poll.
-  uint32_t idle_spin_us = 0;
 };
 
 struct ServerStats {

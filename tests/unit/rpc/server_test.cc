@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -446,42 +445,6 @@ TEST_F(ServerTest, ReplyMessagesAndGarbageRecordsGetNoAnswer) {
   ASSERT_TRUE(rec.has_value()) << "no answer to the NULL call";
   EXPECT_EQ(ParseReplyOrFail(*rec).xid, 0x7777u) << "the first answer must be the NULL call's";
   EXPECT_FALSE(raw.ReadRecord(200ms).has_value()) << "an answer to a non-call record";
-}
-
-// ---------------------------------------------------------------------------------------------
-// I/O threads that poll before they sleep (ServerOptions::idle_spin_us).
-
-double ProcessCpuSeconds() {
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-TEST_F(ServerTest, SpinningIoThreadsAnswerEveryCallSleepWhenIdleAndStop) {
-  StopServer();
-  ServerOptions o;
-  o.idle_spin_us = 2000;
-  o.io_threads = 2;
-  StartServer(o);
-  auto c = Connect();
-  ASSERT_TRUE(c);
-  for (int i = 0; i < 50; ++i) {
-    auto r = Echo(*c, "call " + std::to_string(i));
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    ASSERT_EQ(EchoResult(*r), "call " + std::to_string(i));
-  }
-  auto slow = c->Call(kTestProg, 1, kProcSlow, Credential{}, SlowArgs(20, "pool"), kCallTimeout);
-  ASSERT_TRUE(slow.ok()) << slow.status().ToString();
-  EXPECT_EQ(EchoResult(*slow), "pool");
-  // Past the spin window the I/O threads sleep: half a second idle costs next to no CPU.
-  std::this_thread::sleep_for(50ms);
-  double cpu0 = ProcessCpuSeconds();
-  std::this_thread::sleep_for(500ms);
-  EXPECT_LT(ProcessCpuSeconds() - cpu0, 0.1) << "an idle server kept polling";
-  auto start = std::chrono::steady_clock::now();
-  StopServer();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "Stop waited on a polling thread";
 }
 
 // ---------------------------------------------------------------------------------------------
