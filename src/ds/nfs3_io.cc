@@ -51,18 +51,27 @@ rpc::AcceptStat Nfs3Program::ReadInto(Req& r, std::span<const uint8_t> args,
                                                               : rpc::AcceptStat::kSystemErr;
   }
   // READ3resok = status, post_op_attr (present), count, eof, opaque data<>: a fixed-size
-  // prefix, then the data, read in place.
+  // prefix, then the data, read in place: into the reply's tail where the connection sends
+  // one (no zero-fill, no copy), else into `out` after the prefix.
   constexpr size_t kPrefixBytes = 4 + (4 + 84) + 4 + 4 + 4;
   uint32_t count = std::min<uint32_t>(a->count, options_.io_bytes_max);
+  rpc::ReplyTail* tail = r.ctx.tail;
   size_t at = out.size();
-  out.resize(at + kPrefixBytes + count + 3);
+  uint8_t* data;
+  if (tail != nullptr) {
+    tail->bytes = std::make_unique_for_overwrite<uint8_t[]>(count + 3);
+    data = tail->bytes.get();
+  } else {
+    out.resize(at + kPrefixBytes + count + 3);
+    data = out.data() + at + kPrefixBytes;
+  }
   size_t done = 0;
   while (done < count) {
-    ssize_t n = ::pread(fd->get(), out.data() + at + kPrefixBytes + done, count - done,
-                        off_t(a->offset + done));
+    ssize_t n = ::pread(fd->get(), data + done, count - done, off_t(a->offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       out.resize(at);
+      if (tail != nullptr) *tail = rpc::ReplyTail{};
       res.status = Nfs3StatusFromErrno(errno);
       return rpc::XdrEncode(out, xdrproc_t(xdr_READ3res), &res) ? rpc::AcceptStat::kSuccess
                                                                 : rpc::AcceptStat::kSystemErr;
@@ -70,8 +79,8 @@ rpc::AcceptStat Nfs3Program::ReadInto(Req& r, std::span<const uint8_t> args,
     if (n == 0) break;
     done += size_t(n);
   }
-  std::memset(out.data() + at + kPrefixBytes + done, 0, 3);  // XDR padding
-  out.resize(at + kPrefixBytes + ((done + 3) & ~size_t(3)));
+  std::memset(data + done, 0, 3);  // XDR padding
+  size_t padded = (done + 3) & ~size_t(3);
   post_op_attr attrs;
   FillPostOp(&st, export_.fsid(), attrs);
   std::vector<uint8_t> prefix;
@@ -82,7 +91,13 @@ rpc::AcceptStat Nfs3Program::ReadInto(Req& r, std::span<const uint8_t> args,
   p.U32(a->offset + done >= uint64_t(st.st_size) ? 1 : 0);  // eof
   p.U32(uint32_t(done));
   MANIFOLD_CHECK(prefix.size() == kPrefixBytes);
-  std::memcpy(out.data() + at, prefix.data(), kPrefixBytes);
+  if (tail != nullptr) {
+    out.insert(out.end(), prefix.begin(), prefix.end());
+    tail->size = padded;
+  } else {
+    std::memcpy(out.data() + at, prefix.data(), kPrefixBytes);
+    out.resize(at + kPrefixBytes + padded);
+  }
   return rpc::AcceptStat::kSuccess;
 }
 
