@@ -170,6 +170,9 @@ Result<FileHandle> Export::HandleOf(int fd) const {
   if (::name_to_handle_at(fd, "", &kh.h, &mount_id, AT_EMPTY_PATH) != 0) {
     return Status::FromErrno(errno, "name_to_handle_at");
   }
+  if (mount_id != mount_id_) {
+    return Status(Code::kPermission, "crosses into another mount, which is not exported");
+  }
   return Seal(kh.h.handle_type, {kh.h.f_handle, kh.h.handle_bytes});
 }
 
@@ -195,6 +198,17 @@ HandleError Export::Resolve(std::span<const uint8_t> fh, PathFd& out, struct sta
     Fd fd;
     HandleError err = OpenHandle(fh, fd);
     if (err != HandleError::kOk) return err;
+    if (::fstat(fd.get(), &st) != 0) return HandleError::kIo;
+    if (S_ISDIR(st.st_mode)) {
+      // Directories are kept open for reading, not O_PATH: every namespace change fsyncs its
+      // directory, and fsync needs a real descriptor. Still root here (OpenHandle).
+      std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
+      Fd dir(::open(proc.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!dir.valid()) {
+        return (errno == ESTALE || errno == ENOENT) ? HandleError::kStale : HandleError::kIo;
+      }
+      fd = std::move(dir);
+    }
     out.fd_ = path_cache_.Insert(key, std::make_shared<Fd>(std::move(fd)), fd_cache_entries_max_);
   }
   if (::fstat(out.get(), &st) != 0) return HandleError::kIo;
@@ -232,6 +246,8 @@ HandleError Export::OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& 
   out = io_cache_.Insert(key, std::make_shared<Fd>(fd), fd_cache_entries_max_);
   return HandleError::kOk;
 }
+
+int Export::SyncFileSystem() const { return ::syncfs(root_fd_.get()); }
 
 void Export::Forget(const FileHandle& fh) {
   path_cache_.Erase(fh);

@@ -52,7 +52,8 @@ class Fd {
   int fd_;
 };
 
-// A cached O_PATH descriptor of a resolved handle, shared by the requests using it.
+// A cached descriptor of a resolved handle, shared by the requests using it: O_PATH, except
+// for directories, which are open O_RDONLY (so that they can be fsynced and read).
 class PathFd {
  public:
   int get() const { return fd_ ? fd_->get() : -1; }
@@ -82,13 +83,17 @@ class Export {
   Result<FileHandle> HandleAt(int dir_fd, const char* name) const;
   Result<FileHandle> HandleOf(int fd) const;
 
-  // Opens a handle as O_PATH (root credentials: open_by_handle_at needs CAP_DAC_READ_SEARCH),
-  // or finds it in the cache of resolved handles: a cached handle was verified when it was
-  // first resolved, so a hit costs one fstat. Fills `st`. A removed file (nlink 0) is stale.
+  // Opens a handle as O_PATH, a directory O_RDONLY (root credentials: open_by_handle_at needs
+  // CAP_DAC_READ_SEARCH), or finds it in the cache of resolved handles: a cached handle was
+  // verified when it was first resolved, so a hit costs one fstat. Fills `st`. A removed file
+  // (nlink 0) is stale.
   HandleError Resolve(std::span<const uint8_t> fh, PathFd& out, struct stat& st);
   // Opens a handle for I/O (O_RDWR, or O_RDONLY where writing is impossible), via the cache.
   HandleError OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& out,
                         struct stat& st);
+  // Flushes the whole exported file system (syncfs): for objects that cannot be opened to be
+  // fsynced on their own (symlinks, devices). 0, or -1 with errno.
+  int SyncFileSystem() const;
   // Drops cached descriptors of a handle (after REMOVE, RMDIR, or RENAME over an entry).
   void Forget(const FileHandle& fh);
   bool IsRoot(const struct stat& st) const {

@@ -51,18 +51,27 @@ rpc::AcceptStat Nfs3Program::ReadInto(Req& r, std::span<const uint8_t> args,
                                                               : rpc::AcceptStat::kSystemErr;
   }
   // READ3resok = status, post_op_attr (present), count, eof, opaque data<>: a fixed-size
-  // prefix, then the data, read in place.
+  // prefix, then the data, read in place: into the reply's tail where the connection sends
+  // one (no zero-fill, no copy), else into `out` after the prefix.
   constexpr size_t kPrefixBytes = 4 + (4 + 84) + 4 + 4 + 4;
   uint32_t count = std::min<uint32_t>(a->count, options_.io_bytes_max);
+  rpc::ReplyTail* tail = r.ctx.tail;
   size_t at = out.size();
-  out.resize(at + kPrefixBytes + count + 3);
+  uint8_t* data;
+  if (tail != nullptr) {
+    tail->bytes = std::make_unique_for_overwrite<uint8_t[]>(count + 3);
+    data = tail->bytes.get();
+  } else {
+    out.resize(at + kPrefixBytes + count + 3);
+    data = out.data() + at + kPrefixBytes;
+  }
   size_t done = 0;
   while (done < count) {
-    ssize_t n = ::pread(fd->get(), out.data() + at + kPrefixBytes + done, count - done,
-                        off_t(a->offset + done));
+    ssize_t n = ::pread(fd->get(), data + done, count - done, off_t(a->offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       out.resize(at);
+      if (tail != nullptr) *tail = rpc::ReplyTail{};
       res.status = Nfs3StatusFromErrno(errno);
       return rpc::XdrEncode(out, xdrproc_t(xdr_READ3res), &res) ? rpc::AcceptStat::kSuccess
                                                                 : rpc::AcceptStat::kSystemErr;
@@ -70,8 +79,8 @@ rpc::AcceptStat Nfs3Program::ReadInto(Req& r, std::span<const uint8_t> args,
     if (n == 0) break;
     done += size_t(n);
   }
-  std::memset(out.data() + at + kPrefixBytes + done, 0, 3);  // XDR padding
-  out.resize(at + kPrefixBytes + ((done + 3) & ~size_t(3)));
+  std::memset(data + done, 0, 3);  // XDR padding
+  size_t padded = (done + 3) & ~size_t(3);
   post_op_attr attrs;
   FillPostOp(&st, export_.fsid(), attrs);
   std::vector<uint8_t> prefix;
@@ -82,7 +91,13 @@ rpc::AcceptStat Nfs3Program::ReadInto(Req& r, std::span<const uint8_t> args,
   p.U32(a->offset + done >= uint64_t(st.st_size) ? 1 : 0);  // eof
   p.U32(uint32_t(done));
   MANIFOLD_CHECK(prefix.size() == kPrefixBytes);
-  std::memcpy(out.data() + at, prefix.data(), kPrefixBytes);
+  if (tail != nullptr) {
+    out.insert(out.end(), prefix.begin(), prefix.end());
+    tail->size = padded;
+  } else {
+    std::memcpy(out.data() + at, prefix.data(), kPrefixBytes);
+    out.resize(at + kPrefixBytes + padded);
+  }
   return rpc::AcceptStat::kSuccess;
 }
 
@@ -204,13 +219,34 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
   return NFS3_OK;
 }
 
-nfsstat3 Nfs3Program::SyncObject(int path_fd) {
+nfsstat3 Nfs3Program::SyncObject(const PathFd& fd, const struct stat& st) {
+  return SyncFd(fd.get(), st, S_ISDIR(st.st_mode));  // Resolve keeps directories readable
+}
+
+nfsstat3 Nfs3Program::SyncFd(int fd, const struct stat& st, bool readable) {
   if (!options_.sync_metadata) return NFS3_OK;
-  // fsync needs a real descriptor; the O_PATH one can be reopened through /proc.
-  BecomeRoot();
-  Fd fd(::open(ProcPath(path_fd).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return errno == ELOOP ? NFS3_OK : Nfs3StatusFromErrno(errno);  // symlink
-  return ::fsync(fd.get()) == 0 ? NFS3_OK : Nfs3StatusFromErrno(errno);
+  int err = 0;
+  if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+    Fd reopened;
+    if (!readable) {
+      // fsync needs a real descriptor; an O_PATH one is reopened through /proc. (Not with
+      // O_NOFOLLOW: /proc/self/fd/N is itself a link, and the open would fail with ELOOP.)
+      BecomeRoot();
+      reopened = Fd(::open(ProcPath(fd).c_str(), O_RDONLY | O_CLOEXEC));
+      if (!reopened.valid()) return Nfs3StatusFromErrno(errno);
+      fd = reopened.get();
+    }
+    auto sync = [fd] { return ::fsync(fd) == 0 ? 0 : errno; };
+    // Requests changing one directory at once share an fsync that started after them all.
+    err = S_ISDIR(st.st_mode) ? dir_syncs_.Sync(st.st_dev, st.st_ino, sync) : sync();
+  } else {
+    // Symlinks and special files cannot be opened to be synced (opening a device may even
+    // act on it): flush the file system instead. Rare: their creation, or SETATTR.
+    err = export_.SyncFileSystem() == 0 ? 0 : errno;
+  }
+  if (err != 0) return Nfs3StatusFromErrno(err);
+  metadata_syncs_.fetch_add(1, std::memory_order_relaxed);
+  return NFS3_OK;
 }
 
 void Nfs3Program::SetAttr(Req& r, SETATTR3args& a, SETATTR3res& res) {
@@ -229,7 +265,7 @@ void Nfs3Program::SetAttr(Req& r, SETATTR3args& a, SETATTR3res& res) {
   }
   res.status = CheckSattr(a.new_attributes);
   if (res.status == NFS3_OK) res.status = ApplySattr(r, fd.get(), st, a.new_attributes);
-  if (res.status == NFS3_OK) res.status = SyncObject(fd.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(fd, st);
   FillPostOpFd(fd.get(), export_.fsid(), wcc.after);
 }
 

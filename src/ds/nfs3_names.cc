@@ -30,6 +30,12 @@ void FinishWcc(Export& exp, int dir_fd, wcc_data& wcc) {
   FillPostOpFd(dir_fd, exp.fsid(), wcc.after);
 }
 
+// Whether a create's attributes ask for anything besides the mode (applied at creation).
+bool SetsMoreThanMode(const sattr3& s) {
+  return s.uid.set_it || s.gid.set_it || s.size.set_it || s.atime.set_it != DONT_CHANGE ||
+         s.mtime.set_it != DONT_CHANGE;
+}
+
 }  // namespace
 
 void Nfs3Program::Lookup(Req& r, LOOKUP3args& a, LOOKUP3res& res) {
@@ -68,10 +74,15 @@ void Nfs3Program::Lookup(Req& r, LOOKUP3args& a, LOOKUP3res& res) {
 
 nfsstat3 Nfs3Program::NewObjectResult(Req& r, int dir_fd, const char* name, post_op_fh3& fh,
                                       post_op_attr& attrs) {
+  Fd obj(::openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
   struct stat st;
-  if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return Nfs3StatusFromErrno(errno);
-  auto handle = export_.HandleAt(dir_fd, name);
+  if (!obj.valid() || ::fstat(obj.get(), &st) != 0) return Nfs3StatusFromErrno(errno);
+  auto handle = export_.HandleOf(obj.get());
   if (!handle.ok()) return NFS3ERR_IO;
+  // The directory's fsync alone need not write the new inode (ext4 without a journal does
+  // not): sync the object too.
+  nfsstat3 s = SyncFd(obj.get(), st, false);
+  if (s != NFS3_OK) return s;
   FillPostOpFh(*handle, r.arena, fh);
   FillPostOp(&st, export_.fsid(), attrs);
   return NFS3_OK;
@@ -125,7 +136,7 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
       ::utimensat(dir.get(), name, ts, AT_SYMLINK_NOFOLLOW);
     }
   }
-  if (attrs) {
+  if (attrs && SetsMoreThanMode(*attrs)) {
     Fd obj(::openat(dir.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
     struct stat ost;
     if (!obj.valid() || ::fstat(obj.get(), &ost) != 0) {
@@ -139,7 +150,7 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
   }
   auto& ok = res.CREATE3res_u.resok;
   if (res.status == NFS3_OK) res.status = NewObjectResult(r, dir.get(), name, ok.obj, ok.obj_attributes);
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -178,7 +189,7 @@ void Nfs3Program::MkDir(Req& r, MKDIR3args& a, MKDIR3res& res) {
   if (res.status == NFS3_OK) {
     res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -203,7 +214,7 @@ void Nfs3Program::Symlink(Req& r, SYMLINK3args& a, SYMLINK3res& res) {
   }
   auto& ok = res.SYMLINK3res_u.resok;
   res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -253,7 +264,7 @@ void Nfs3Program::MkNod(Req& r, MKNOD3args& a, MKNOD3res& res) {
   }
   auto& ok = res.MKNOD3res_u.resok;
   res.status = NewObjectResult(r, dir.get(), a.where.name, ok.obj, ok.obj_attributes);
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   // resok and resfail share memory: fill whichever arm the status selects, completely.
   wcc_data& out_wcc = res.status == NFS3_OK ? ok.dir_wcc : wcc;
   FillPreOp(dst, out_wcc.before);
@@ -277,7 +288,7 @@ void Nfs3Program::Remove(Req& r, REMOVE3args& a, REMOVE3res& res) {
       export_.Forget(*victim);
     }
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   FinishWcc(export_, dir.get(), wcc);
   if (res.status == NFS3_OK) res.REMOVE3res_u.resok.dir_wcc = wcc;
 }
@@ -301,7 +312,7 @@ void Nfs3Program::RmDir(Req& r, RMDIR3args& a, RMDIR3res& res) {
     BecomeCaller(r.id);
     if (::unlinkat(dir.get(), name, AT_REMOVEDIR) != 0) res.status = Nfs3StatusFromErrno(errno);
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   FinishWcc(export_, dir.get(), wcc);
   if (res.status == NFS3_OK) res.RMDIR3res_u.resok.dir_wcc = wcc;
 }
@@ -327,8 +338,8 @@ void Nfs3Program::Rename(Req& r, RENAME3args& a, RENAME3res& res) {
       export_.Forget(*replaced);
     }
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(to_dir.get());
-  if (res.status == NFS3_OK && fst.st_ino != tst.st_ino) res.status = SyncObject(from_dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(to_dir, tst);
+  if (res.status == NFS3_OK && fst.st_ino != tst.st_ino) res.status = SyncObject(from_dir, fst);
   FinishWcc(export_, from_dir.get(), fail.fromdir_wcc);
   FinishWcc(export_, to_dir.get(), fail.todir_wcc);
   if (res.status == NFS3_OK) {
@@ -358,7 +369,8 @@ void Nfs3Program::Link(Req& r, LINK3args& a, LINK3res& res) {
       res.status = Nfs3StatusFromErrno(errno);
     }
   }
-  if (res.status == NFS3_OK) res.status = SyncObject(dir.get());
+  if (res.status == NFS3_OK) res.status = SyncObject(file, st);  // its link count
+  if (res.status == NFS3_OK) res.status = SyncObject(dir, dst);
   FillPostOpFd(file.get(), export_.fsid(), fail.file_attributes);
   FinishWcc(export_, dir.get(), fail.linkdir_wcc);
   if (res.status == NFS3_OK) {

@@ -9,6 +9,7 @@
 
 #include "ds/creds.h"
 #include "ds/export.h"
+#include "ds/sync_batcher.h"
 #include "rpc/program.h"
 #include "xdr/nfs3.h"
 
@@ -38,6 +39,9 @@ class Nfs3Program : public rpc::Program {
   // The write verifier (RFC 1813 3.3.7): changes on every start of the server so that
   // clients resend UNSTABLE writes that a restart may have lost.
   const std::array<char, NFS3_WRITEVERFSIZE>& write_verifier() const { return verifier_; }
+  // Objects made durable (fsync, shared fsync or syncfs) after namespace and attribute
+  // changes (tests).
+  uint64_t metadata_syncs() const { return metadata_syncs_.load(std::memory_order_relaxed); }
 
   // Per-call state handed to each procedure.
   struct Req {
@@ -72,16 +76,23 @@ class Nfs3Program : public rpc::Program {
  private:
   // Applies sattr3 to an object (mode, owner, size, times) with the caller's credentials.
   nfsstat3 ApplySattr(Req& r, int path_fd, const struct stat& st, const sattr3& s);
-  // Makes a namespace or attribute change durable (fsync of the object named by `path_fd`)
-  // unless sync_metadata is off. NFS3_OK, or the error fsync reported.
-  nfsstat3 SyncObject(int path_fd);
-  // Shared tail of CREATE/MKDIR/SYMLINK/MKNOD: handle and attributes of the new object.
+  // Makes a namespace or attribute change durable unless sync_metadata is off: fsync of the
+  // object that `fd` (from Export::Resolve) names, whose stat is `st`. NFS3_OK, or the error
+  // fsync reported.
+  nfsstat3 SyncObject(const PathFd& fd, const struct stat& st);
+  // The same for any descriptor of the object: `readable` if it is open for reading (not
+  // O_PATH). Directories are synced through dir_syncs_ (group commit).
+  nfsstat3 SyncFd(int fd, const struct stat& st, bool readable);
+  // Shared tail of CREATE/MKDIR/SYMLINK/MKNOD: handle and attributes of the new object, which
+  // is synced (its inode is part of the change; the caller syncs the directory).
   nfsstat3 NewObjectResult(Req& r, int dir_fd, const char* name, post_op_fh3& fh,
                            post_op_attr& attrs);
 
   Export& export_;
   DsOptions options_;
   std::array<char, NFS3_WRITEVERFSIZE> verifier_{};
+  std::atomic<uint64_t> metadata_syncs_{0};
+  SyncBatcher dir_syncs_;
 };
 
 }  // namespace manifold::ds

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 #include "rpc/server.h"
 
 namespace manifold::rpc {
@@ -101,7 +103,7 @@ asio::awaitable<void> Connection::ReadLoop() {
 void Connection::Dispatch(std::vector<uint8_t> record) {
   stats_->calls++;
   if (dispatcher_->RunsInline(record)) {  // on the strand already: answer right here
-    auto reply = dispatcher_->Dispatch(record, peer_, shared_from_this());
+    auto reply = dispatcher_->DispatchReply(record, peer_, shared_from_this());
     if (reply) {
       writes_.push_back(std::move(*reply));
       DoWrite();
@@ -110,7 +112,7 @@ void Connection::Dispatch(std::vector<uint8_t> record) {
   }
   ++inflight_;
   asio::post(workers_, [self = shared_from_this(), record = std::move(record)]() mutable {
-    auto reply = self->dispatcher_->Dispatch(record, self->peer_, self);
+    auto reply = self->dispatcher_->DispatchReply(record, self->peer_, self);
     asio::post(self->strand_, [self, record = std::move(record), reply = std::move(reply)]() mutable {
       --self->inflight_;
       self->resume_.cancel();
@@ -128,7 +130,7 @@ void Connection::Dispatch(std::vector<uint8_t> record) {
 
 void Connection::Send(std::vector<uint8_t> record) {
   asio::post(strand_, [self = shared_from_this(), record = std::move(record)]() mutable {
-    self->writes_.push_back(std::move(record));
+    self->writes_.push_back(Reply{std::move(record), {}});
     self->DoWrite();
   });
 }
@@ -139,7 +141,10 @@ void Connection::DoWrite() {
     return;
   }
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(writes_.front()),
+  const Reply& front = writes_.front();
+  std::array<asio::const_buffer, 2> buffers = {
+      asio::buffer(front.head), asio::buffer(front.tail.bytes.get(), front.tail.size)};
+  asio::async_write(socket_, buffers,
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      boost::system::error_code ec, size_t) {
                       self->writing_ = false;

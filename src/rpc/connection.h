@@ -52,7 +52,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   RecordParser parser_;
   size_t inflight_ = 0;  // strand only
   boost::asio::steady_timer resume_;
-  std::deque<std::vector<uint8_t>> writes_;  // strand only
+  std::deque<Reply> writes_;  // strand only
   bool writing_ = false;
   bool closed_ = false;
   std::function<void(std::vector<uint8_t>)> reply_sink_;  // strand only

@@ -32,9 +32,21 @@ bool Dispatcher::RunsInline(std::span<const uint8_t> record) const {
 std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
     std::span<const uint8_t> record, const std::string& peer,
     std::shared_ptr<Connection> connection) const {
+  auto reply = DispatchReply(record, peer, std::move(connection));
+  if (!reply) return std::nullopt;
+  std::vector<uint8_t> out = std::move(reply->head);
+  out.insert(out.end(), reply->tail.bytes.get(), reply->tail.bytes.get() + reply->tail.size);
+  return out;
+}
+
+std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
+                                               const std::string& peer,
+                                               std::shared_ptr<Connection> connection) const {
   CallHeader header;
   std::span<const uint8_t> args;
-  std::vector<uint8_t> out(kRecordMarkBytes);
+  Reply reply;
+  std::vector<uint8_t>& out = reply.head;
+  out.resize(kRecordMarkBytes);
   switch (ParseCall(record, header, args)) {
     case ParseOutcome::kGarbage:
       spdlog::warn("rpc {}: record of {} bytes is not an RPC call header; dropped", peer,
@@ -45,12 +57,12 @@ std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
     case ParseOutcome::kRpcMismatch:
       AppendRpcMismatch(out, header.xid);
       WriteRecordMark(out);
-      return out;
+      return reply;
     case ParseOutcome::kBadCred:
       spdlog::warn("rpc {} xid {:#x}: bad or unsupported credential", peer, header.xid);
       AppendAuthError(out, header.xid, AuthStat::kBadCred);
       WriteRecordMark(out);
-      return out;
+      return reply;
     case ParseOutcome::kOk:
       break;
   }
@@ -58,16 +70,16 @@ std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
   if (it == programs_.end()) {
     AppendAcceptedReply(out, header.xid, AcceptStat::kProgUnavail);
     WriteRecordMark(out);
-    return out;
+    return reply;
   }
   Program& program = *it->second;
   if (header.vers < program.version_low() || header.vers > program.version_high()) {
     AppendProgMismatch(out, header.xid, program.version_low(), program.version_high());
     WriteRecordMark(out);
-    return out;
+    return reply;
   }
   AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
-  CallContext ctx{header, peer, std::move(connection)};
+  CallContext ctx{header, peer, std::move(connection), &reply.tail};
   AcceptStat stat = program.Call(ctx, args, out);
   if (stat != AcceptStat::kSuccess) {
     if (stat == AcceptStat::kGarbageArgs) {
@@ -76,9 +88,10 @@ std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
     }
     out.resize(kRecordMarkBytes);
     AppendAcceptedReply(out, header.xid, stat);
+    reply.tail = ReplyTail{};
   }
-  WriteRecordMark(out);
-  return out;
+  WriteRecordMark(out, reply.tail.size);
+  return reply;
 }
 
 }  // namespace manifold::rpc

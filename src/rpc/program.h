@@ -19,12 +19,29 @@ namespace manifold::rpc {
 
 class Connection;
 
+// Bulk data that goes on the wire right after a procedure's encoded results (READ's file
+// data), kept out of the results vector: growing that vector would zero-fill the data's room
+// first, and the reply would be copied once more.
+struct ReplyTail {
+  std::unique_ptr<uint8_t[]> bytes;  // allocated without initialisation
+  size_t size = 0;                   // bytes to send, XDR padding included
+};
+
+// A whole reply record: `head` starts with the record mark, which counts the tail too.
+struct Reply {
+  std::vector<uint8_t> head;
+  ReplyTail tail;
+};
+
 struct CallContext {
   const CallHeader& header;
   const std::string& peer;  // "address:port" of the caller, for logs and export rules
   // The connection the call came on (null in tests and the fuzzer). The MDS uses it for the
   // backchannel; procedure code must not assume it is set.
   std::shared_ptr<Connection> connection;
+  // Where a procedure may put bulk data that follows its results on the wire. Left empty on
+  // a failure (AcceptStat other than kSuccess), it is ignored.
+  ReplyTail* tail = nullptr;
 };
 
 class Program {
@@ -79,6 +96,9 @@ class Dispatcher {
   void Add(std::shared_ptr<Program> program);
   // Returns the reply record including its record mark, or nullopt when the record gets no
   // reply (not a call, or too short to carry a call header).
+  std::optional<Reply> DispatchReply(std::span<const uint8_t> record, const std::string& peer,
+                                     std::shared_ptr<Connection> connection) const;
+  // The same reply as one contiguous record (tests and the fuzzer).
   std::optional<std::vector<uint8_t>> Dispatch(std::span<const uint8_t> record,
                                                const std::string& peer,
                                                std::shared_ptr<Connection> connection) const;

@@ -73,9 +73,11 @@ bool RecordParser::Pop(std::vector<uint8_t>& record) {
   return true;
 }
 
-void WriteRecordMark(std::vector<uint8_t>& buf) {
+void WriteRecordMark(std::vector<uint8_t>& buf, size_t tail_bytes) {
   MANIFOLD_CHECK(buf.size() >= kRecordMarkBytes);
-  PutU32(buf.data(), kLastFragmentBit | uint32_t(buf.size() - kRecordMarkBytes));
+  size_t body = buf.size() - kRecordMarkBytes + tail_bytes;
+  MANIFOLD_CHECK(body < kLastFragmentBit);
+  PutU32(buf.data(), kLastFragmentBit | uint32_t(body));
 }
 
 }  // namespace manifold::rpc

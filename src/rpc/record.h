@@ -47,8 +47,9 @@ class RecordParser {
 };
 
 // Prefixes `record` with a single last-fragment record mark, in place (reserves 4 bytes at
-// the front: callers build replies starting at offset kRecordMarkBytes).
+// the front: callers build replies starting at offset kRecordMarkBytes). `tail_bytes` more
+// bytes of the record follow the buffer on the wire (a ReplyTail).
 inline constexpr size_t kRecordMarkBytes = 4;
-void WriteRecordMark(std::vector<uint8_t>& buffer_with_mark_space);
+void WriteRecordMark(std::vector<uint8_t>& buffer_with_mark_space, size_t tail_bytes = 0);
 
 }  // namespace manifold::rpc

@@ -956,6 +956,41 @@ TEST_F(DsNfs3Test, LinkMakesASecondNameAndNlinkTwo) {
   EXPECT_NFS3(NFS3ERR_ISDIR, Link(d, root_, "dirlink"));
 }
 
+// RFC 1813 (e.g. 3.3.8): a namespace or attribute change is on stable storage before the
+// reply. The server counts the fsyncs it made; each change must have made at least one.
+TEST_F(DsNfs3Test, EveryNamespaceAndAttributeChangeIsFsyncedBeforeTheReply) {
+  auto syncs_of = [&](const char* what, auto&& change) {
+    uint64_t before = server_->nfs().metadata_syncs();
+    change();
+    EXPECT_GE(server_->nfs().metadata_syncs(), before + 1) << what << " replied unsynced";
+  };
+  Fh d;
+  Fh f;
+  syncs_of("CREATE", [&] { f = CreateFile(root_, "f"); });
+  syncs_of("MKDIR", [&] { d = MakeDir(root_, "d"); });
+  syncs_of("SYMLINK", [&] { EXPECT_NFS3(NFS3_OK, Symlink(d, "l", "target")); });
+  syncs_of("MKNOD", [&] { EXPECT_NFS3(NFS3_OK, MkNod(d, "fifo", NF3FIFO)); });
+  syncs_of("LINK", [&] { EXPECT_NFS3(NFS3_OK, Link(f, d, "g")); });
+  syncs_of("RENAME", [&] { EXPECT_NFS3(NFS3_OK, Rename(d, "g", root_, "h")); });
+  syncs_of("SETATTR of a file", [&] { EXPECT_NFS3(NFS3_OK, SetAttr(f, Sattr().Mode(0600))); });
+  syncs_of("SETATTR of a directory", [&] { EXPECT_NFS3(NFS3_OK, SetAttr(d, Sattr().Mode(0700))); });
+  Fh l = LookupFh(d, "l");
+  syncs_of("SETATTR of a symlink", [&] { EXPECT_NFS3(NFS3_OK, SetAttr(l, Sattr().Uid(0))); });
+  syncs_of("REMOVE", [&] { EXPECT_NFS3(NFS3_OK, Remove(root_, "h")); });
+  for (const char* name : {"l", "fifo"}) ASSERT_NFS3(NFS3_OK, Remove(d, name));
+  syncs_of("RMDIR", [&] { EXPECT_NFS3(NFS3_OK, RmDir(root_, "d")); });
+}
+
+TEST_F(DsNfs3Test, UnsafeAsyncMetadataRepliesWithoutFsync) {
+  ds::DsOptions options;
+  options.sync_metadata = false;
+  StartServer(options);
+  Fh d = MakeDir(root_, "d");
+  CreateFile(d, "f");
+  ASSERT_NFS3(NFS3_OK, Remove(d, "f"));
+  EXPECT_EQ(server_->nfs().metadata_syncs(), 0u);
+}
+
 // =============================================================================================
 // READDIR, READDIRPLUS
 
@@ -1419,6 +1454,30 @@ TEST_F(DsNfs3Test, HandleOfAFileRemovedOnTheHostIsStale) {
   EXPECT_NFS3(NFS3ERR_STALE, GetAttr(fh));
   EXPECT_NFS3(NFS3ERR_STALE, Read(fh, 0, 10));
   EXPECT_NFS3(NFS3ERR_STALE, Write(fh, 0, "more"));
+}
+
+// The server keeps resolved directories open (for fsync); that cache must follow what other
+// processes do to the export behind its back.
+TEST_F(DsNfs3Test, DirectoryHandleFollowsAHostRenameAndIsStaleAfterAHostRmdir) {
+  Fh d = MakeDir(root_, "d");
+  CreateFile(d, "f");  // the directory is resolved and cached
+  ASSERT_EQ(::rename(Path("d").c_str(), Path("e").c_str()), 0);
+  EXPECT_NFS3(NFS3_OK, GetAttr(d));
+  CreateFile(d, "g");
+  EXPECT_TRUE(HostExists("e/g")) << "a create through the old handle missed the renamed directory";
+  EXPECT_EQ(LookupFh(root_, "e"), d);
+  EXPECT_NFS3(NFS3ERR_NOENT, Lookup(root_, "d"));
+
+  for (const char* f : {"e/f", "e/g"}) ASSERT_EQ(::unlink(Path(f).c_str()), 0);
+  ASSERT_EQ(::rmdir(Path("e").c_str()), 0);
+  ASSERT_EQ(::mkdir(Path("e").c_str(), 0755), 0);  // a new directory under the same name
+  EXPECT_NFS3(NFS3ERR_STALE, GetAttr(d));
+  EXPECT_NFS3(NFS3ERR_STALE, Create(d, "h", GUARDED));
+  EXPECT_NFS3(NFS3ERR_STALE, Lookup(d, "x"));
+  Fh e = LookupFh(root_, "e");
+  EXPECT_NE(e, d);
+  CreateFile(e, "h");
+  EXPECT_TRUE(HostExists("e/h"));
 }
 
 // Inode numbers are reused; the handle's generation is not, so the old handle stays stale and

@@ -40,6 +40,9 @@ constexpr uint32_t kProcNull = 0;
 constexpr uint32_t kProcEcho = 1;    // args: opaque<>; results: the same opaque
 constexpr uint32_t kProcSlow = 2;    // args: uint32 ms, opaque<>; sleeps ms, then echoes
 constexpr uint32_t kProcWhoAmI = 3;  // results: flavor, uid, gid, number of gids
+// args: uint32 n, uint32 fail; results: opaque<> of n pattern bytes whose data goes in the
+// reply's tail (ReplyTail) when the server offers one; fail != 0: kSystemErr after filling it.
+constexpr uint32_t kProcBulk = 4;
 constexpr size_t kEchoBytesMax = 1u << 20;
 constexpr size_t kRecordBytesMax = 64u << 10;
 constexpr auto kCallTimeout = 10s;
@@ -77,6 +80,24 @@ class TestProgram : public Program {
         slow_done_++;
         w.Opaque(data);
         return AcceptStat::kSuccess;
+      }
+      case kProcBulk: {
+        uint32_t n = r.U32();
+        uint32_t fail = r.U32();
+        if (!r.ok() || r.remaining() != 0 || n > kEchoBytesMax) return AcceptStat::kGarbageArgs;
+        w.U32(n);
+        size_t padded = (n + 3) & ~size_t(3);
+        uint8_t* data;
+        if (ctx.tail != nullptr) {
+          ctx.tail->bytes = std::make_unique_for_overwrite<uint8_t[]>(padded);
+          ctx.tail->size = padded;
+          data = ctx.tail->bytes.get();
+        } else {
+          out.resize(out.size() + padded);
+          data = out.data() + out.size() - padded;
+        }
+        for (size_t i = 0; i < padded; ++i) data[i] = i < n ? uint8_t('a' + i % 26) : 0;
+        return fail ? AcceptStat::kSystemErr : AcceptStat::kSuccess;
       }
       case kProcWhoAmI: {
         const Credential& c = ctx.header.cred;
@@ -445,6 +466,69 @@ TEST_F(ServerTest, ReplyMessagesAndGarbageRecordsGetNoAnswer) {
   ASSERT_TRUE(rec.has_value()) << "no answer to the NULL call";
   EXPECT_EQ(ParseReplyOrFail(*rec).xid, 0x7777u) << "the first answer must be the NULL call's";
   EXPECT_FALSE(raw.ReadRecord(200ms).has_value()) << "an answer to a non-call record";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk data sent after the results (ReplyTail).
+
+Bytes BulkArgs(uint32_t n, bool fail = false) {
+  Bytes b;
+  XdrWriter w(b);
+  w.U32(n);
+  w.U32(fail ? 1 : 0);
+  return b;
+}
+
+std::string BulkPattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = char('a' + i % 26);
+  return s;
+}
+
+TEST_F(ServerTest, ReplyTailsReachTheClientInOneRecordAfterTheResults) {
+  auto c = Connect();
+  ASSERT_TRUE(c);
+  for (uint32_t n : {0u, 1u, 3u, 4u, 5000u, 1u << 20}) {
+    auto r = c->Call(kTestProg, 1, kProcBulk, Credential{}, BulkArgs(n), kCallTimeout);
+    ASSERT_TRUE(r.ok()) << n << ": " << r.status().ToString();
+    ASSERT_STREQ(AcceptStatName(r->header.accept_stat), "SUCCESS");
+    EXPECT_EQ(EchoResult(*r), BulkPattern(n)) << n << " bytes";
+  }
+  // The connection is still in step: a plain call after them is answered.
+  auto e = Echo(*c, "after the tails");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(EchoResult(*e), "after the tails");
+}
+
+TEST_F(ServerTest, AFailedCallsTailIsNotSent) {
+  auto c = Connect();
+  ASSERT_TRUE(c);
+  auto r = c->Call(kTestProg, 1, kProcBulk, Credential{}, BulkArgs(100, true), kCallTimeout);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_STREQ(AcceptStatName(r->header.accept_stat), "SYSTEM_ERR");
+  EXPECT_TRUE(r->results().empty());
+  auto e = Echo(*c, "in step");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(EchoResult(*e), "in step");
+}
+
+TEST(DispatcherTest, ContiguousDispatchAppendsTheTailAndCountsItInTheRecordMark) {
+  Dispatcher d;
+  d.Add(std::make_shared<TestProgram>());
+  Bytes call = CallRecord(0x42, kTestProg, 1, kProcBulk, BulkArgs(7));
+  auto whole = d.Dispatch({call.data() + kRecordMarkBytes, call.size() - kRecordMarkBytes},
+                          "test", nullptr);
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_EQ(GetU32(whole->data()), kLastFragmentBit | uint32_t(whole->size() - kRecordMarkBytes));
+  auto split = d.DispatchReply({call.data() + kRecordMarkBytes, call.size() - kRecordMarkBytes},
+                               "test", nullptr);
+  ASSERT_TRUE(split.has_value());
+  EXPECT_EQ(split->tail.size, 8u);
+  EXPECT_EQ(GetU32(split->head.data()),
+            kLastFragmentBit | uint32_t(split->head.size() - kRecordMarkBytes + 8));
+  Bytes joined = split->head;
+  joined.insert(joined.end(), split->tail.bytes.get(), split->tail.bytes.get() + 8);
+  EXPECT_EQ(joined, *whole);
 }
 
 // ---------------------------------------------------------------------------------------------
