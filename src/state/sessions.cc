@@ -196,6 +196,11 @@ std::optional<BackchannelRoute> StateManager::FindBackchannel(clientid4 clientid
   return sessions_.Route(clientid);
 }
 
+bool StateManager::HasBackchannel(clientid4 clientid) {
+  std::lock_guard lock(sessions_.mu());
+  return sessions_.ClientHasUsableBackchannel(clientid);
+}
+
 void StateManager::ReportBackchannelDown(const SessionId& session) {
   std::lock_guard lock(sessions_.mu());
   if (Session* s = sessions_.Find(session)) s->backchannel_down = true;

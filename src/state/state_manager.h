@@ -177,6 +177,8 @@ class StateManager {
 
   // ---- the backchannel, for the MDS ----
   std::optional<BackchannelRoute> FindBackchannel(clientid4 clientid);
+  // Whether FindBackchannel would find one, without copying it (OPEN asks for every open).
+  bool HasBackchannel(clientid4 clientid);
   // A callback on this session failed for transport reasons: SEQUENCE reports
   // SEQ4_STATUS_CB_PATH_DOWN(_SESSION) until the client binds a new back connection or sends
   // BACKCHANNEL_CTL.

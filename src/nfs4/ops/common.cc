@@ -124,11 +124,15 @@ void FillChangeInfo(const meta::DirChange& change, change_info4& out) {
 
 void* ArenaAlloc(CompoundContext& ctx, size_t bytes) { return ctx.arena.Alloc(bytes); }
 
-nfsstat4 BreakDelegationsOnName(CompoundContext& ctx, uint64_t dir, std::string_view name) {
-  if (!ctx.mds.state().AnyDelegations()) return NFS4_OK;
-  auto found = ctx.mds.ns().Lookup(dir, name);
-  if (!found.ok()) return NFS4_OK;  // the operation itself reports a missing name
-  return ctx.mds.state().BreakDelegations(ctx.clientid, found->fileid, true);
+nfsstat4 CheckNameLoss(CompoundContext& ctx, const meta::Inode& dir, std::string_view name,
+                       bool required) {
+  const bool sticky = (dir.mode & 01000) != 0;
+  if (!sticky && !ctx.mds.state().AnyDelegations()) return NFS4_OK;
+  auto victim = ctx.mds.ns().Lookup(dir.fileid, name);
+  if (!victim.ok()) return sticky && required ? ToNfs4(victim.status()) : NFS4_OK;
+  nfsstat4 s = ctx.mds.state().BreakDelegations(ctx.clientid, victim->fileid, true);
+  if (s == NFS4_OK && sticky) s = CheckSticky(ctx, dir, *victim);
+  return s;
 }
 
 uint64_t ResultBytesLeft(const CompoundContext& ctx) {

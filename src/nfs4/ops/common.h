@@ -33,9 +33,14 @@ bool IsUtf8(std::string_view s);
 // not UTF-8: NFS4ERR_INVAL (RFC 8881 14.4).
 nfsstat4 CheckName(const component4& name, std::string_view& out);
 
-// RFC 8881 10.4: the file named `name` in `dir` is about to change (REMOVE, RENAME): other
-// clients' delegations on it are recalled first (NFS4ERR_DELAY until they are returned).
-nfsstat4 BreakDelegationsOnName(CompoundContext& ctx, uint64_t dir, std::string_view name);
+// The object `name` in `dir` is about to lose that name (REMOVE, RENAME's source, the target a
+// RENAME replaces): other clients' delegations on it are recalled first (RFC 8881 10.4:
+// NFS4ERR_DELAY until they are returned), and a sticky directory's rule applies
+// (CheckSticky). One lookup serves both, and none is made when neither applies. A missing
+// name is the answer only when `required` and the directory is sticky; otherwise the
+// operation itself reports it.
+nfsstat4 CheckNameLoss(CompoundContext& ctx, const meta::Inode& dir, std::string_view name,
+                       bool required);
 
 bool MayAccessInode(const CompoundContext& ctx, const meta::Inode& inode, uint32_t want,
                     bool owner_override = false);

@@ -228,7 +228,7 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   req.fileid = t.inode.fileid;
   req.share_access = a.share_access;
   req.share_deny = a.share_deny;
-  req.may_delegate = ctx.mds.state().FindBackchannel(ctx.clientid).has_value();
+  req.may_delegate = ctx.mds.state().HasBackchannel(ctx.clientid);
   auto opened = ctx.mds.state().Open(req);
   guard.unlock();
   if (opened.status != NFS4_OK) return out.status = opened.status;

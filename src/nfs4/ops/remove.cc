@@ -13,14 +13,8 @@ nfsstat4 Remove(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   out.status = CurrentDir(ctx, dir);
   if (out.status == NFS4_OK) out.status = CheckName(arg.nfs_argop4_u.opremove.target, name);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, dir);
-  if (out.status == NFS4_OK) out.status = BreakDelegationsOnName(ctx, dir.fileid, name);
+  if (out.status == NFS4_OK) out.status = CheckNameLoss(ctx, dir, name, /*required=*/true);
   if (out.status != NFS4_OK) return out.status;
-  if (dir.mode & 01000) {
-    auto victim = ctx.mds.ns().Lookup(dir.fileid, name);
-    if (!victim.ok()) return out.status = ToNfs4(victim.status());
-    out.status = CheckSticky(ctx, dir, *victim);
-    if (out.status != NFS4_OK) return out.status;
-  }
   auto removed = ctx.mds.Unlink(dir.fileid, name);
   if (!removed.ok()) return out.status = ToNfs4(removed.status());
   FillChangeInfo(removed->dir, out.REMOVE4res_u.resok4.cinfo);

@@ -19,17 +19,9 @@ nfsstat4 Rename(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status == NFS4_OK) out.status = CheckName(a.newname, to);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, src);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, dst);
-  if (out.status == NFS4_OK) out.status = BreakDelegationsOnName(ctx, src.fileid, from);
-  if (out.status == NFS4_OK) out.status = BreakDelegationsOnName(ctx, dst.fileid, to);
+  if (out.status == NFS4_OK) out.status = CheckNameLoss(ctx, src, from, /*required=*/true);
+  if (out.status == NFS4_OK) out.status = CheckNameLoss(ctx, dst, to, /*required=*/false);
   if (out.status != NFS4_OK) return out.status;
-  if ((src.mode | dst.mode) & 01000) {
-    auto moving = ctx.mds.ns().Lookup(src.fileid, from);
-    if (!moving.ok()) return out.status = ToNfs4(moving.status());
-    out.status = CheckSticky(ctx, src, *moving);
-    auto target = ctx.mds.ns().Lookup(dst.fileid, to);
-    if (out.status == NFS4_OK && target.ok()) out.status = CheckSticky(ctx, dst, *target);
-    if (out.status != NFS4_OK) return out.status;
-  }
   auto renamed = ctx.mds.Rename(src.fileid, from, dst.fileid, to);
   if (!renamed.ok()) {
     // RFC 8881 18.26.4: a type clash between source and target is NFS4ERR_EXIST.

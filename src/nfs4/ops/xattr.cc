@@ -45,12 +45,14 @@ nfsstat4 XattrStatus(const Status& s) {
   return s.code() == Code::kNotFound ? NFS4ERR_NOXATTR : ToNfs4(s);
 }
 
-// May the caller change the xattrs of `inode`?
-nfsstat4 CheckXattrWrite(const CompoundContext& ctx, const meta::Inode& inode) {
+// May the caller change the xattrs of `inode` now? The change moves the file's change
+// attribute, so other clients' delegations are recalled first (RFC 8881 10.4: NFS4ERR_DELAY).
+nfsstat4 ReadyXattrChange(const CompoundContext& ctx, const meta::Inode& inode) {
   if (ctx.export_rule->read_only) return NFS4ERR_ROFS;
   if (!XattrTypeAllowed(inode)) return NFS4ERR_PERM;
   if (!MayAccessInode(ctx, inode, kMayWrite)) return NFS4ERR_ACCESS;
-  return MayWriteXattrs(ctx, inode) ? NFS4_OK : NFS4ERR_PERM;  // a sticky directory's
+  if (!MayWriteXattrs(ctx, inode)) return NFS4ERR_PERM;  // a sticky directory's
+  return ctx.mds.state().BreakDelegations(ctx.clientid, inode.fileid, true);
 }
 
 Result<meta::XattrSetMode> ToSetMode(setxattr_option4 option) {
@@ -138,11 +140,7 @@ nfsstat4 SetXattr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.sxr_status == NFS4_OK && a.sxa_value.xattrvalue4_len > meta::kXattrValueBytesMax) {
     out.sxr_status = NFS4ERR_XATTR2BIG;
   }
-  if (out.sxr_status == NFS4_OK) out.sxr_status = CheckXattrWrite(ctx, inode);
-  // RFC 8276 and RFC 8881 10.4: the change attribute moves, so other clients' delegations go.
-  if (out.sxr_status == NFS4_OK) {
-    out.sxr_status = ctx.mds.state().BreakDelegations(ctx.clientid, inode.fileid, true);
-  }
+  if (out.sxr_status == NFS4_OK) out.sxr_status = ReadyXattrChange(ctx, inode);
   if (out.sxr_status != NFS4_OK) return out.sxr_status;
   std::string_view value(a.sxa_value.xattrvalue4_val, a.sxa_value.xattrvalue4_len);
   // Over the per-inode count or bytes: kNoSpace, NFS4ERR_NOSPC.
@@ -190,10 +188,7 @@ nfsstat4 RemoveXattr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.rxr_status == NFS4_OK) {
     out.rxr_status = CheckXattrName(arg.nfs_argop4_u.opremovexattr.rxa_name, name);
   }
-  if (out.rxr_status == NFS4_OK) out.rxr_status = CheckXattrWrite(ctx, inode);
-  if (out.rxr_status == NFS4_OK) {
-    out.rxr_status = ctx.mds.state().BreakDelegations(ctx.clientid, inode.fileid, true);
-  }
+  if (out.rxr_status == NFS4_OK) out.rxr_status = ReadyXattrChange(ctx, inode);
   if (out.rxr_status != NFS4_OK) return out.rxr_status;
   auto done = ctx.mds.ns().RemoveXattr(inode.fileid, name);
   if (!done.ok()) return out.rxr_status = XattrStatus(done.status());
