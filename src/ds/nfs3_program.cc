@@ -69,10 +69,11 @@ rpc::AcceptStat Nfs3Program::Call(const rpc::CallContext& ctx, std::span<const u
 
 #undef MANIFOLD_NFS3_PROC
 
-bool Nfs3Program::RunsInline(uint32_t proc) const {
+bool Nfs3Program::RunsInline(const rpc::CallHeader& header, std::span<const uint8_t>) const {
   // Attribute reads answered from cached inodes. Anything that writes, syncs or reads file
   // data goes to the worker pool, where blocking cannot stall other connections.
-  switch (proc) {
+  if (header.vers != NFS_V3) return false;
+  switch (header.proc) {
     case NFSPROC3_NULL:
     case NFSPROC3_GETATTR:
     case NFSPROC3_LOOKUP:

@@ -34,7 +34,7 @@ class Nfs3Program : public rpc::Program {
   uint32_t version_high() const override { return NFS_V3; }
   rpc::AcceptStat Call(const rpc::CallContext& ctx, std::span<const uint8_t> args,
                        std::vector<uint8_t>& out) override;
-  bool RunsInline(uint32_t proc) const override;
+  bool RunsInline(const rpc::CallHeader& header, std::span<const uint8_t> args) const override;
 
   // The write verifier (RFC 1813 3.3.7): changes on every start of the server so that
   // clients resend UNSTABLE writes that a restart may have lost.

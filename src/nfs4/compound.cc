@@ -122,6 +122,37 @@ void SetResultStatus(nfs_resop4& res, nfsstat4 status) {
   std::memcpy(&res.nfs_resop4_u, &status, sizeof(status));
 }
 
+bool CompoundRunsInline(std::span<const uint8_t> args, const Mds& mds) {
+  rpc::XdrReader r(args);
+  r.Opaque(kTagBytesMax);
+  r.U32();  // minorversion: a bad one is answered by the loop, inline or not
+  uint32_t op_count = r.U32();
+  if (!r.ok() || op_count == 0 || op_count > kCompoundOpsMax) return false;
+  std::span<const uint8_t> rest = r.Rest();
+  XDR xdrs;
+  xdrmem_create(&xdrs, reinterpret_cast<char*>(const_cast<uint8_t*>(rest.data())),
+                u_int(rest.size()), XDR_DECODE);
+  bool runs_inline = true;
+  for (uint32_t i = 0; i < op_count && runs_inline; ++i) {
+    uint32_t opnum = xdr_getpos(&xdrs) + 4 <= rest.size()
+                         ? rpc::GetU32(rest.data() + xdr_getpos(&xdrs))
+                         : uint32_t(OP_ILLEGAL);
+    const OpInfo* info = FindOp(opnum);
+    runs_inline = info != nullptr && (info->flags & kInline) &&
+                  (opnum != OP_GETATTR || !mds.state().AnyWriteDelegations());
+    if (!runs_inline) break;
+    rpc::XdrDecoded<nfs_argop4> arg{xdrproc_t(xdr_nfs_argop4)};
+    if (!xdr_nfs_argop4(&xdrs, arg.get())) {
+      rpc::XdrFree(xdrproc_t(xdr_nfs_argop4), arg.get());
+      runs_inline = false;
+      break;
+    }
+    arg.MarkDecoded();
+  }
+  xdr_destroy(&xdrs);
+  return runs_inline;
+}
+
 rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
                             std::span<const uint8_t> args, std::vector<uint8_t>& out) {
   rpc::XdrReader r(args);

@@ -83,6 +83,9 @@ enum OpFlags : uint32_t {
   kSessionless = 1u << 1,     // may start a compound without SEQUENCE (and then be alone)
   kMinor2 = 1u << 2,          // introduced in NFSv4.2
   kMinor0Only = 1u << 3,      // NFSv4.0 operations that 4.1 made illegal (RFC 8881 16.2.3)
+  // Reads cached namespace or in-memory state only: no sync, no volume I/O, no wait on a
+  // client. A COMPOUND of such operations alone runs on the I/O thread (CompoundRunsInline).
+  kInline = 1u << 4,
 };
 
 struct OpInfo {
@@ -90,6 +93,12 @@ struct OpInfo {
   OpHandler handler = nullptr;  // nullptr: NFS4ERR_NOTSUPP (see docs/protocol.md)
   uint32_t flags = 0;
 };
+
+// Whether a COMPOUND may run on the I/O thread that read it: every one of its operations
+// carries kInline (and GETATTR only while no client holds a write delegation, which may need
+// a CB_GETATTR answer that arrives on an I/O thread). Decodes the operations to look at them
+// and changes nothing; anything it cannot decode goes to the worker pool, which answers it.
+bool CompoundRunsInline(std::span<const uint8_t> args, const Mds& mds);
 
 // The op table; entries by nfs_opnum4 (3..75).
 const OpInfo* FindOp(uint32_t opnum);

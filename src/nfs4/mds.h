@@ -65,6 +65,7 @@ class Mds {
 
   meta::Namespace& ns() { return ns_; }
   state::StateManager& state() { return state_; }
+  const state::StateManager& state() const { return state_; }
   DataStore& data() { return data_; }
   Backchannel& backchannel() { return backchannel_; }
   state::Instant Now() const { return clock_.Now(); }

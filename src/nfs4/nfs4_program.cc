@@ -16,4 +16,15 @@ rpc::AcceptStat Nfs4Program::Call(const rpc::CallContext& ctx, std::span<const u
   }
 }
 
+bool Nfs4Program::RunsInline(const rpc::CallHeader& header, std::span<const uint8_t> args) const {
+  switch (header.proc) {
+    case NFSPROC4_NULL:
+      return true;
+    case NFSPROC4_COMPOUND:
+      return CompoundRunsInline(args, mds_);
+    default:
+      return false;
+  }
+}
+
 }  // namespace manifold::nfs4

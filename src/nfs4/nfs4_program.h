@@ -14,6 +14,7 @@ class Nfs4Program : public rpc::Program {
   uint32_t version_high() const override { return NFS_V4; }
   rpc::AcceptStat Call(const rpc::CallContext& ctx, std::span<const uint8_t> args,
                        std::vector<uint8_t>& out) override;
+  bool RunsInline(const rpc::CallHeader& header, std::span<const uint8_t> args) const override;
 
  private:
   Mds& mds_;

@@ -8,6 +8,7 @@ namespace manifold::nfs4 {
 namespace {
 
 constexpr uint32_t kFh = kNeedsCurrentFh;
+constexpr uint32_t kIn = kInline;
 
 struct Row {
   uint32_t opnum;
@@ -16,41 +17,41 @@ struct Row {
 
 // Sorted by opnum; FindOp indexes a dense array built from it.
 constexpr Row kRows[] = {
-    {OP_ACCESS, {"ACCESS", ops::Access, kFh}},
+    {OP_ACCESS, {"ACCESS", ops::Access, kFh | kIn}},
     {OP_CLOSE, {"CLOSE", ops::Close, kFh}},
     {OP_COMMIT, {"COMMIT", ops::Commit, kFh}},
     {OP_CREATE, {"CREATE", ops::Create, kFh}},
     {OP_DELEGPURGE, {"DELEGPURGE", nullptr, 0}},  // no CLAIM_DELEGATE_PREV (RFC 8881 18.5)
     {OP_DELEGRETURN, {"DELEGRETURN", ops::DelegReturn, kFh}},
-    {OP_GETATTR, {"GETATTR", ops::GetAttr, kFh}},
-    {OP_GETFH, {"GETFH", ops::GetFh, kFh}},
+    {OP_GETATTR, {"GETATTR", ops::GetAttr, kFh | kIn}},
+    {OP_GETFH, {"GETFH", ops::GetFh, kFh | kIn}},
     {OP_LINK, {"LINK", ops::Link, kFh}},
     {OP_LOCK, {"LOCK", ops::Lock, kFh}},
     {OP_LOCKT, {"LOCKT", ops::LockT, kFh}},
     {OP_LOCKU, {"LOCKU", ops::LockU, kFh}},
-    {OP_LOOKUP, {"LOOKUP", ops::Lookup, kFh}},
-    {OP_LOOKUPP, {"LOOKUPP", ops::LookupP, kFh}},
-    {OP_NVERIFY, {"NVERIFY", ops::NVerify, kFh}},
+    {OP_LOOKUP, {"LOOKUP", ops::Lookup, kFh | kIn}},
+    {OP_LOOKUPP, {"LOOKUPP", ops::LookupP, kFh | kIn}},
+    {OP_NVERIFY, {"NVERIFY", ops::NVerify, kFh | kIn}},
     {OP_OPEN, {"OPEN", ops::Open, kFh}},
     {OP_OPENATTR, {"OPENATTR", nullptr, 0}},  // no named attributes (RFC 8881 5.3)
     {OP_OPEN_CONFIRM, {"OPEN_CONFIRM", nullptr, kMinor0Only}},
     {OP_OPEN_DOWNGRADE, {"OPEN_DOWNGRADE", ops::OpenDowngrade, kFh}},
-    {OP_PUTFH, {"PUTFH", ops::PutFh, 0}},
-    {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, 0}},  // the public fh is the root (RFC 8881 18.20)
-    {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, 0}},
+    {OP_PUTFH, {"PUTFH", ops::PutFh, kIn}},
+    {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, kIn}},  // the public fh is the root (RFC 8881 18.20)
+    {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, kIn}},
     {OP_READ, {"READ", ops::Read, kFh}},
-    {OP_READDIR, {"READDIR", ops::ReadDir, kFh}},
-    {OP_READLINK, {"READLINK", ops::ReadLink, kFh}},
+    {OP_READDIR, {"READDIR", ops::ReadDir, kFh | kIn}},
+    {OP_READLINK, {"READLINK", ops::ReadLink, kFh | kIn}},
     {OP_REMOVE, {"REMOVE", ops::Remove, kFh}},
     {OP_RENAME, {"RENAME", ops::Rename, kFh}},
     {OP_RENEW, {"RENEW", nullptr, kMinor0Only}},
-    {OP_RESTOREFH, {"RESTOREFH", ops::RestoreFh, 0}},
-    {OP_SAVEFH, {"SAVEFH", ops::SaveFh, kFh}},
-    {OP_SECINFO, {"SECINFO", ops::SecInfo, kFh}},
+    {OP_RESTOREFH, {"RESTOREFH", ops::RestoreFh, kIn}},
+    {OP_SAVEFH, {"SAVEFH", ops::SaveFh, kFh | kIn}},
+    {OP_SECINFO, {"SECINFO", ops::SecInfo, kFh | kIn}},
     {OP_SETATTR, {"SETATTR", ops::SetAttr, kFh}},
     {OP_SETCLIENTID, {"SETCLIENTID", nullptr, kMinor0Only}},
     {OP_SETCLIENTID_CONFIRM, {"SETCLIENTID_CONFIRM", nullptr, kMinor0Only}},
-    {OP_VERIFY, {"VERIFY", ops::Verify, kFh}},
+    {OP_VERIFY, {"VERIFY", ops::Verify, kFh | kIn}},
     {OP_WRITE, {"WRITE", ops::Write, kFh}},
     {OP_RELEASE_LOCKOWNER, {"RELEASE_LOCKOWNER", nullptr, kMinor0Only}},
     {OP_BACKCHANNEL_CTL, {"BACKCHANNEL_CTL", ops::BackchannelCtl, 0}},
@@ -66,10 +67,10 @@ constexpr Row kRows[] = {
     {OP_LAYOUTCOMMIT, {"LAYOUTCOMMIT", nullptr, kFh}},
     {OP_LAYOUTGET, {"LAYOUTGET", nullptr, kFh}},
     {OP_LAYOUTRETURN, {"LAYOUTRETURN", nullptr, 0}},
-    {OP_SECINFO_NO_NAME, {"SECINFO_NO_NAME", ops::SecInfoNoName, kFh}},
-    {OP_SEQUENCE, {"SEQUENCE", ops::Sequence, 0}},
+    {OP_SECINFO_NO_NAME, {"SECINFO_NO_NAME", ops::SecInfoNoName, kFh | kIn}},
+    {OP_SEQUENCE, {"SEQUENCE", ops::Sequence, kIn}},
     {OP_SET_SSV, {"SET_SSV", nullptr, 0}},  // SP4_SSV is not offered (RFC 8881 18.47)
-    {OP_TEST_STATEID, {"TEST_STATEID", ops::TestStateid, 0}},
+    {OP_TEST_STATEID, {"TEST_STATEID", ops::TestStateid, kIn}},
     {OP_WANT_DELEGATION, {"WANT_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.49)
     {OP_DESTROY_CLIENTID, {"DESTROY_CLIENTID", ops::DestroyClientId, kSessionless}},
     {OP_RECLAIM_COMPLETE, {"RECLAIM_COMPLETE", ops::ReclaimComplete, 0}},
@@ -88,9 +89,9 @@ constexpr Row kRows[] = {
     {OP_WRITE_SAME, {"WRITE_SAME", nullptr, kFh | kMinor2}},
     {OP_CLONE, {"CLONE", nullptr, kFh | kMinor2}},
     // RFC 8276 extended attributes.
-    {OP_GETXATTR, {"GETXATTR", ops::GetXattr, kFh | kMinor2}},
+    {OP_GETXATTR, {"GETXATTR", ops::GetXattr, kFh | kMinor2 | kIn}},
     {OP_SETXATTR, {"SETXATTR", ops::SetXattr, kFh | kMinor2}},
-    {OP_LISTXATTRS, {"LISTXATTRS", ops::ListXattrs, kFh | kMinor2}},
+    {OP_LISTXATTRS, {"LISTXATTRS", ops::ListXattrs, kFh | kMinor2 | kIn}},
     {OP_REMOVEXATTR, {"REMOVEXATTR", ops::RemoveXattr, kFh | kMinor2}},
 };
 

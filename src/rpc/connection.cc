@@ -103,7 +103,8 @@ asio::awaitable<void> Connection::ReadLoop() {
 void Connection::Dispatch(std::vector<uint8_t> record) {
   stats_->calls++;
   if (dispatcher_->RunsInline(record)) {  // on the strand already: answer right here
-    auto reply = dispatcher_->DispatchReply(record, peer_, shared_from_this());
+    stats_->calls_inline++;
+    auto reply = dispatcher_->DispatchReply(record, peer_, shared_from_this(), /*on_io_thread=*/true);
     if (reply) {
       writes_.push_back(std::move(*reply));
       DoWrite();

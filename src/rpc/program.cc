@@ -23,10 +23,14 @@ void Dispatcher::Add(std::shared_ptr<Program> program) {
 }
 
 bool Dispatcher::RunsInline(std::span<const uint8_t> record) const {
-  // xid, msg_type, rpcvers, prog, vers, proc: the first six words of a call.
-  if (record.size() < 24 || GetU32(record.data() + 4) != kMsgCall) return false;
-  auto it = programs_.find(GetU32(record.data() + 12));
-  return it != programs_.end() && it->second->RunsInline(GetU32(record.data() + 20));
+  CallHeader header;
+  std::span<const uint8_t> args;
+  if (ParseCall(record, header, args) != ParseOutcome::kOk) return false;
+  auto it = programs_.find(header.prog);
+  if (it == programs_.end()) return false;
+  const Program& program = *it->second;
+  return header.vers >= program.version_low() && header.vers <= program.version_high() &&
+         program.RunsInline(header, args);
 }
 
 std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
@@ -41,7 +45,8 @@ std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
 
 std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
                                                const std::string& peer,
-                                               std::shared_ptr<Connection> connection) const {
+                                               std::shared_ptr<Connection> connection,
+                                               bool on_io_thread) const {
   CallHeader header;
   std::span<const uint8_t> args;
   Reply reply;
@@ -79,7 +84,7 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     return reply;
   }
   AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
-  CallContext ctx{header, peer, std::move(connection), &reply.tail};
+  CallContext ctx{header, peer, std::move(connection), &reply.tail, on_io_thread};
   AcceptStat stat = program.Call(ctx, args, out);
   if (stat != AcceptStat::kSuccess) {
     if (stat == AcceptStat::kGarbageArgs) {

@@ -42,6 +42,9 @@ struct CallContext {
   // Where a procedure may put bulk data that follows its results on the wire. Left empty on
   // a failure (AcceptStat other than kSuccess), it is ignored.
   ReplyTail* tail = nullptr;
+  // True when the call runs on the I/O thread that read it (Program::RunsInline): it must not
+  // wait for anything that thread delivers, such as a reply on the backchannel.
+  bool on_io_thread = false;
 };
 
 class Program {
@@ -54,9 +57,12 @@ class Program {
   // Returns kProcUnavail / kGarbageArgs / kSystemErr without touching `out` on failure.
   virtual AcceptStat Call(const CallContext& ctx, std::span<const uint8_t> args,
                           std::vector<uint8_t>& out) = 0;
-  // Procedures that never block for long (no fsync, no disk reads beyond cached metadata)
-  // may run on the I/O thread that read them, saving two thread hand-offs per call.
-  virtual bool RunsInline(uint32_t proc) const { return false; }
+  // Calls that never block for long (no fsync, no wait for another peer, reads of cached
+  // metadata only) may run on the I/O thread that read them, saving two thread hand-offs.
+  // `args` are the call's undecoded arguments; a look at them must not change anything.
+  virtual bool RunsInline(const CallHeader& header, std::span<const uint8_t> args) const {
+    return false;
+  }
 };
 
 // Memory for a procedure's results that must live until they are encoded. rpcgen result
@@ -96,8 +102,10 @@ class Dispatcher {
   void Add(std::shared_ptr<Program> program);
   // Returns the reply record including its record mark, or nullopt when the record gets no
   // reply (not a call, or too short to carry a call header).
+  // `on_io_thread` says the call runs on the I/O thread that read it (RunsInline said yes).
   std::optional<Reply> DispatchReply(std::span<const uint8_t> record, const std::string& peer,
-                                     std::shared_ptr<Connection> connection) const;
+                                     std::shared_ptr<Connection> connection,
+                                     bool on_io_thread = false) const;
   // The same reply as one contiguous record (tests and the fuzzer).
   std::optional<std::vector<uint8_t>> Dispatch(std::span<const uint8_t> record,
                                                const std::string& peer,

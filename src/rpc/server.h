@@ -34,6 +34,7 @@ struct ServerStats {
   std::atomic<uint64_t> connections_refused_limit{0};
   std::atomic<uint64_t> records_oversized{0};
   std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> calls_inline{0};  // of `calls`, those answered on the I/O thread
   std::atomic<uint64_t> calls_dropped{0};
   std::atomic<uint64_t> connections_open{0};
 };

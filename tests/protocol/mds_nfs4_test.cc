@@ -16,6 +16,7 @@
 #include "meta/limits.h"
 #include "meta/namespace.h"
 #include "nfs4/backchannel.h"
+#include "nfs4/compound.h"
 #include "nfs4/data_store.h"
 #include "nfs4/mds.h"
 #include "nfs4/nfs4_program.h"
@@ -1201,6 +1202,70 @@ TEST_F(MdsNfs4Test, GetattrUnderAnotherClientsWriteDelegationAsksTheHolder) {
   EXPECT_EQ(1u, a->delegations_returned());
   // A GETATTR of neither change nor size does not ask.
   EXPECT_TRUE((*b)->GetAttr(fh, nfs4client::MakeBitmap({FATTR4_MODE})).ok());
+}
+
+// A COMPOUND as CompoundRunsInline sees it: tag "", minor version 2, the op count, the words.
+std::vector<uint8_t> CompoundArgs(uint32_t op_count, std::vector<uint32_t> words) {
+  std::vector<uint8_t> args;
+  rpc::XdrWriter w(args);
+  w.U32(0);
+  w.U32(2);
+  w.U32(op_count);
+  for (uint32_t v : words) w.U32(v);
+  return args;
+}
+
+std::vector<uint32_t> SequenceWords() {
+  return {OP_SEQUENCE, 1, 2, 3, 4, 7, 0, 0, 0};  // sessionid (4 words), seqid, slot, highest, cachethis
+}
+
+std::vector<uint32_t> Concat(std::vector<std::vector<uint32_t>> parts) {
+  std::vector<uint32_t> all;
+  for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+  return all;
+}
+
+// Read-only compounds run on the I/O thread; one change, an unknown or undecodable operation,
+// or too many operations sends the compound to the worker pool (which answers the error).
+TEST_F(MdsNfs4Test, OnlyCompoundsOfReadingOperationsRunOnTheIoThread) {
+  const std::vector<uint32_t> lookup_a = {OP_LOOKUP, 1, 0x61000000};
+  const std::vector<uint32_t> getattr = {OP_GETATTR, 1, 1u << FATTR4_SIZE};
+  auto inline_ok = [&](uint32_t n, std::vector<uint32_t> words) {
+    return nfs4::CompoundRunsInline(CompoundArgs(n, std::move(words)), *mds_);
+  };
+  EXPECT_TRUE(inline_ok(4, Concat({SequenceWords(), {OP_PUTROOTFH}, lookup_a, getattr})));
+  EXPECT_TRUE(inline_ok(4, Concat({SequenceWords(), {OP_PUTROOTFH}, {OP_READDIR, 0, 0, 0, 0, 4096,
+                                   32768, 1, 1u << FATTR4_TYPE}, {OP_GETFH}})));
+  EXPECT_FALSE(inline_ok(3, Concat({SequenceWords(), {OP_PUTROOTFH}, {OP_REMOVE, 1, 0x61000000}})));
+  EXPECT_FALSE(inline_ok(4, Concat({SequenceWords(), {OP_PUTROOTFH}, lookup_a, {OP_WRITE}})));
+  EXPECT_FALSE(inline_ok(2, Concat({SequenceWords(), {9999}})));
+  EXPECT_FALSE(inline_ok(3, Concat({SequenceWords(), {OP_PUTROOTFH}, {OP_LOOKUP, 100}})));
+  EXPECT_FALSE(inline_ok(0, {}));
+  std::vector<uint32_t> many;
+  for (uint32_t i = 0; i <= nfs4::kCompoundOpsMax; ++i) many.push_back(OP_PUTROOTFH);
+  EXPECT_FALSE(inline_ok(nfs4::kCompoundOpsMax + 1, many));
+
+  // Over TCP: a stat runs inline, a create does not.
+  auto c = Connect();
+  ASSERT_TRUE(c);
+  auto root = c->LookupPath("/");
+  ASSERT_TRUE(root.ok());
+  uint64_t before = server_->stats().calls_inline.load();
+  ASSERT_TRUE(c->GetAttr(*root, nfs4client::MakeBitmap({FATTR4_SIZE})).ok());
+  EXPECT_EQ(before + 1, server_->stats().calls_inline.load());
+  auto f = c->OpenCreate(*root, "made", 0644);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(before + 1, server_->stats().calls_inline.load());
+
+  // While a client holds a write delegation, GETATTR may need its CB_GETATTR answer, which
+  // arrives on an I/O thread: it goes to a worker then. LOOKUP alone stays inline.
+  nfs4client::FileHandle fh;
+  ASSERT_EQ(OPEN_DELEGATE_WRITE,
+            OpenAgainForDelegation(*c, *root, "delegated",
+                                   OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG,
+                                   &fh));
+  EXPECT_FALSE(inline_ok(4, Concat({SequenceWords(), {OP_PUTROOTFH}, lookup_a, getattr})));
+  EXPECT_TRUE(inline_ok(3, Concat({SequenceWords(), {OP_PUTROOTFH}, lookup_a})));
 }
 
 // READDIR answers type and fileid from the directory entries alone, and attributes that need

@@ -34,6 +34,12 @@ nfsstat4 ApplyWriteDelegation(CompoundContext& ctx, const bitmap4& requested, Ob
       continue;
     }
     if (d.recall_requested) return state.BreakDelegations(ctx.clientid, attrs.fileid, false);
+    if (ctx.call.on_io_thread) {
+      // The holder's answer would arrive on an I/O thread, perhaps this one: recall instead
+      // of waiting. (Rare: such a GETATTR is sent to a worker unless the delegation was
+      // granted after CompoundRunsInline looked.)
+      return state.BreakDelegations(ctx.clientid, attrs.fileid, false);
+    }
     auto got = ctx.mds.backchannel().CbGetattr(d.clientid, FhBytes(ctx));
     if (!got.ok()) {
       spdlog::info("CB_GETATTR to client {:#x} for file {}: {}; recalling", d.clientid,
