@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   meta::NamespaceOptions ns_options;
+  ns_options.kv.defer_durability = config->commit_deferred;
   auto ns = meta::Namespace::Open(config->meta_dir, ns_options);
   if (!ns.ok()) {
     spdlog::error("cannot open the namespace in {}: {}", config->meta_dir, ns.status().ToString());

@@ -20,6 +20,7 @@
 //    (only TxnRunner) retries it from the start.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -72,6 +73,22 @@ class Kv {
   // failed mutations) is returned, so that no client sees state a crash could take back.
   // No-op when every commit is durable before it is visible.
   virtual Status WaitDurable() { return Status::Ok(); }
+
+  // Deferred durability (RocksKv with defer_durability): Commit returns once the change is
+  // written and visible, unsynced, and WaitDurable does not wait; the caller holds back every
+  // answer until a sync covers the mark it took after its work. DurabilityMark covers every
+  // commit visible now; WhenDurable calls `done` once all of them are durable (at once if they
+  // are; with the error if the sync failed), on any thread. Engines that are durable at commit
+  // return 0 and call `done` at once.
+  virtual bool DefersDurability() const { return false; }
+  virtual uint64_t DurabilityMark() { return 0; }
+  virtual bool IsDurable(uint64_t mark) { return true; }
+  virtual void WhenDurable(uint64_t mark, std::function<void(Status)> done) { done(Status::Ok()); }
+  // Blocking form of WhenDurable.
+  virtual Status WaitDurableUpTo(uint64_t mark) { return Status::Ok(); }
+  // Returns once every `done` handed to WhenDurable before the call has run (an owner of
+  // such callbacks calls it before it goes away).
+  virtual void Quiesce() {}
 };
 
 // Every key of `cf` that starts with `prefix`.

@@ -259,6 +259,19 @@ class Namespace {
   // Verifies every invariant of docs/schema.md over one snapshot (meta/fsck.h).
   Result<FsckCounts> Check(uint64_t inodes_max);
 
+  // Deferred durability (RocksKvOptions::defer_durability, see Kv): a change is visible when
+  // its call returns and durable once a sync covers it. Whoever answers for a change, or for a
+  // read that may have seen one, takes a mark after it and answers only once it is durable.
+  // With commits synced before they return, every mark is durable at once.
+  bool DefersDurability() const { return kv_->DefersDurability(); }
+  uint64_t DurabilityMark() { return kv_->DurabilityMark(); }
+  bool IsDurable(uint64_t mark) { return kv_->IsDurable(mark); }
+  void WhenDurable(uint64_t mark, std::function<void(Status)> done) {
+    kv_->WhenDurable(mark, std::move(done));
+  }
+  Status WaitDurable(uint64_t mark) { return kv_->WaitDurableUpTo(mark); }
+  void QuiesceDurabilityCallbacks() { kv_->Quiesce(); }
+
   const TxnRunnerStats& runner_stats() const { return runner_.stats(); }
   uint64_t fileid_blocks_reserved() const { return fileids_.blocks_reserved(); }
 

@@ -7,6 +7,10 @@
 #include <rocksdb/utilities/transaction_db.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
+
+#include <spdlog/spdlog.h>
 
 #include "common/check.h"
 
@@ -192,10 +196,19 @@ Result<std::unique_ptr<RocksKv>> RocksKv::Open(const std::string& dir,
   if (!s.ok()) return FromRocks(s, ("open " + dir).c_str());
   MANIFOLD_CHECK(kv->handles_.size() == cfs.size());
   kv->durable_seq_ = kv->db_->GetLatestSequenceNumber();  // recovered from disk
+  if (kv->deferred()) kv->syncer_ = std::thread([raw = kv.get()] { raw->SyncLoop(); });
   return kv;
 }
 
 RocksKv::~RocksKv() {
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard lock(waiters_mu_);
+      stop_ = true;
+    }
+    waiters_cv_.notify_all();
+    syncer_.join();  // its last round syncs and answers every waiter
+  }
   if (!db_) return;
   for (rocksdb::ColumnFamilyHandle* h : handles_)
     db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -206,7 +219,7 @@ RocksKv::~RocksKv() {
 std::unique_ptr<Txn> RocksKv::BeginTxn() {
   const bool early_release = options_.sync_commits && options_.early_lock_release;
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync_commits && !early_release;
+  wo.sync = options_.sync_commits && !early_release && !deferred();
   rocksdb::TransactionOptions to;
   to.lock_timeout = options_.lock_timeout_ms;
   to.deadlock_detect = true;
@@ -219,6 +232,61 @@ std::unique_ptr<Txn> RocksKv::BeginRead() { return std::make_unique<RocksTxn>(db
 Status RocksKv::WaitDurable() {
   if (!options_.sync_commits || !options_.early_lock_release) return Status::Ok();
   return SyncUpTo(db_->GetLatestSequenceNumber());
+}
+
+uint64_t RocksKv::DurabilityMark() { return deferred() ? db_->GetLatestSequenceNumber() : 0; }
+
+bool RocksKv::IsDurable(uint64_t mark) { return durable_seq_.load() >= mark; }
+
+void RocksKv::WhenDurable(uint64_t mark, std::function<void(Status)> done) {
+  if (IsDurable(mark)) return done(Status::Ok());
+  {
+    std::lock_guard lock(waiters_mu_);
+    if (!stop_) {
+      waiters_.push_back(Waiter{mark, std::move(done)});
+      waiters_cv_.notify_one();
+      return;
+    }
+  }
+  done(SyncUpTo(mark));  // closing: the syncer is gone or going; sync here
+}
+
+Status RocksKv::WaitDurableUpTo(uint64_t mark) {
+  if (IsDurable(mark)) return Status::Ok();
+  return SyncUpTo(mark);
+}
+
+void RocksKv::Quiesce() {
+  if (!deferred()) return;
+  std::promise<void> ran;
+  {
+    std::lock_guard lock(waiters_mu_);
+    if (stop_) return;  // the syncer answers everyone before it ends
+    // Queued even though mark 0 is durable: the syncer answers in order, so when this runs
+    // every earlier waiter has been answered.
+    waiters_.push_back(Waiter{0, [&ran](Status) { ran.set_value(); }});
+    waiters_cv_.notify_one();
+  }
+  ran.get_future().wait();
+}
+
+void RocksKv::SyncLoop() {
+  const auto idle = std::chrono::milliseconds(options_.idle_sync_interval_ms);
+  std::unique_lock lock(waiters_mu_);
+  for (;;) {
+    waiters_cv_.wait_for(lock, idle, [this] { return stop_ || !waiters_.empty(); });
+    std::vector<Waiter> batch;
+    batch.swap(waiters_);
+    const bool stopping = stop_;
+    lock.unlock();
+    // One sync for the whole batch (and everything committed before it starts); waiters that
+    // arrive meanwhile wait for the next round.
+    Status s = SyncUpTo(db_->GetLatestSequenceNumber());
+    if (!s.ok()) spdlog::critical("meta: WAL sync failed; changes are not durable: {}", s.ToString());
+    for (Waiter& w : batch) w.done(s.ok() && IsDurable(w.mark) ? Status::Ok() : s);
+    lock.lock();
+    if (stopping && waiters_.empty()) return;
+  }
 }
 
 Status RocksKv::SyncUpTo(uint64_t seq) {
@@ -237,7 +305,7 @@ Status RocksKv::SyncUpTo(uint64_t seq) {
   sync_running_ = false;
   if (s.ok()) {
     wal_syncs_++;
-    durable_seq_ = std::max<uint64_t>(durable_seq_, target);
+    durable_seq_ = std::max<uint64_t>(durable_seq_.load(), target);
   }
   sync_done_.notify_all();
   return s;

@@ -23,6 +23,10 @@
 //    back every answer that may rest on such a read (TxnRunner calls it), so no client sees
 //    state a crash could take back. Measured in tests/unit/meta/bench_test.cc; see
 //    docs/schema.md, "Durability and group commit".
+//  - defer_durability: the commit is written unsynced and Commit returns at once; the caller
+//    holds back its answer until WhenDurable says a sync covers it (the MDS holds each reply
+//    so, and runs changes on its I/O threads, which then never wait for a disk). A syncer
+//    thread syncs the WAL while anyone waits: one fsync covers every commit before it.
 #pragma once
 
 #include <atomic>
@@ -31,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "meta/kv.h"
@@ -47,8 +52,12 @@ struct RocksKvOptions {
   // WriteOptions.sync for every commit. Only tests turn it off (to prove that the crash tests
   // can fail, and to populate large directories quickly).
   bool sync_commits = true;
-  // See the file comment. Only meaningful with sync_commits.
+  // See the file comment. Only meaningful with sync_commits; at most one of the two.
   bool early_lock_release = false;
+  bool defer_durability = false;
+  // defer_durability: the syncer also syncs this often when nobody waits, so that changes
+  // nobody answers for (lease expiry, sweeps) do not stay unsynced for long.
+  uint32_t idle_sync_interval_ms = 1000;
   // How long a transaction waits for a key lock before its call returns kConflict.
   int64_t lock_timeout_ms = 1000;
   // One LRU block cache shared by all column families.
@@ -76,6 +85,12 @@ class RocksKv final : public Kv {
   std::unique_ptr<Txn> BeginTxn() override;
   std::unique_ptr<Txn> BeginRead() override;
   Status WaitDurable() override;
+  bool DefersDurability() const override { return deferred(); }
+  uint64_t DurabilityMark() override;
+  bool IsDurable(uint64_t mark) override;
+  void WhenDurable(uint64_t mark, std::function<void(Status)> done) override;
+  Status WaitDurableUpTo(uint64_t mark) override;
+  void Quiesce() override;
 
   // Early lock release: returns once the WAL is synced past sequence number `seq`. Concurrent
   // callers share syncs (group commit). Thread-safe.
@@ -87,12 +102,25 @@ class RocksKv final : public Kv {
 
  private:
   RocksKv(const RocksKvOptions& options) : options_(options) {}
+  bool deferred() const { return options_.sync_commits && options_.defer_durability; }
+  void SyncLoop();  // the syncer thread (defer_durability)
 
   RocksKvOptions options_;
   std::mutex sync_mu_;
   std::condition_variable sync_done_;  // signalled when a WAL sync ends
   bool sync_running_ = false;          // guarded by sync_mu_
-  uint64_t durable_seq_ = 0;           // guarded by sync_mu_; all <= this is on disk
+  // All <= this is on disk. Written under sync_mu_; read without it by IsDurable.
+  std::atomic<uint64_t> durable_seq_{0};
+
+  struct Waiter {
+    uint64_t mark;
+    std::function<void(Status)> done;
+  };
+  std::mutex waiters_mu_;
+  std::condition_variable waiters_cv_;
+  std::vector<Waiter> waiters_;  // guarded by waiters_mu_
+  bool stop_ = false;            // guarded by waiters_mu_
+  std::thread syncer_;
   std::atomic<uint64_t> wal_syncs_{0};
   rocksdb::TransactionDB* db_ = nullptr;               // owned
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; [0] is "default", then Cf order

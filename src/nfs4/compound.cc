@@ -122,7 +122,30 @@ void SetResultStatus(nfs_resop4& res, nfsstat4 status) {
   std::memcpy(&res.nfs_resop4_u, &status, sizeof(status));
 }
 
+namespace {
+
+// An OPEN or SETATTR that sets the size: it may cut data on a volume.
+bool SetsSize(const nfs_argop4& arg) {
+  const bitmap4* mask = nullptr;
+  if (arg.argop == OP_SETATTR) {
+    mask = &arg.nfs_argop4_u.opsetattr.obj_attributes.attrmask;
+  } else if (arg.argop == OP_OPEN && arg.nfs_argop4_u.opopen.openhow.opentype == OPEN4_CREATE) {
+    const createhow4& how = arg.nfs_argop4_u.opopen.openhow.openflag4_u.how;
+    if (how.mode == UNCHECKED4 || how.mode == GUARDED4) {
+      mask = &how.createhow4_u.createattrs.attrmask;
+    } else if (how.mode == EXCLUSIVE4_1) {
+      mask = &how.createhow4_u.ch_createboth.cva_attrs.attrmask;
+    }
+  }
+  if (mask == nullptr) return false;
+  constexpr uint32_t kWord = FATTR4_SIZE / 32, kBit = FATTR4_SIZE % 32;
+  return mask->bitmap4_len > kWord && (mask->bitmap4_val[kWord] >> kBit & 1u);
+}
+
+}  // namespace
+
 bool CompoundRunsInline(std::span<const uint8_t> args, const Mds& mds) {
+  const bool deferred = mds.commits_deferred();
   rpc::XdrReader r(args);
   r.Opaque(kTagBytesMax);
   r.U32();  // minorversion: a bad one is answered by the loop, inline or not
@@ -138,7 +161,8 @@ bool CompoundRunsInline(std::span<const uint8_t> args, const Mds& mds) {
                          ? rpc::GetU32(rest.data() + xdr_getpos(&xdrs))
                          : uint32_t(OP_ILLEGAL);
     const OpInfo* info = FindOp(opnum);
-    runs_inline = info != nullptr && (info->flags & kInline) &&
+    runs_inline = info != nullptr &&
+                  ((info->flags & kInline) || ((info->flags & kCommits) && deferred)) &&
                   (opnum != OP_GETATTR || !mds.state().AnyWriteDelegations());
     if (!runs_inline) break;
     rpc::XdrDecoded<nfs_argop4> arg{xdrproc_t(xdr_nfs_argop4)};
@@ -148,6 +172,7 @@ bool CompoundRunsInline(std::span<const uint8_t> args, const Mds& mds) {
       break;
     }
     arg.MarkDecoded();
+    runs_inline = !SetsSize(*arg);
   }
   xdr_destroy(&xdrs);
   return runs_inline;

@@ -86,6 +86,10 @@ enum OpFlags : uint32_t {
   // Reads cached namespace or in-memory state only: no sync, no volume I/O, no wait on a
   // client. A COMPOUND of such operations alone runs on the I/O thread (CompoundRunsInline).
   kInline = 1u << 4,
+  // Commits namespace changes but touches no volume and waits on no client: runs on the I/O
+  // thread too when commits do not wait for their sync (deferred durability; the reply waits
+  // for it instead, rpc::ReplyGate).
+  kCommits = 1u << 5,
 };
 
 struct OpInfo {
@@ -95,9 +99,11 @@ struct OpInfo {
 };
 
 // Whether a COMPOUND may run on the I/O thread that read it: every one of its operations
-// carries kInline (and GETATTR only while no client holds a write delegation, which may need
-// a CB_GETATTR answer that arrives on an I/O thread). Decodes the operations to look at them
-// and changes nothing; anything it cannot decode goes to the worker pool, which answers it.
+// carries kInline, or kCommits while the namespace defers durability (and GETATTR only while
+// no client holds a write delegation, which may need a CB_GETATTR answer that arrives on an
+// I/O thread; OPEN and SETATTR only without a size, which cuts data on a volume). Decodes the
+// operations to look at them and changes nothing; anything it cannot decode goes to the
+// worker pool, which answers it.
 bool CompoundRunsInline(std::span<const uint8_t> args, const Mds& mds);
 
 // The op table; entries by nfs_opnum4 (3..75).

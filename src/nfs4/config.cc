@@ -158,7 +158,7 @@ Result<MdsConfig> ParseConfig(std::string_view text, const std::string& source) 
   if (const toml::table* server = root["server"].as_table()) {
     std::string where = source + " [server]";
     Status s = Unknown(*server, {"listen", "meta_dir", "lease_time_s", "extent_size_bytes",
-                                 "log_file", "log_level"}, where);
+                                 "log_file", "log_level", "commit"}, where);
     int64_t lease = c.lease_time_s, extent = int64_t(c.extent_size_bytes);
     if (s.ok()) s = Get(*server, "listen", c.listen, where);
     if (s.ok()) s = Get(*server, "meta_dir", c.meta_dir, where);
@@ -166,7 +166,13 @@ Result<MdsConfig> ParseConfig(std::string_view text, const std::string& source) 
     if (s.ok()) s = Get(*server, "extent_size_bytes", extent, where);
     if (s.ok()) s = Get(*server, "log_file", c.log_file, where);
     if (s.ok()) s = Get(*server, "log_level", c.log_level, where);
+    std::string commit = c.commit_deferred ? "deferred" : "synced";
+    if (s.ok()) s = Get(*server, "commit", commit, where);
     if (!s.ok()) return s;
+    if (commit != "deferred" && commit != "synced") {
+      return Status(Code::kInvalid, where + ": commit must be \"deferred\" or \"synced\"");
+    }
+    c.commit_deferred = commit == "deferred";
     if (lease < 5 || lease > 3600) return Status(Code::kInvalid, where + ": lease_time_s must be 5..3600");
     if (extent < (1 << 20)) return Status(Code::kInvalid, where + ": extent_size_bytes must be >= 1 MiB");
     c.lease_time_s = uint32_t(lease);

@@ -24,6 +24,11 @@ struct MdsConfig {
   uint64_t extent_size_bytes = 1ull << 30;
   std::string log_file;
   std::string log_level = "info";
+  // "deferred": a change is written unsynced and its reply waits for a WAL sync shared by every
+  // change before it (changes then run on the I/O threads); "synced": each commit is synced
+  // before it returns (changes run on worker threads). Either way no reply goes out before
+  // the changes it may rest on are durable.
+  bool commit_deferred = true;
   // [[export.client]] tables in file order; without any, one rule for every address from the
   // [export] keys root_squash, read_only and allow_auth_none (ExportRules::Everyone).
   std::vector<ExportRule> export_rules;

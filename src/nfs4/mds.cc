@@ -1,5 +1,6 @@
 #include "nfs4/mds.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 
 #include <cstring>
@@ -38,12 +39,35 @@ Result<meta::SetAttrResult> Mds::SetAttr(uint64_t fileid, const meta::SetAttrArg
   if (args.size_bytes) guard = data_.ShareFile(fileid);
   auto done = ns_.SetAttr(fileid, args);
   if (!done.ok() || !args.size_bytes) return done;
+  // Data is cut only under a durable size: a crash must not leave the old size over cut data.
+  if (Status s = ns_.WaitDurable(ns_.DurabilityMark()); !s.ok()) return s;
   if (Status s = data_.Truncate(done->after, *args.size_bytes); !s.ok()) return s;
   return done;
 }
 
 void Mds::ReleaseData(const meta::Unlinked& unlinked) {
-  if (unlinked.dropped) data_.Release(unlinked.extents);
+  if (unlinked.dropped) ReleaseWhenDurable(unlinked.extents);
+}
+
+void Mds::ReleaseWhenDurable(std::vector<meta::Extent> extents) {
+  if (extents.empty()) return;
+  ns_.WhenDurable(ns_.DurabilityMark(), [this, extents = std::move(extents)](Status s) {
+    if (!s.ok()) {
+      spdlog::error("data of file {} kept: the change that drops it may not be durable: {}",
+                    extents.front().fileid, s.ToString());
+      return;
+    }
+    data_.Release(extents);
+  });
+}
+
+Mds::~Mds() { ns_.QuiesceDurabilityCallbacks(); }
+
+void NamespaceReplyGate::WhenDurable(uint64_t mark, std::function<void(bool)> done) {
+  ns_.WhenDurable(mark, [done = std::move(done)](Status s) {
+    if (!s.ok()) spdlog::error("nfs4: replies held back: namespace sync failed: {}", s.ToString());
+    done(s.ok());
+  });
 }
 
 Identity Mds::IdentityOf(const rpc::Credential& cred, const ExportRule& rule) {

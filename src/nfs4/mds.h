@@ -57,11 +57,27 @@ struct CompoundContext;
 // The filehandle of a file by fileid, as CB_RECALL carries it (Backchannel::HandleOf).
 Backchannel::HandleOf HandlesOf(meta::Namespace& ns);
 
+// Holds NFSv4 replies until the namespace changes they may rest on are durable (deferred
+// durability, meta::Namespace::DurabilityMark). With commits synced before they return, every
+// reply goes at once.
+class NamespaceReplyGate final : public rpc::ReplyGate {
+ public:
+  explicit NamespaceReplyGate(meta::Namespace& ns) : ns_(ns) {}
+  uint64_t Mark() override { return ns_.DurabilityMark(); }
+  bool IsDurable(uint64_t mark) override { return ns_.IsDurable(mark); }
+  void WhenDurable(uint64_t mark, std::function<void(bool)> done) override;
+  void Quiesce() override { ns_.QuiesceDurabilityCallbacks(); }
+
+ private:
+  meta::Namespace& ns_;
+};
+
 class Mds {
  public:
   Mds(meta::Namespace& ns, state::StateManager& state, DataStore& data, Backchannel& backchannel,
       const state::Clock& clock, MdsOptions options);
-  virtual ~Mds() = default;
+  // Waits for the data releases it handed to the namespace's syncer.
+  virtual ~Mds();
 
   meta::Namespace& ns() { return ns_; }
   state::StateManager& state() { return state_; }
@@ -80,6 +96,10 @@ class Mds {
   Result<meta::SetAttrResult> SetAttr(uint64_t fileid, const meta::SetAttrArgs& args);
   // A file whose last name went away: delete its data (REMOVE, RENAME over it).
   void ReleaseData(const meta::Unlinked& unlinked);
+  // Whether namespace commits return before they are synced (the reply gate then holds each
+  // reply until they are): changes may then run on the I/O threads (CompoundRunsInline).
+  bool commits_deferred() const { return ns_.DefersDurability(); }
+  rpc::ReplyGate& reply_gate() { return reply_gate_; }
 
   // ---- files removed while open (orphans.cc; docs/protocol.md, "Files removed while open")
   // REMOVE and RENAME over a name: a regular file losing its last name while a client has it
@@ -120,6 +140,11 @@ class Mds {
   mutable FsAttrs fs_;                                      // guarded by fs_mu_
   mutable std::chrono::steady_clock::time_point fs_read_at_;  // guarded by fs_mu_
   mutable bool fs_valid_ = false;                           // guarded by fs_mu_
+
+  NamespaceReplyGate reply_gate_{ns_};
+  // Deletes data on the volumes once the change that dropped it is durable: before, a crash
+  // could bring the file back without its data.
+  void ReleaseWhenDurable(std::vector<meta::Extent> extents);
 
   // Orphans (orphans.cc).
   bool StillOpen(uint64_t fileid);  // may a client (still) have it open?

@@ -15,6 +15,7 @@ class Nfs4Program : public rpc::Program {
   rpc::AcceptStat Call(const rpc::CallContext& ctx, std::span<const uint8_t> args,
                        std::vector<uint8_t>& out) override;
   bool RunsInline(const rpc::CallHeader& header, std::span<const uint8_t> args) const override;
+  rpc::ReplyGate* reply_gate() const override { return &mds_.reply_gate(); }
 
  private:
   Mds& mds_;

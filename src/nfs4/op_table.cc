@@ -9,6 +9,7 @@ namespace {
 
 constexpr uint32_t kFh = kNeedsCurrentFh;
 constexpr uint32_t kIn = kInline;
+constexpr uint32_t kCo = kCommits;
 
 struct Row {
   uint32_t opnum;
@@ -18,37 +19,37 @@ struct Row {
 // Sorted by opnum; FindOp indexes a dense array built from it.
 constexpr Row kRows[] = {
     {OP_ACCESS, {"ACCESS", ops::Access, kFh | kIn}},
-    {OP_CLOSE, {"CLOSE", ops::Close, kFh}},
+    {OP_CLOSE, {"CLOSE", ops::Close, kFh | kCo}},
     {OP_COMMIT, {"COMMIT", ops::Commit, kFh}},
-    {OP_CREATE, {"CREATE", ops::Create, kFh}},
+    {OP_CREATE, {"CREATE", ops::Create, kFh | kCo}},
     {OP_DELEGPURGE, {"DELEGPURGE", nullptr, 0}},  // no CLAIM_DELEGATE_PREV (RFC 8881 18.5)
-    {OP_DELEGRETURN, {"DELEGRETURN", ops::DelegReturn, kFh}},
+    {OP_DELEGRETURN, {"DELEGRETURN", ops::DelegReturn, kFh | kIn}},
     {OP_GETATTR, {"GETATTR", ops::GetAttr, kFh | kIn}},
     {OP_GETFH, {"GETFH", ops::GetFh, kFh | kIn}},
-    {OP_LINK, {"LINK", ops::Link, kFh}},
-    {OP_LOCK, {"LOCK", ops::Lock, kFh}},
-    {OP_LOCKT, {"LOCKT", ops::LockT, kFh}},
-    {OP_LOCKU, {"LOCKU", ops::LockU, kFh}},
+    {OP_LINK, {"LINK", ops::Link, kFh | kCo}},
+    {OP_LOCK, {"LOCK", ops::Lock, kFh | kIn}},
+    {OP_LOCKT, {"LOCKT", ops::LockT, kFh | kIn}},
+    {OP_LOCKU, {"LOCKU", ops::LockU, kFh | kIn}},
     {OP_LOOKUP, {"LOOKUP", ops::Lookup, kFh | kIn}},
     {OP_LOOKUPP, {"LOOKUPP", ops::LookupP, kFh | kIn}},
     {OP_NVERIFY, {"NVERIFY", ops::NVerify, kFh | kIn}},
-    {OP_OPEN, {"OPEN", ops::Open, kFh}},
+    {OP_OPEN, {"OPEN", ops::Open, kFh | kCo}},
     {OP_OPENATTR, {"OPENATTR", nullptr, 0}},  // no named attributes (RFC 8881 5.3)
     {OP_OPEN_CONFIRM, {"OPEN_CONFIRM", nullptr, kMinor0Only}},
-    {OP_OPEN_DOWNGRADE, {"OPEN_DOWNGRADE", ops::OpenDowngrade, kFh}},
+    {OP_OPEN_DOWNGRADE, {"OPEN_DOWNGRADE", ops::OpenDowngrade, kFh | kIn}},
     {OP_PUTFH, {"PUTFH", ops::PutFh, kIn}},
     {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, kIn}},  // the public fh is the root (RFC 8881 18.20)
     {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, kIn}},
     {OP_READ, {"READ", ops::Read, kFh}},
     {OP_READDIR, {"READDIR", ops::ReadDir, kFh | kIn}},
     {OP_READLINK, {"READLINK", ops::ReadLink, kFh | kIn}},
-    {OP_REMOVE, {"REMOVE", ops::Remove, kFh}},
-    {OP_RENAME, {"RENAME", ops::Rename, kFh}},
+    {OP_REMOVE, {"REMOVE", ops::Remove, kFh | kCo}},
+    {OP_RENAME, {"RENAME", ops::Rename, kFh | kCo}},
     {OP_RENEW, {"RENEW", nullptr, kMinor0Only}},
     {OP_RESTOREFH, {"RESTOREFH", ops::RestoreFh, kIn}},
     {OP_SAVEFH, {"SAVEFH", ops::SaveFh, kFh | kIn}},
     {OP_SECINFO, {"SECINFO", ops::SecInfo, kFh | kIn}},
-    {OP_SETATTR, {"SETATTR", ops::SetAttr, kFh}},
+    {OP_SETATTR, {"SETATTR", ops::SetAttr, kFh | kCo}},
     {OP_SETCLIENTID, {"SETCLIENTID", nullptr, kMinor0Only}},
     {OP_SETCLIENTID_CONFIRM, {"SETCLIENTID_CONFIRM", nullptr, kMinor0Only}},
     {OP_VERIFY, {"VERIFY", ops::Verify, kFh | kIn}},
@@ -59,7 +60,7 @@ constexpr Row kRows[] = {
     {OP_EXCHANGE_ID, {"EXCHANGE_ID", ops::ExchangeId, kSessionless}},
     {OP_CREATE_SESSION, {"CREATE_SESSION", ops::CreateSession, kSessionless}},
     {OP_DESTROY_SESSION, {"DESTROY_SESSION", ops::DestroySession, kSessionless}},
-    {OP_FREE_STATEID, {"FREE_STATEID", ops::FreeStateid, 0}},
+    {OP_FREE_STATEID, {"FREE_STATEID", ops::FreeStateid, kIn}},
     {OP_GET_DIR_DELEGATION, {"GET_DIR_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.39)
     // pNFS layout operations arrive with the layout issue (DESIGN.md section 4).
     {OP_GETDEVICEINFO, {"GETDEVICEINFO", nullptr, 0}},
@@ -90,9 +91,9 @@ constexpr Row kRows[] = {
     {OP_CLONE, {"CLONE", nullptr, kFh | kMinor2}},
     // RFC 8276 extended attributes.
     {OP_GETXATTR, {"GETXATTR", ops::GetXattr, kFh | kMinor2 | kIn}},
-    {OP_SETXATTR, {"SETXATTR", ops::SetXattr, kFh | kMinor2}},
+    {OP_SETXATTR, {"SETXATTR", ops::SetXattr, kFh | kMinor2 | kCo}},
     {OP_LISTXATTRS, {"LISTXATTRS", ops::ListXattrs, kFh | kMinor2 | kIn}},
-    {OP_REMOVEXATTR, {"REMOVEXATTR", ops::RemoveXattr, kFh | kMinor2}},
+    {OP_REMOVEXATTR, {"REMOVEXATTR", ops::RemoveXattr, kFh | kMinor2 | kCo}},
 };
 
 constexpr uint32_t kOpnumMax = OP_REMOVEXATTR;

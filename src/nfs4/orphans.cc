@@ -71,7 +71,7 @@ bool Mds::Purge(uint64_t fileid) {
   if (!purged->dropped) return false;
   orphan_stats_.purged++;
   spdlog::debug("orphan {}: no open left, purged with {} extents", fileid, purged->extents.size());
-  data_.Release(purged->extents);
+  ReleaseWhenDurable(std::move(purged->extents));
   return true;
 }
 

@@ -105,10 +105,7 @@ void Connection::Dispatch(std::vector<uint8_t> record) {
   if (dispatcher_->RunsInline(record)) {  // on the strand already: answer right here
     stats_->calls_inline++;
     auto reply = dispatcher_->DispatchReply(record, peer_, shared_from_this(), /*on_io_thread=*/true);
-    if (reply) {
-      writes_.push_back(std::move(*reply));
-      DoWrite();
-    }
+    if (reply) Deliver(std::move(*reply));
     return;
   }
   ++inflight_;
@@ -118,13 +115,42 @@ void Connection::Dispatch(std::vector<uint8_t> record) {
       --self->inflight_;
       self->resume_.cancel();
       if (reply) {
-        self->writes_.push_back(std::move(*reply));
-        self->DoWrite();
+        self->Deliver(std::move(*reply));
       } else if (self->reply_sink_) {
         self->reply_sink_(std::move(record));  // an RPC reply on this connection: backchannel
       } else {
         self->stats_->calls_dropped++;
       }
+    });
+  });
+}
+
+void Connection::Deliver(Reply reply) {
+  ReplyGate* gate = std::exchange(reply.gate, nullptr);
+  if (gate == nullptr || gate->IsDurable(reply.gate_mark)) {
+    writes_.push_back(std::move(reply));
+    DoWrite();
+    return;
+  }
+  // Held: it counts against the connection's in-flight bound until it goes.
+  ++inflight_;
+  stats_->replies_held++;
+  auto held = std::make_shared<Reply>(std::move(reply));
+  gate->WhenDurable(held->gate_mark, [self = shared_from_this(), held](bool durable) {
+    asio::post(self->strand_, [self, held, durable] {
+      --self->inflight_;
+      self->resume_.cancel();
+      if (!durable) {
+        // Its changes may be lost: no reply; the client retries on a new connection.
+        spdlog::error("rpc {}: a reply's changes could not be made durable; closing", self->peer_);
+        self->closed_ = true;
+        self->writes_.clear();
+        boost::system::error_code ignored;
+        self->socket_.close(ignored);
+        return;
+      }
+      self->writes_.push_back(std::move(*held));
+      self->DoWrite();
     });
   });
 }

@@ -40,6 +40,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   boost::asio::awaitable<void> ReadLoop();
   void Dispatch(std::vector<uint8_t> record);
+  // Strand only: sends `reply`, or holds it (counted in flight) until its gate passes.
+  void Deliver(Reply reply);
   void DoWrite();
 
   boost::asio::ip::tcp::socket socket_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
+
 #include "rpc/record.h"
 
 namespace manifold::rpc {
@@ -22,6 +24,12 @@ void Dispatcher::Add(std::shared_ptr<Program> program) {
   programs_[program->number()] = std::move(program);
 }
 
+void Dispatcher::QuiesceGates() const {
+  for (const auto& [number, program] : programs_) {
+    if (ReplyGate* gate = program->reply_gate()) gate->Quiesce();
+  }
+}
+
 bool Dispatcher::RunsInline(std::span<const uint8_t> record) const {
   CallHeader header;
   std::span<const uint8_t> args;
@@ -38,6 +46,11 @@ std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
     std::shared_ptr<Connection> connection) const {
   auto reply = DispatchReply(record, peer, std::move(connection));
   if (!reply) return std::nullopt;
+  if (reply->gate && !reply->gate->IsDurable(reply->gate_mark)) {
+    std::promise<bool> passed;
+    reply->gate->WhenDurable(reply->gate_mark, [&passed](bool ok) { passed.set_value(ok); });
+    if (!passed.get_future().get()) return std::nullopt;
+  }
   std::vector<uint8_t> out = std::move(reply->head);
   out.insert(out.end(), reply->tail.bytes.get(), reply->tail.bytes.get() + reply->tail.size);
   return out;
@@ -96,6 +109,10 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     reply.tail = ReplyTail{};
   }
   WriteRecordMark(out, reply.tail.size);
+  if (ReplyGate* gate = program.reply_gate()) {
+    reply.gate = gate;
+    reply.gate_mark = gate->Mark();
+  }
   return reply;
 }
 

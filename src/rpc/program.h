@@ -27,10 +27,30 @@ struct ReplyTail {
   size_t size = 0;                   // bytes to send, XDR padding included
 };
 
+// Holds replies back until the changes they may rest on are durable: for a program whose
+// store makes a change visible before it is synced (the MDS's namespace with deferred
+// durability), so that no client hears of a change, its own or another's, that a crash could
+// still take back.
+class ReplyGate {
+ public:
+  virtual ~ReplyGate() = default;
+  // Covers every change visible now; taken when a reply is complete.
+  virtual uint64_t Mark() = 0;
+  virtual bool IsDurable(uint64_t mark) = 0;
+  // Calls done(true) once everything up to `mark` is durable, done(false) if it cannot be
+  // made so (the reply must then not be sent); on any thread.
+  virtual void WhenDurable(uint64_t mark, std::function<void(bool)> done) = 0;
+  // Returns once every `done` handed to WhenDurable before the call has run.
+  virtual void Quiesce() = 0;
+};
+
 // A whole reply record: `head` starts with the record mark, which counts the tail too.
 struct Reply {
   std::vector<uint8_t> head;
   ReplyTail tail;
+  // Set when the reply must wait for `gate` to pass `gate_mark` before it is sent.
+  ReplyGate* gate = nullptr;
+  uint64_t gate_mark = 0;
 };
 
 struct CallContext {
@@ -63,6 +83,8 @@ class Program {
   virtual bool RunsInline(const CallHeader& header, std::span<const uint8_t> args) const {
     return false;
   }
+  // Null: replies go out as soon as they are made.
+  virtual ReplyGate* reply_gate() const { return nullptr; }
 };
 
 // Memory for a procedure's results that must live until they are encoded. rpcgen result
@@ -101,15 +123,20 @@ class Dispatcher {
  public:
   void Add(std::shared_ptr<Program> program);
   // Returns the reply record including its record mark, or nullopt when the record gets no
-  // reply (not a call, or too short to carry a call header).
+  // reply (not a call, or too short to carry a call header). A reply with a gate must be held
+  // until the gate passes its mark (Connection does; Dispatch waits).
   // `on_io_thread` says the call runs on the I/O thread that read it (RunsInline said yes).
   std::optional<Reply> DispatchReply(std::span<const uint8_t> record, const std::string& peer,
                                      std::shared_ptr<Connection> connection,
                                      bool on_io_thread = false) const;
-  // The same reply as one contiguous record (tests and the fuzzer).
+  // The same reply as one contiguous record, once its gate has passed (tests and the fuzzer);
+  // nullopt also when the gate cannot pass.
   std::optional<std::vector<uint8_t>> Dispatch(std::span<const uint8_t> record,
                                                const std::string& peer,
                                                std::shared_ptr<Connection> connection) const;
+  // Returns once the gates of all programs have answered every held reply (Server::Stop, so
+  // that nothing posts to its I/O threads after they are gone).
+  void QuiesceGates() const;
   // Whether the call in `record` may run on the I/O thread (Program::RunsInline).
   bool RunsInline(std::span<const uint8_t> record) const;
 

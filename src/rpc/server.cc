@@ -122,6 +122,7 @@ void Server::Stop() {
     }
   });
   impl_->pool.join();  // procedures in flight finish; their replies are dropped
+  dispatcher_->QuiesceGates();  // held replies are answered while the I/O contexts exist
   for (auto& io : impl_->ios) io->stop();
   for (auto& t : background_) t.join();
   background_.clear();

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <random>
 #include <set>
 #include <thread>
@@ -20,8 +21,12 @@ namespace {
 using testing::FileArgs;
 using testing::PowerLossFs;
 
-// Parameter: RocksKvOptions.early_lock_release (false: WriteOptions.sync per commit).
-class PowerLossTest : public ::testing::TestWithParam<bool> {
+// How commits become durable (RocksKvOptions).
+enum class Commit { kSyncPerCommit, kEarlyLockRelease, kDeferred };
+
+// Parameter: the commit discipline. "Acknowledged" is what a server may answer for: with
+// deferred durability, a change once its durability mark is durable (the MDS's reply gate).
+class PowerLossTest : public ::testing::TestWithParam<Commit> {
  protected:
   PowerLossTest()
       : fs_(std::make_shared<PowerLossFs>(rocksdb::FileSystem::Default())),
@@ -30,12 +35,16 @@ class PowerLossTest : public ::testing::TestWithParam<bool> {
   void Open(bool sync) {
     NamespaceOptions o;
     o.kv.sync_commits = sync;
-    o.kv.early_lock_release = GetParam();
+    o.kv.early_lock_release = GetParam() == Commit::kEarlyLockRelease;
+    o.kv.defer_durability = GetParam() == Commit::kDeferred;
+    o.kv.idle_sync_interval_ms = 60'000;  // only waiters make the syncer sync here
     o.kv.env = env_.get();
     Result<std::unique_ptr<Namespace>> ns = Namespace::Open(dir_.path(), o);
     ASSERT_TRUE(ns.ok()) << ns.status().ToString();
     ns_ = std::move(*ns);
   }
+  // What the MDS does before it answers: waits until everything visible now is durable.
+  void Acknowledge() { ASSERT_OK(ns_->WaitDurable(ns_->DurabilityMark())); }
   // The power cut, then a reopen of what the disk kept (synced, so the reopen itself is not
   // the thing under test).
   uint64_t CrashAndReopen() {
@@ -71,17 +80,20 @@ std::set<std::string> AcknowledgedWorkload(Namespace& ns) {
   for (int i = 0; i < 40; i++) {
     std::string name = "f" + std::to_string(i);
     if (!ns.Create(kRootFileId, name, FileArgs()).ok()) return {};
+    if (!ns.WaitDurable(ns.DurabilityMark()).ok()) return {};
     expect.insert(name);
   }
   for (int i = 0; i < 10; i++) {
     std::string from = "f" + std::to_string(i), to = "r" + std::to_string(i);
     if (!ns.Rename(kRootFileId, from, kRootFileId, to).ok()) return {};
+    if (!ns.WaitDurable(ns.DurabilityMark()).ok()) return {};
     expect.erase(from);
     expect.insert(to);
   }
   for (int i = 10; i < 15; i++) {
     std::string name = "f" + std::to_string(i);
     if (!ns.Remove(kRootFileId, name).ok()) return {};
+    if (!ns.WaitDurable(ns.DurabilityMark()).ok()) return {};
     expect.erase(name);
   }
   return expect;
@@ -127,6 +139,7 @@ TEST_P(PowerLossTest, AcknowledgedXattrChangesSurviveLosingUnsyncedData) {
   }
   ASSERT_OK(ns_->SetXattr(kept.inode.fileid, "user.19", "replaced", XattrSetMode::kReplace));
   ASSERT_OK(ns_->Remove(kRootFileId, "gone"));
+  Acknowledge();
   CrashAndReopen();
   ASSIGN_OR_FAIL(XattrListResult list, ns_->ListXattrs(kept.inode.fileid, 0, 100));
   EXPECT_EQ(list.names.size(), 15u);
@@ -152,6 +165,7 @@ TEST_P(PowerLossTest, AcknowledgedOrphansSurviveLosingUnsyncedData) {
   ASSERT_OK(ns_->Remove(kRootFileId, "gone", open));
   ASSIGN_OR_FAIL(Unlinked purged, ns_->PurgeOrphan(gone.inode.fileid));
   ASSERT_TRUE(purged.dropped);
+  Acknowledge();
   CrashAndReopen();
   ASSIGN_OR_FAIL(Inode orphan, ns_->GetInode(kept.inode.fileid));
   EXPECT_EQ(orphan.nlink, 0u);
@@ -180,6 +194,7 @@ TEST_P(PowerLossTest, CutAtARandomMomentKeepsEveryAcknowledgedCreate) {
         std::string name = "c" + std::to_string(cut) + "-" + std::to_string(i);
         in_flight = name;
         if (!ns_->Create(kRootFileId, name, FileArgs()).ok()) return;  // power is off
+        if (!ns_->WaitDurable(ns_->DurabilityMark()).ok()) return;
         acked.insert(name);
       }
     });
@@ -214,6 +229,7 @@ TEST_P(PowerLossTest, NothingReadIsTakenBackByAPowerCut) {
     if (ns_->Lookup(kRootFileId, "seen").ok()) break;  // the reader's answer: it exists
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  Acknowledge();  // deferred durability: the reply gate holds the reader's answer until here
   fs_->SetActive(false);  // power cut right after the answer
   writer.join();
   fs_->set_sync_delay_ms(0);
@@ -222,9 +238,66 @@ TEST_P(PowerLossTest, NothingReadIsTakenBackByAPowerCut) {
                                                      "power cut then took back";
 }
 
-INSTANTIATE_TEST_SUITE_P(Durability, PowerLossTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "EarlyLockRelease" : "SyncPerCommit";
+// Deferred durability: a commit returns before it is synced, so until its mark is durable a
+// power cut takes it back; once WhenDurable has answered, it stays. (This is why the MDS holds
+// every reply until then.)
+TEST(DeferredDurabilityTest, ACommitIsKeptOnlyOnceItsMarkIsDurable) {
+  testing::TempDir dir;
+  auto fs = std::make_shared<PowerLossFs>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env(rocksdb::NewCompositeEnv(fs));
+  NamespaceOptions o;
+  o.kv.defer_durability = true;
+  o.kv.idle_sync_interval_ms = 60'000;
+  o.kv.env = env.get();
+  auto open = [&]() {
+    Result<std::unique_ptr<Namespace>> ns = Namespace::Open(dir.path(), o);
+    EXPECT_TRUE(ns.ok()) << ns.status().ToString();
+    return ns.ok() ? std::move(*ns) : nullptr;
+  };
+  auto cut = [&](std::unique_ptr<Namespace>& ns) {
+    fs->SetActive(false);
+    ns.reset();
+    fs->DropUnsyncedData();
+    fs->SetActive(true);
+    ns = open();
+  };
+  std::unique_ptr<Namespace> ns = open();
+  ASSERT_TRUE(ns);
+  ASSERT_TRUE(ns->DefersDurability());
+  // Opening synced the format; now a create that nobody waits for.
+  ASSERT_OK(ns->Create(kRootFileId, "unacked", FileArgs()).status());
+  const uint64_t mark = ns->DurabilityMark();
+  EXPECT_FALSE(ns->IsDurable(mark));
+  cut(ns);
+  ASSERT_TRUE(ns);
+  EXPECT_CODE(ns->Lookup(kRootFileId, "unacked"), Code::kNotFound);
+
+  ASSERT_OK(ns->Create(kRootFileId, "acked", FileArgs()).status());
+  std::promise<Status> answered;
+  ns->WhenDurable(ns->DurabilityMark(), [&](Status s) { answered.set_value(s); });
+  ASSERT_OK(answered.get_future().get());
+  // Data released in a callback runs after the sync; Quiesce waits for every callback so far.
+  std::atomic<int> ran{0};
+  ASSERT_OK(ns->Create(kRootFileId, "later", FileArgs()).status());
+  ns->WhenDurable(ns->DurabilityMark(), [&](Status s) { ran += s.ok() ? 1 : 100; });
+  ns->QuiesceDurabilityCallbacks();
+  EXPECT_EQ(ran.load(), 1);
+  cut(ns);
+  ASSERT_TRUE(ns);
+  EXPECT_TRUE(ns->Lookup(kRootFileId, "acked").ok());
+  EXPECT_TRUE(ns->Lookup(kRootFileId, "later").ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Durability, PowerLossTest,
+                         ::testing::Values(Commit::kSyncPerCommit, Commit::kEarlyLockRelease,
+                                           Commit::kDeferred),
+                         [](const ::testing::TestParamInfo<Commit>& info) {
+                           switch (info.param) {
+                             case Commit::kSyncPerCommit: return "SyncPerCommit";
+                             case Commit::kEarlyLockRelease: return "EarlyLockRelease";
+                             case Commit::kDeferred: return "Deferred";
+                           }
+                           return "Unknown";
                          });
 
 }  // namespace
