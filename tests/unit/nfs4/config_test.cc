@@ -60,6 +60,18 @@ TEST(MdsConfigTest, WrongTypesAndRangesAreErrors) {
   EXPECT_FALSE(ParseConfig("[server]\nlisten = \"x:1\"\n", "t").ok());  // meta_dir required
 }
 
+TEST(MdsConfigTest, CommitModeIsDeferredUnlessSaidOtherwise) {
+  auto deflt = ParseConfig("[server]\nmeta_dir = \"/m\"\n", "t");
+  ASSERT_TRUE(deflt.ok()) << deflt.status().ToString();
+  EXPECT_TRUE(deflt->commit_deferred);
+  auto synced = ParseConfig("[server]\nmeta_dir = \"/m\"\ncommit = \"synced\"\n", "t");
+  ASSERT_TRUE(synced.ok()) << synced.status().ToString();
+  EXPECT_FALSE(synced->commit_deferred);
+  auto bad = ParseConfig("[server]\nmeta_dir = \"/m\"\ncommit = \"sometimes\"\n", "t");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("commit"), std::string::npos) << bad.status().message();
+}
+
 TEST(MdsConfigTest, VolumesNeedUniquePositiveIdsAndUrls) {
   const char* dup = "[server]\nmeta_dir=\"/m\"\n[[volume]]\nid=1\nurl=\"nfs://a/x\"\n[[volume]]\nid=1\nurl=\"nfs://b/y\"\n";
   EXPECT_FALSE(ParseConfig(dup, "t").ok());
