@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/identity.h"
+#include "meta/schema.h"
 #include "rpc/program.h"
 #include "xdr/nfs4.h"
 
@@ -66,6 +67,12 @@ struct CompoundContext {
   // RFC 8881 16.2.3.1.2: the current stateid, set by operations that return a stateid.
   std::optional<stateid4> current_stateid;
   std::optional<stateid4> saved_stateid;
+  // The inode LOOKUP or LOOKUPP just read for the new current filehandle. Only the operation
+  // right after it may use it instead of reading it again (GETATTR after LOOKUP: a stat), as
+  // if it had run a moment earlier; nothing else can have changed it within the compound.
+  std::optional<meta::Inode> looked_up;
+  size_t looked_up_op = 0;  // op_index of the LOOKUP that set it
+  FileHandle looked_up_fh;  // its handle: an operation that puts another one does not use it
   // Set by SEQUENCE: the slot this compound runs in, and its session's client.
   std::unique_ptr<SessionSlot> slot;
   uint64_t clientid = 0;

@@ -1237,6 +1237,49 @@ std::vector<uint32_t> Concat(std::vector<std::vector<uint32_t>> parts) {
   return all;
 }
 
+// The operation right after a LOOKUP may use the inode the LOOKUP read; nothing later, nor an
+// operation that put another filehandle, may: each GETATTR must describe its own current file.
+TEST_F(MdsNfs4Test, AttributesAfterLookupDescribeTheCurrentFileOnly) {
+  auto c = Connect(2);
+  ASSERT_TRUE(c);
+  auto root = c->LookupPath("/");
+  ASSERT_TRUE(root.ok());
+  auto d = c->Mkdir(*root, "d", 0755);
+  ASSERT_TRUE(d.ok());
+  auto f = c->OpenCreate(*d, "f", 0640);
+  auto g = c->OpenCreate(*root, "g", 0604);
+  ASSERT_TRUE(f.ok() && g.ok());
+  const auto bits = nfs4client::MakeBitmap({FATTR4_FILEID, FATTR4_MODE});
+  auto id_of = [&](const nfs4client::FileHandle& fh) {
+    auto a = c->GetAttr(fh, bits);
+    return a.ok() ? a->fileid.value_or(0) : 0;
+  };
+  const uint64_t d_id = id_of(*d), f_id = id_of(f->fh), g_id = id_of(g->fh);
+  ASSERT_TRUE(d_id && f_id && g_id);
+
+  CompoundBuilder b;  // LOOKUP d; LOOKUP f (uses d's inode as its directory); GETATTR of f
+  b.PutRootFh().Lookup("d").Lookup("f").GetAttr(bits);
+  auto r = c->Run(b);
+  ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.status().ToString());
+  EXPECT_EQ(f_id, r->Attributes()->fileid.value_or(0));
+  EXPECT_EQ(0640u, r->Attributes()->mode.value_or(0));
+
+  CompoundBuilder other;  // LOOKUP d; PUTFH g; GETATTR: g, not d
+  other.PutRootFh().Lookup("d").PutFh(g->fh).GetAttr(bits);
+  auto ro = c->Run(other);
+  ASSERT_TRUE(ro.ok() && ro->ok()) << (ro.ok() ? ro->Describe() : ro.status().ToString());
+  EXPECT_EQ(g_id, ro->Attributes()->fileid.value_or(0));
+
+  CompoundBuilder changed;  // LOOKUP g; SETATTR mode; GETATTR sees the new mode
+  nfs4client::AttrSet mode;
+  mode.mode = 0600;
+  stateid4 anon{};
+  changed.PutRootFh().Lookup("g").SetAttr(anon, mode).GetAttr(bits);
+  auto rc = c->Run(changed);
+  ASSERT_TRUE(rc.ok() && rc->ok()) << (rc.ok() ? rc->Describe() : rc.status().ToString());
+  EXPECT_EQ(0600u, rc->Attributes()->mode.value_or(0));
+}
+
 // Read-only compounds run on the I/O thread; one change, an unknown or undecodable operation,
 // or too many operations sends the compound to the worker pool (which answers the error).
 TEST_F(MdsNfs4Test, OnlyCompoundsOfReadingOperationsRunOnTheIoThread) {

@@ -17,7 +17,19 @@ nfsstat4 InodeOf(CompoundContext& ctx, const FileHandle& fh, meta::Inode& out) {
 
 nfsstat4 CurrentInode(CompoundContext& ctx, meta::Inode& out) {
   if (!ctx.current_fh) return NFS4ERR_NOFILEHANDLE;
+  if (ctx.looked_up && ctx.looked_up_op + 1 == ctx.op_index &&
+      ctx.looked_up_fh == *ctx.current_fh) {
+    out = *ctx.looked_up;  // read by the LOOKUP just before (its handle is current_fh)
+    return NFS4_OK;
+  }
   return InodeOf(ctx, *ctx.current_fh, out);
+}
+
+void SetCurrentFhLookedUp(CompoundContext& ctx, const meta::Inode& inode) {
+  SetCurrentFh(ctx, inode);
+  ctx.looked_up = inode;
+  ctx.looked_up_op = ctx.op_index;
+  ctx.looked_up_fh = *ctx.current_fh;
 }
 
 nfsstat4 SavedInode(CompoundContext& ctx, meta::Inode& out) {

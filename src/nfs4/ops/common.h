@@ -24,6 +24,9 @@ nfsstat4 CurrentRegularFile(CompoundContext& ctx, meta::Inode& out, nfsstat4 oth
 nfsstat4 CurrentDir(CompoundContext& ctx, meta::Inode& out, nfsstat4 symlink_status = NFS4ERR_NOTDIR);
 
 void SetCurrentFh(CompoundContext& ctx, const meta::Inode& inode);
+// The same for LOOKUP and LOOKUPP, which keep the inode for the next operation
+// (CompoundContext::looked_up).
+void SetCurrentFhLookedUp(CompoundContext& ctx, const meta::Inode& inode);
 
 // RFC 3629 UTF-8: no overlong forms, no surrogates, at most U+10FFFF.
 bool IsUtf8(std::string_view s);

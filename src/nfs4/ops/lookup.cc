@@ -17,7 +17,7 @@ nfsstat4 Lookup(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (s != NFS4_OK) return s;
   auto child = ctx.mds.ns().Lookup(dir.fileid, name);
   if (!child.ok()) return s = ToNfs4(child.status());
-  SetCurrentFh(ctx, *child);
+  SetCurrentFhLookedUp(ctx, *child);
   return s;
 }
 
@@ -31,7 +31,7 @@ nfsstat4 LookupP(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (dir.fileid == meta::kRootFileId) return s = NFS4ERR_NOENT;
   auto parent = ctx.mds.ns().LookupParent(dir.fileid);
   if (!parent.ok()) return s = ToNfs4(parent.status());
-  SetCurrentFh(ctx, *parent);
+  SetCurrentFhLookedUp(ctx, *parent);
   return s;
 }
 
