@@ -58,6 +58,9 @@ struct RocksKvOptions {
   // defer_durability: the syncer also syncs this often when nobody waits, so that changes
   // nobody answers for (lease expiry, sweeps) do not stay unsynced for long.
   uint32_t idle_sync_interval_ms = 1000;
+  // defer_durability: when the last sync answered several waiters, the next one waits at most
+  // this long for as many to gather (rounds of one never wait).
+  uint32_t sync_gather_us = 500;
   // How long a transaction waits for a key lock before its call returns kConflict.
   int64_t lock_timeout_ms = 1000;
   // One LRU block cache shared by all column families.
@@ -120,6 +123,8 @@ class RocksKv final : public Kv {
   std::condition_variable waiters_cv_;
   std::vector<Waiter> waiters_;  // guarded by waiters_mu_
   bool stop_ = false;            // guarded by waiters_mu_
+  // A waiter that makes the queue this long wakes the syncer (guarded by waiters_mu_).
+  size_t notify_at_ = 1;
   std::thread syncer_;
   std::atomic<uint64_t> wal_syncs_{0};
   rocksdb::TransactionDB* db_ = nullptr;               // owned
