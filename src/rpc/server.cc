@@ -39,7 +39,12 @@ Server::Server(ServerOptions options, std::shared_ptr<Dispatcher> dispatcher)
   impl_ = std::make_unique<Impl>(options_.worker_threads, options_.io_threads);
 }
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  // Once the I/O threads are done (Run returned), a call they answered inline after Stop's
+  // quiesce may still have a held reply: its gate answers it before the contexts go.
+  dispatcher_->QuiesceGates();
+}
 
 Status Server::Start() {
   boost::system::error_code ec;
