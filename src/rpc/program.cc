@@ -97,7 +97,8 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     return reply;
   }
   AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
-  CallContext ctx{header, peer, std::move(connection), &reply.tail, on_io_thread};
+  bool durable_reply = false;
+  CallContext ctx{header, peer, std::move(connection), &reply.tail, on_io_thread, &durable_reply};
   AcceptStat stat = program.Call(ctx, args, out);
   if (stat != AcceptStat::kSuccess) {
     if (stat == AcceptStat::kGarbageArgs) {
@@ -109,7 +110,7 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     reply.tail = ReplyTail{};
   }
   WriteRecordMark(out, reply.tail.size);
-  if (ReplyGate* gate = program.reply_gate()) {
+  if (ReplyGate* gate = program.reply_gate(); gate != nullptr && !durable_reply) {
     reply.gate = gate;
     reply.gate_mark = gate->Mark();
   }
