@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "meta/txn_runner.h"
 #include "nfs4/status_map.h"
 
 namespace manifold::nfs4::ops {
@@ -18,7 +19,8 @@ nfsstat4 InodeOf(CompoundContext& ctx, const FileHandle& fh, meta::Inode& out) {
 nfsstat4 CurrentInode(CompoundContext& ctx, meta::Inode& out) {
   if (!ctx.current_fh) return NFS4ERR_NOFILEHANDLE;
   if (ctx.looked_up && ctx.looked_up_op + 1 == ctx.op_index &&
-      ctx.looked_up_fh == *ctx.current_fh) {
+      ctx.looked_up_fh == *ctx.current_fh &&
+      ctx.looked_up_durable == meta::DurableReadScope::active()) {
     out = *ctx.looked_up;  // read by the LOOKUP just before (its handle is current_fh)
     return NFS4_OK;
   }
@@ -30,6 +32,7 @@ void SetCurrentFhLookedUp(CompoundContext& ctx, const meta::Inode& inode) {
   ctx.looked_up = inode;
   ctx.looked_up_op = ctx.op_index;
   ctx.looked_up_fh = *ctx.current_fh;
+  ctx.looked_up_durable = meta::DurableReadScope::active();
 }
 
 nfsstat4 SavedInode(CompoundContext& ctx, meta::Inode& out) {
