@@ -73,7 +73,6 @@ struct CompoundContext {
   std::optional<meta::Inode> looked_up;
   size_t looked_up_op = 0;  // op_index of the LOOKUP that set it
   FileHandle looked_up_fh;  // its handle: an operation that puts another one does not use it
-  bool looked_up_durable = false;  // read from the durable snapshot: a change does not use it
   // Set by SEQUENCE: the slot this compound runs in, and its session's client.
   std::unique_ptr<SessionSlot> slot;
   uint64_t clientid = 0;

@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "meta/txn_runner.h"
 #include "nfs4/status_map.h"
 
 namespace manifold::nfs4::ops {
@@ -19,8 +18,7 @@ nfsstat4 InodeOf(CompoundContext& ctx, const FileHandle& fh, meta::Inode& out) {
 nfsstat4 CurrentInode(CompoundContext& ctx, meta::Inode& out) {
   if (!ctx.current_fh) return NFS4ERR_NOFILEHANDLE;
   if (ctx.looked_up && ctx.looked_up_op + 1 == ctx.op_index &&
-      ctx.looked_up_fh == *ctx.current_fh &&
-      ctx.looked_up_durable == meta::DurableReadScope::active()) {
+      ctx.looked_up_fh == *ctx.current_fh) {
     out = *ctx.looked_up;  // read by the LOOKUP just before (its handle is current_fh)
     return NFS4_OK;
   }
@@ -32,7 +30,6 @@ void SetCurrentFhLookedUp(CompoundContext& ctx, const meta::Inode& inode) {
   ctx.looked_up = inode;
   ctx.looked_up_op = ctx.op_index;
   ctx.looked_up_fh = *ctx.current_fh;
-  ctx.looked_up_durable = meta::DurableReadScope::active();
 }
 
 nfsstat4 SavedInode(CompoundContext& ctx, meta::Inode& out) {
