@@ -4,7 +4,6 @@
 #include <chrono>
 #include <random>
 #include <thread>
-#include <utility>
 
 namespace manifold::meta {
 
@@ -41,9 +40,6 @@ thread_local int durable_read_scopes = 0;
 DurableReadScope::DurableReadScope() { durable_read_scopes++; }
 DurableReadScope::~DurableReadScope() { durable_read_scopes--; }
 bool DurableReadScope::active() { return durable_read_scopes > 0; }
-
-NewestReadScope::NewestReadScope() : saved_(std::exchange(durable_read_scopes, 0)) {}
-NewestReadScope::~NewestReadScope() { durable_read_scopes = saved_; }
 
 Status TxnRunner::ReadOnce(const std::function<Status(Txn&)>& body) {
   std::unique_ptr<Txn> txn =

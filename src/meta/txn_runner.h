@@ -35,19 +35,6 @@ class DurableReadScope {
   static bool active();
 };
 
-// Undoes any DurableReadScope of its thread while it lives: reads see the newest state, for a
-// decision whose outcome the answer does not show (whether CLOSE purges an orphan now).
-class NewestReadScope {
- public:
-  NewestReadScope();
-  ~NewestReadScope();
-  NewestReadScope(const NewestReadScope&) = delete;
-  NewestReadScope& operator=(const NewestReadScope&) = delete;
-
- private:
-  int saved_;
-};
-
 struct TxnRunnerOptions {
   uint32_t txn_attempts_max = kTxnAttemptsMaxDefault;
   // Sleep before retry n (n >= 1): uniform in [0, min(base << (n-1), max)].

@@ -216,10 +216,9 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     return rpc::AcceptStat::kSuccess;
   }
   ctx.id = Mds::IdentityOf(call.header.cred, *ctx.export_rule);
-  // While every operation so far only reads (kInline, or kReplyShowsNoChange), the namespace
-  // is read at its last durable snapshot; such a compound's reply needs no wait for a sync
-  // (rpc::ReplyGate). The first other operation reads and writes the newest state, and the
-  // reply then waits.
+  // While every operation so far only reads (kInline), the namespace is read at its last
+  // durable snapshot; such a compound's reply needs no wait for a sync (rpc::ReplyGate). The
+  // first other operation reads and writes the newest state, and the reply then waits.
   std::optional<meta::DurableReadScope> durable_reads;
   if (mds.commits_deferred()) durable_reads.emplace();
   for (uint32_t i = 0; i < op_count; ++i) {
@@ -257,7 +256,7 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
       AppendStatusOnly(reply, status == NFS4ERR_OP_ILLEGAL ? uint32_t(OP_ILLEGAL) : opnum, status);
       break;
     }
-    if (durable_reads && !(info->flags & (kInline | kReplyShowsNoChange))) durable_reads.reset();
+    if (durable_reads && !(info->flags & kInline)) durable_reads.reset();
     nfs_resop4 res;
     std::memset(&res, 0, sizeof(res));
     res.resop = nfs_opnum4(opnum);

@@ -97,10 +97,6 @@ enum OpFlags : uint32_t {
   // thread too when commits do not wait for their sync (deferred durability; the reply waits
   // for it instead, rpc::ReplyGate).
   kCommits = 1u << 5,
-  // Keeps a compound's durable reads (RunCompound): the operation reads the namespace only to
-  // decide a side effect its reply does not show (CLOSE: whether to purge an orphan now), so
-  // the reply may go without waiting for a sync.
-  kReplyShowsNoChange = 1u << 6,
 };
 
 struct OpInfo {

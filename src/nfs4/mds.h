@@ -115,8 +115,7 @@ class Mds {
     return open_guards_.Shared(fileid);
   }
   // After a CLOSE: purges the file, with its data, if it is an orphan nobody has open any more
-  // (never during the grace period). It reads the newest state even within a CLOSE's durable
-  // reads: the purge is not in the CLOSE's reply.
+  // (never during the grace period).
   void ReapIfOrphan(uint64_t fileid);
   // Purges every orphan nobody has open (opens also go by lease expiry, revocation and a
   // client's restart), at most kOrphansPerSweepMax per call, going on where the last call

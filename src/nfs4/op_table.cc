@@ -19,7 +19,7 @@ struct Row {
 // Sorted by opnum; FindOp indexes a dense array built from it.
 constexpr Row kRows[] = {
     {OP_ACCESS, {"ACCESS", ops::Access, kFh | kIn}},
-    {OP_CLOSE, {"CLOSE", ops::Close, kFh | kCo | kReplyShowsNoChange}},
+    {OP_CLOSE, {"CLOSE", ops::Close, kFh | kCo}},
     {OP_COMMIT, {"COMMIT", ops::Commit, kFh}},
     {OP_CREATE, {"CREATE", ops::Create, kFh | kCo}},
     {OP_DELEGPURGE, {"DELEGPURGE", nullptr, 0}},  // no CLAIM_DELEGATE_PREV (RFC 8881 18.5)

@@ -81,9 +81,6 @@ void Mds::ReapIfOrphan(uint64_t fileid) {
   // open away (and so keeps the file as an orphan) has committed before this read, so the
   // orphan is seen here and does not wait for the sweeper.
   std::shared_lock guard = GuardOpen(fileid);
-  // The newest state, even inside a CLOSE's durable reads: the purge is a change of its own
-  // (its data goes once it is durable) and the CLOSE's reply does not show it.
-  meta::NewestReadScope newest;
   auto inode = ns_.GetInode(fileid);
   guard.unlock();
   if (!inode.ok()) {

@@ -1290,14 +1290,9 @@ TEST_F(MdsNfs4Test, ReadOnlyCompoundsReadDurableStateAndAreNotHeld) {
   ASSERT_TRUE(c);
   auto root = c->LookupPath("/");
   ASSERT_TRUE(root.ok());
-  auto kept = c->OpenCreate(*root, "kept", 0644);  // acknowledged: durable
-  ASSERT_TRUE(kept.ok());
   // A change nobody waits for (idle syncs are off here): visible, not durable.
   ASSERT_TRUE(ns_->Create(meta::kRootFileId, "unsynced", meta::CreateArgs{}).ok());
   const uint64_t held = server_->stats().replies_held.load();
-  // CLOSE changes open state only; its reply shows nothing of the namespace: not held.
-  ASSERT_TRUE(c->Close(*kept).ok());
-  EXPECT_EQ(held, server_->stats().replies_held.load());
   CompoundBuilder lookup;
   lookup.PutRootFh().Lookup("unsynced");
   auto r = c->Run(lookup);
@@ -1772,9 +1767,6 @@ TEST_F(MdsOrphanTest, OpenCloseAndRemoveRacingLeaveNoStaleOpenAndNothingBehind) 
   std::fprintf(stderr, "[ figures  ] %d of %d opens won the race, %llu files were orphans\n",
                opened, kRounds,
                static_cast<unsigned long long>(mds_->orphan_stats().orphaned.load()));
-  // With deferred durability a purge's data goes once the purge is durable; no reply waits
-  // for that (CLOSE's does not show the purge).
-  ns_->QuiesceDurabilityCallbacks();
   auto left = ns_->ListOrphans(0, meta::kListPageEntriesMax);
   ASSERT_TRUE(left.ok());
   EXPECT_TRUE(left->empty()) << left->size() << " orphans left, seed " << seed;
