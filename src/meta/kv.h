@@ -66,10 +66,6 @@ class Kv {
   virtual ~Kv() = default;
   virtual std::unique_ptr<Txn> BeginTxn() = 0;   // read-write
   virtual std::unique_ptr<Txn> BeginRead() = 0;  // read-only snapshot; writes return kInternal
-  // Read-only, of a snapshot every commit in which is durable (deferred durability: the last
-  // one a sync covered; otherwise the same as BeginRead). What it reads needs no wait before
-  // it is told; it may miss commits that are visible but not yet durable.
-  virtual std::unique_ptr<Txn> BeginDurableRead() { return BeginRead(); }
 
   // Returns once everything committed so far is durable. For engines that make a commit
   // visible to other transactions before it is durable (RocksKv with early_lock_release), the

@@ -43,10 +43,7 @@ Namespace::Namespace(std::unique_ptr<Kv> kv, const NamespaceOptions& options)
 Namespace::~Namespace() = default;
 
 Status Namespace::Init() {
-  Status s = runner_.Run([&](Txn& txn) { return ops::EnsureFormat(txn, Context()); });
-  if (!s.ok()) return s;
-  // Deferred durability: the format is durable (and in durable reads) before anyone reads.
-  return kv_->WaitDurableUpTo(kv_->DurabilityMark());
+  return runner_.Run([&](Txn& txn) { return ops::EnsureFormat(txn, Context()); });
 }
 
 ops::OpContext Namespace::Context() {

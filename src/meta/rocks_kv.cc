@@ -88,13 +88,9 @@ class RocksTxn final : public Txn {
       : db_(db), handles_(handles), txn_(txn), early_release_kv_(kv) {}
   RocksTxn(rocksdb::TransactionDB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles)
       : db_(db), handles_(handles), snapshot_(db->GetSnapshot()) {}
-  // A read-only view of a snapshot someone else owns (the last durable one).
-  RocksTxn(rocksdb::TransactionDB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
-           std::shared_ptr<const rocksdb::Snapshot> shared)
-      : db_(db), handles_(handles), snapshot_(shared.get()), shared_snapshot_(std::move(shared)) {}
   ~RocksTxn() override {
     if (txn_ && !finished_) txn_->Rollback().PermitUncheckedError();
-    if (snapshot_ && !shared_snapshot_) db_->ReleaseSnapshot(snapshot_);
+    if (snapshot_) db_->ReleaseSnapshot(snapshot_);
   }
 
   Result<std::string> Get(Cf cf, std::string_view key) override {
@@ -156,7 +152,6 @@ class RocksTxn final : public Txn {
   std::unique_ptr<rocksdb::Transaction> txn_;
   RocksKv* early_release_kv_ = nullptr;
   const rocksdb::Snapshot* snapshot_ = nullptr;
-  std::shared_ptr<const rocksdb::Snapshot> shared_snapshot_;  // set: snapshot_ is not ours
   bool finished_ = false;
 };
 
@@ -207,10 +202,7 @@ Result<std::unique_ptr<RocksKv>> RocksKv::Open(const std::string& dir,
   if (!s.ok()) return FromRocks(s, ("open " + dir).c_str());
   MANIFOLD_CHECK(kv->handles_.size() == cfs.size());
   kv->durable_seq_ = kv->db_->GetLatestSequenceNumber();  // recovered from disk
-  if (kv->deferred()) {
-    kv->durable_snapshot_ = kv->TakeSnapshot();  // everything recovered is durable
-    kv->syncer_ = std::thread([raw = kv.get()] { raw->SyncLoop(); });
-  }
+  if (kv->deferred()) kv->syncer_ = std::thread([raw = kv.get()] { raw->SyncLoop(); });
   return kv;
 }
 
@@ -223,7 +215,6 @@ RocksKv::~RocksKv() {
     waiters_cv_.notify_all();
     syncer_.join();  // its last round syncs and answers every waiter
   }
-  durable_snapshot_.reset();  // released before the database closes
   if (!db_) return;
   for (rocksdb::ColumnFamilyHandle* h : handles_)
     db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -243,22 +234,6 @@ std::unique_ptr<Txn> RocksKv::BeginTxn() {
 }
 
 std::unique_ptr<Txn> RocksKv::BeginRead() { return std::make_unique<RocksTxn>(db_, handles_); }
-
-std::unique_ptr<Txn> RocksKv::BeginDurableRead() {
-  if (!deferred()) return BeginRead();  // every visible commit is durable already
-  std::shared_ptr<const rocksdb::Snapshot> snapshot;
-  {
-    std::lock_guard lock(durable_snapshot_mu_);
-    snapshot = durable_snapshot_;
-  }
-  return std::make_unique<RocksTxn>(db_, handles_, std::move(snapshot));
-}
-
-std::shared_ptr<const rocksdb::Snapshot> RocksKv::TakeSnapshot() {
-  rocksdb::TransactionDB* db = db_;
-  return std::shared_ptr<const rocksdb::Snapshot>(
-      db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
-}
 
 Status RocksKv::WaitDurable() {
   if (!options_.sync_commits || !options_.early_lock_release) return Status::Ok();
@@ -340,18 +315,10 @@ Status RocksKv::SyncUpTo(uint64_t seq) {
   if (durable_seq_ >= seq) return Status::Ok();
   sync_running_ = true;
   // Every sequence number <= target is already appended to the WAL (RocksDB publishes a
-  // sequence number after its WAL write), so one sync makes all of them durable. Deferred
-  // durability: a snapshot at target becomes the durable one, published before durable_seq_
-  // moves, so that whoever is told a change is durable also reads it in durable reads.
-  std::shared_ptr<const rocksdb::Snapshot> snapshot;
-  if (deferred()) snapshot = TakeSnapshot();
-  const uint64_t target = snapshot ? snapshot->GetSequenceNumber() : db_->GetLatestSequenceNumber();
+  // sequence number after its WAL write), so one sync makes all of them durable.
+  const uint64_t target = db_->GetLatestSequenceNumber();
   lock.unlock();
   Status s = FromRocks(db_->SyncWAL(), "sync WAL");
-  if (s.ok() && snapshot) {
-    std::lock_guard snap_lock(durable_snapshot_mu_);
-    if (target > durable_snapshot_->GetSequenceNumber()) durable_snapshot_ = std::move(snapshot);
-  }
   lock.lock();
   sync_running_ = false;
   if (s.ok()) {

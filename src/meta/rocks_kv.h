@@ -42,7 +42,6 @@
 
 namespace rocksdb {
 class ColumnFamilyHandle;
-class Snapshot;
 class Env;
 class TransactionDB;
 }  // namespace rocksdb
@@ -88,7 +87,6 @@ class RocksKv final : public Kv {
 
   std::unique_ptr<Txn> BeginTxn() override;
   std::unique_ptr<Txn> BeginRead() override;
-  std::unique_ptr<Txn> BeginDurableRead() override;
   Status WaitDurable() override;
   bool DefersDurability() const override { return deferred(); }
   uint64_t DurabilityMark() override;
@@ -109,7 +107,6 @@ class RocksKv final : public Kv {
   RocksKv(const RocksKvOptions& options) : options_(options) {}
   bool deferred() const { return options_.sync_commits && options_.defer_durability; }
   void SyncLoop();  // the syncer thread (defer_durability)
-  std::shared_ptr<const rocksdb::Snapshot> TakeSnapshot();  // released when the last user goes
 
   RocksKvOptions options_;
   std::mutex sync_mu_;
@@ -129,10 +126,6 @@ class RocksKv final : public Kv {
   // A waiter that makes the queue this long wakes the syncer (guarded by waiters_mu_).
   size_t notify_at_ = 1;
   std::thread syncer_;
-  // defer_durability: a snapshot every commit of which is durable, the newest the syncer has
-  // published (BeginDurableRead).
-  std::mutex durable_snapshot_mu_;
-  std::shared_ptr<const rocksdb::Snapshot> durable_snapshot_;  // guarded by durable_snapshot_mu_
   std::atomic<uint64_t> wal_syncs_{0};
   rocksdb::TransactionDB* db_ = nullptr;               // owned
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; [0] is "default", then Cf order

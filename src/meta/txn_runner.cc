@@ -33,17 +33,8 @@ Status TxnRunner::RunLoop(const std::function<Status(Txn&)>& body) {
                                      " attempts (txn_attempts_max); last: " + last.message());
 }
 
-namespace {
-thread_local int durable_read_scopes = 0;
-}  // namespace
-
-DurableReadScope::DurableReadScope() { durable_read_scopes++; }
-DurableReadScope::~DurableReadScope() { durable_read_scopes--; }
-bool DurableReadScope::active() { return durable_read_scopes > 0; }
-
 Status TxnRunner::ReadOnce(const std::function<Status(Txn&)>& body) {
-  std::unique_ptr<Txn> txn =
-      DurableReadScope::active() ? kv_->BeginDurableRead() : kv_->BeginRead();
+  std::unique_ptr<Txn> txn = kv_->BeginRead();
   Status s = body(*txn);
   txn.reset();
   // What was read may be another transaction's commit that is not durable yet.

@@ -23,18 +23,6 @@
 
 namespace manifold::meta {
 
-// While one lives on a thread, that thread's reads (TxnRunner::Read) see the last durable
-// snapshot (Kv::BeginDurableRead) instead of the newest: an answer made of them alone needs no
-// wait for a sync before it is told. Read-write transactions are not affected.
-class DurableReadScope {
- public:
-  DurableReadScope();
-  ~DurableReadScope();
-  DurableReadScope(const DurableReadScope&) = delete;
-  DurableReadScope& operator=(const DurableReadScope&) = delete;
-  static bool active();
-};
-
 struct TxnRunnerOptions {
   uint32_t txn_attempts_max = kTxnAttemptsMaxDefault;
   // Sleep before retry n (n >= 1): uniform in [0, min(base << (n-1), max)].

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstring>
 
-#include "meta/txn_runner.h"
 #include "nfs4/mds.h"
 #include "rpc/xdr_codec.h"
 #include "state/stateid.h"
@@ -216,11 +215,6 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     return rpc::AcceptStat::kSuccess;
   }
   ctx.id = Mds::IdentityOf(call.header.cred, *ctx.export_rule);
-  // While every operation so far only reads (kInline), the namespace is read at its last
-  // durable snapshot; such a compound's reply needs no wait for a sync (rpc::ReplyGate). The
-  // first other operation reads and writes the newest state, and the reply then waits.
-  std::optional<meta::DurableReadScope> durable_reads;
-  if (mds.commits_deferred()) durable_reads.emplace();
   for (uint32_t i = 0; i < op_count; ++i) {
     ctx.op_index = i;
     uint32_t opnum = rest.size() >= 4 ? rpc::GetU32(rest.data()) : uint32_t(OP_ILLEGAL);
@@ -256,7 +250,6 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
       AppendStatusOnly(reply, status == NFS4ERR_OP_ILLEGAL ? uint32_t(OP_ILLEGAL) : opnum, status);
       break;
     }
-    if (durable_reads && !(info->flags & kInline)) durable_reads.reset();
     nfs_resop4 res;
     std::memset(&res, 0, sizeof(res));
     res.resop = nfs_opnum4(opnum);
@@ -299,8 +292,6 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
   }
   reply.Finish();
   if (ctx.slot) ctx.slot->Complete({out.data() + reply.start, out.size() - reply.start});
-  // Not a replay (which returned above: a cached reply may rest on anything).
-  if (durable_reads && call.durable_reply) *call.durable_reply = true;
   return rpc::AcceptStat::kSuccess;
 }
 

@@ -97,8 +97,7 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     return reply;
   }
   AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
-  bool durable_reply = false;
-  CallContext ctx{header, peer, std::move(connection), &reply.tail, on_io_thread, &durable_reply};
+  CallContext ctx{header, peer, std::move(connection), &reply.tail, on_io_thread};
   AcceptStat stat = program.Call(ctx, args, out);
   if (stat != AcceptStat::kSuccess) {
     if (stat == AcceptStat::kGarbageArgs) {
@@ -110,7 +109,7 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     reply.tail = ReplyTail{};
   }
   WriteRecordMark(out, reply.tail.size);
-  if (ReplyGate* gate = program.reply_gate(); gate != nullptr && !durable_reply) {
+  if (ReplyGate* gate = program.reply_gate()) {
     reply.gate = gate;
     reply.gate_mark = gate->Mark();
   }

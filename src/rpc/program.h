@@ -65,9 +65,6 @@ struct CallContext {
   // True when the call runs on the I/O thread that read it (Program::RunsInline): it must not
   // wait for anything that thread delivers, such as a reply on the backchannel.
   bool on_io_thread = false;
-  // A program whose reply rests on durable state alone (it read only durable snapshots and
-  // changed nothing) sets *durable_reply = true: the reply then skips the program's ReplyGate.
-  bool* durable_reply = nullptr;
 };
 
 class Program {

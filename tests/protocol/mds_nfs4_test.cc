@@ -98,7 +98,6 @@ class MdsNfs4Test : public ::testing::Test {
   static meta::NamespaceOptions NamespaceOptions() {
     meta::NamespaceOptions o;
     o.kv.defer_durability = Deferred();
-    o.kv.idle_sync_interval_ms = 60'000;  // syncs only for those who wait: tests decide
     return o;
   }
 
@@ -1279,38 +1278,6 @@ TEST_F(MdsNfs4Test, AttributesAfterLookupDescribeTheCurrentFileOnly) {
   auto rc = c->Run(changed);
   ASSERT_TRUE(rc.ok() && rc->ok()) << (rc.ok() ? rc->Describe() : rc.status().ToString());
   EXPECT_EQ(0600u, rc->Attributes()->mode.value_or(0));
-}
-
-// With deferred durability a compound that only reads sees the namespace as the last sync left
-// it and is answered at once; one that changes anything (an OPEN) reads the newest state and
-// its reply waits for the sync that covers what it saw.
-TEST_F(MdsNfs4Test, ReadOnlyCompoundsReadDurableStateAndAreNotHeld) {
-  if (!Deferred()) GTEST_SKIP() << "durable and newest state are one without deferred durability";
-  auto c = Connect();
-  ASSERT_TRUE(c);
-  auto root = c->LookupPath("/");
-  ASSERT_TRUE(root.ok());
-  // A change nobody waits for (idle syncs are off here): visible, not durable.
-  ASSERT_TRUE(ns_->Create(meta::kRootFileId, "unsynced", meta::CreateArgs{}).ok());
-  const uint64_t held = server_->stats().replies_held.load();
-  CompoundBuilder lookup;
-  lookup.PutRootFh().Lookup("unsynced");
-  auto r = c->Run(lookup);
-  ASSERT_TRUE(r.ok());
-  EXPECT_NFS4(NFS4ERR_NOENT, r->status());
-  EXPECT_EQ(held, server_->stats().replies_held.load());
-
-  CompoundBuilder open;
-  open.PutFh(*root).Open(
-      nfs4client::OpenArgs::Existing(c->open_owner(), "unsynced", OPEN4_SHARE_ACCESS_READ));
-  auto o = c->Run(open);
-  ASSERT_TRUE(o.ok());
-  EXPECT_NFS4(NFS4_OK, o->status());
-  EXPECT_EQ(held + 1, server_->stats().replies_held.load());  // held for the sync
-
-  auto again = c->Run(lookup);  // that sync made the file durable: now it is read
-  ASSERT_TRUE(again.ok());
-  EXPECT_NFS4(NFS4_OK, again->status());
 }
 
 // Read-only compounds run on the I/O thread; one change, an unknown or undecodable operation,

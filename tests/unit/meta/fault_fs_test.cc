@@ -288,35 +288,6 @@ TEST(DeferredDurabilityTest, ACommitIsKeptOnlyOnceItsMarkIsDurable) {
   EXPECT_TRUE(ns->Lookup(kRootFileId, "later").ok());
 }
 
-// Durable reads (what the MDS uses for compounds that only read) see the last snapshot a sync
-// covered: not a commit nobody has waited for, but every commit anyone was told is durable,
-// whichever way the sync came (the syncer or a blocking wait).
-TEST(DeferredDurabilityTest, DurableReadsSeeExactlyWhatASyncCovered) {
-  testing::TempDir dir;
-  NamespaceOptions o;
-  o.kv.defer_durability = true;
-  o.kv.idle_sync_interval_ms = 60'000;
-  ASSIGN_OR_FAIL(std::unique_ptr<Namespace> ns, Namespace::Open(dir.path(), o));
-  ASSERT_OK(ns->Create(kRootFileId, "new", FileArgs()).status());
-  {
-    DurableReadScope durable;
-    EXPECT_CODE(ns->Lookup(kRootFileId, "new"), Code::kNotFound);
-  }
-  EXPECT_TRUE(ns->Lookup(kRootFileId, "new").ok());  // the newest state has it
-  ASSERT_OK(ns->WaitDurable(ns->DurabilityMark()));  // a blocking sync
-  {
-    DurableReadScope durable;
-    EXPECT_TRUE(ns->Lookup(kRootFileId, "new").ok());
-  }
-  ASSERT_OK(ns->Create(kRootFileId, "second", FileArgs()).status());
-  std::promise<Status> answered;
-  ns->WhenDurable(ns->DurabilityMark(), [&](Status s) {
-    DurableReadScope durable;  // told it is durable: a durable read must see it now
-    answered.set_value(s.ok() ? ns->Lookup(kRootFileId, "second").status() : s);
-  });
-  ASSERT_OK(answered.get_future().get());
-}
-
 INSTANTIATE_TEST_SUITE_P(Durability, PowerLossTest,
                          ::testing::Values(Commit::kSyncPerCommit, Commit::kEarlyLockRelease,
                                            Commit::kDeferred),
