@@ -169,10 +169,10 @@ bool CompoundRunsInline(std::span<const uint8_t> args, const Mds& mds) {
     if (!xdr_nfs_argop4(&xdrs, arg.get())) {
       rpc::XdrFree(xdrproc_t(xdr_nfs_argop4), arg.get());
       runs_inline = false;
-      break;
+    } else {
+      arg.MarkDecoded();
+      runs_inline = !SetsSize(*arg);
     }
-    arg.MarkDecoded();
-    runs_inline = !SetsSize(*arg);
   }
   xdr_destroy(&xdrs);
   return runs_inline;

@@ -64,10 +64,8 @@ void Mds::ReleaseWhenDurable(std::vector<meta::Extent> extents) {
 Mds::~Mds() { ns_.QuiesceDurabilityCallbacks(); }
 
 void NamespaceReplyGate::WhenDurable(uint64_t mark, std::function<void(bool)> done) {
-  ns_.WhenDurable(mark, [done = std::move(done)](Status s) {
-    if (!s.ok()) spdlog::error("nfs4: replies held back: namespace sync failed: {}", s.ToString());
-    done(s.ok());
-  });
+  // A failed sync is logged once by the namespace's syncer and once per connection it closes.
+  ns_.WhenDurable(mark, [done = std::move(done)](Status s) { done(s.ok()); });
 }
 
 Identity Mds::IdentityOf(const rpc::Credential& cred, const ExportRule& rule) {

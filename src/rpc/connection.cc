@@ -143,11 +143,7 @@ void Connection::Deliver(Reply reply) {
       if (!durable) {
         // Its changes may be lost: no reply; the client retries on a new connection.
         spdlog::error("rpc {}: a reply's changes could not be made durable; closing", self->peer_);
-        self->closed_ = true;
-        self->writes_.clear();
-        boost::system::error_code ignored;
-        self->socket_.close(ignored);
-        return;
+        return self->Abort();
       }
       self->writes_.push_back(std::move(*held));
       self->DoWrite();
@@ -176,15 +172,16 @@ void Connection::DoWrite() {
                                                      boost::system::error_code ec, size_t) {
                       self->writing_ = false;
                       self->writes_.pop_front();
-                      if (ec) {
-                        self->closed_ = true;
-                        self->writes_.clear();
-                        boost::system::error_code ignored;
-                        self->socket_.close(ignored);
-                        return;
-                      }
+                      if (ec) return self->Abort();
                       self->DoWrite();
                     }));
+}
+
+void Connection::Abort() {
+  closed_ = true;
+  writes_.clear();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
 }
 
 void Connection::Close() {

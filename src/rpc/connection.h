@@ -43,6 +43,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Strand only: sends `reply`, or holds it (counted in flight) until its gate passes.
   void Deliver(Reply reply);
   void DoWrite();
+  // Strand only: closes the socket at once and drops every reply not yet sent.
+  void Abort();
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::strand<boost::asio::any_io_executor> strand_;
