@@ -128,9 +128,10 @@ Result<SetAttrResult> Namespace::SetAttr(FileId fileid, const SetAttrArgs& args)
 }
 
 Result<Inode> Namespace::RecordWrite(FileId fileid, uint64_t end_offset_bytes,
-                                     std::optional<Timespec> mtime) {
-  return runner_.Run(
-      [&](Txn& txn) { return ops::RecordWrite(txn, Context(), fileid, end_offset_bytes, mtime); });
+                                     std::optional<Timespec> mtime, bool drop_set_id) {
+  return runner_.Run([&](Txn& txn) {
+    return ops::RecordWrite(txn, Context(), fileid, end_offset_bytes, mtime, drop_set_id);
+  });
 }
 
 // ---- orphans ----

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/identity.h"
 #include "common/status.h"
 #include "meta/fileid_allocator.h"
 #include "meta/fsck.h"
@@ -123,6 +124,9 @@ struct SetAttrArgs {
   std::optional<Timespec> crtime;  // the birth time (NFSv4 time_create is settable)
   // Apply only if the inode's change counter still equals this, else kPrecondition.
   std::optional<uint64_t> guard_change;
+  // Who asks, for the rules that clear the set-user-ID and set-group-ID bits, as Linux applies
+  // them (ops/setattr.cc); null for the MDS's own changes, which clear nothing.
+  const Identity* caller = nullptr;
 };
 
 struct SetAttrResult {
@@ -209,9 +213,11 @@ class Namespace {
   Result<LinkResult> Link(FileId fileid, FileId new_parent, std::string_view new_name);
   Result<SetAttrResult> SetAttr(FileId fileid, const SetAttrArgs& args);
   // Data was written up to end_offset_bytes (WRITE through the MDS, LAYOUTCOMMIT): size grows
-  // to at least that, data_generation and change bump, mtime = `mtime` or now.
+  // to at least that, data_generation and change bump, mtime = `mtime` or now. A write by a
+  // caller without privilege (`drop_set_id`) clears S_ISUID, and S_ISGID when group-execute is
+  // set, as write(2) does on Linux.
   Result<Inode> RecordWrite(FileId fileid, uint64_t end_offset_bytes,
-                            std::optional<Timespec> mtime = std::nullopt);
+                            std::optional<Timespec> mtime = std::nullopt, bool drop_set_id = false);
 
   // ---- orphans: regular files with no name left, kept while open (docs/schema.md) ----
   // Deletes the orphan `fileid` (its inode, xattrs, extents and orphans key, in one

@@ -166,7 +166,7 @@ Result<std::vector<uint8_t>> DataStore::Read(const meta::Inode& inode, uint64_t 
 }
 
 Result<DataWrite> DataStore::Write(const meta::Inode& inode, uint64_t offset,
-                                   std::span<const uint8_t> data, Stable stable) {
+                                   std::span<const uint8_t> data, Stable stable, bool drop_set_id) {
   auto guard = guards_.Shared(inode.fileid);  // ALLOCATE and DEALLOCATE wait (FileGuards)
   DataWrite result;
   result.committed = Stable::kFileSync;
@@ -189,7 +189,8 @@ Result<DataWrite> DataStore::Write(const meta::Inode& inode, uint64_t offset,
     if (int(got) < int(result.committed)) result.committed = got;
     done += wrote->count_bytes;
   }
-  if (auto recorded = ns_.RecordWrite(inode.fileid, offset + done); !recorded.ok()) {
+  auto recorded = ns_.RecordWrite(inode.fileid, offset + done, std::nullopt, drop_set_id);
+  if (!recorded.ok()) {
     return recorded.status();
   }
   result.count_bytes = uint32_t(done);

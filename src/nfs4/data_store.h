@@ -80,10 +80,10 @@ class DataStore {
   // Reads [offset, offset+count) of a regular file; stops at the file's size.
   Result<std::vector<uint8_t>> Read(const meta::Inode& inode, uint64_t offset_bytes,
                                     uint32_t count_bytes);
-  // Writes and records the write in the namespace (size, change, data generation). Holds the
-  // file's guard shared.
+  // Writes and records the write in the namespace (size, change, data generation; the set-id
+  // bits go when `drop_set_id`: a writer without privilege). Holds the file's guard shared.
   Result<DataWrite> Write(const meta::Inode& inode, uint64_t offset_bytes,
-                          std::span<const uint8_t> data, Stable stable);
+                          std::span<const uint8_t> data, Stable stable, bool drop_set_id);
   // RFC 7862 15.4 DEALLOCATE: [offset, offset+length) reads back as zeros and the size does not
   // change; the part past the end of file is ignored. Volumes speak NFSv3, which cannot punch
   // holes: a range reaching the end of a data-server file cuts that file short (a real hole),

@@ -1280,6 +1280,147 @@ TEST_F(MdsNfs4Test, AttributesAfterLookupDescribeTheCurrentFileOnly) {
   EXPECT_EQ(0600u, rc->Attributes()->mode.value_or(0));
 }
 
+// The set-id bits and ownership rules a local file system applies, which the Linux client
+// leaves to the server: pjdfstest's chmod/00, chmod/12, chown/00, chown/07 and rename/09 check
+// them through the client.
+class SetIdTest : public MdsNfs4Test {
+ protected:
+  void SetUp() override {
+    MdsNfs4Test::SetUp();
+    root_ = Connect(2);
+    user_ = Connect(2, 65534);
+    other_ = Connect(2, 65533);
+    ASSERT_TRUE(root_ && user_ && other_);
+    auto top = root_->LookupPath("/");
+    ASSERT_TRUE(top.ok());
+    auto d = root_->Mkdir(*top, "s", 0777);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    dir_fh_ = *d;
+  }
+  // SETATTR by `c` on `fh`; the status of the SETATTR.
+  nfsstat4 Set(Nfs4Client& c, const nfs4client::FileHandle& fh, const nfs4client::AttrSet& a) {
+    CompoundBuilder b;
+    stateid4 anon{};
+    b.PutFh(fh).SetAttr(anon, a);
+    auto r = c.Run(b);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->FirstError() : NFS4ERR_SERVERFAULT;
+  }
+  uint32_t ModeOf(const nfs4client::FileHandle& fh) {
+    auto a = root_->GetAttr(fh, nfs4client::MakeBitmap({FATTR4_MODE}));
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    return a.ok() ? a->mode.value_or(~0u) : ~0u;
+  }
+  // A file in the test directory owned by `uid`:`gid` with `mode`, made by root.
+  nfs4client::FileHandle MakeFile(std::string_view name, uint32_t uid, uint32_t gid,
+                                  uint32_t mode) {
+    auto f = root_->OpenCreate(dir_fh_, name, 0644);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    if (!f.ok()) return {};
+    EXPECT_TRUE(root_->Close(*f).ok());
+    EXPECT_NFS4(NFS4_OK, Set(*root_, f->fh, {.owner = std::to_string(uid),
+                                             .owner_group = std::to_string(gid)}));
+    EXPECT_NFS4(NFS4_OK, Set(*root_, f->fh, {.mode = mode}));
+    return f->fh;
+  }
+
+  std::unique_ptr<Nfs4Client> root_, user_, other_;
+  nfs4client::FileHandle dir_fh_;
+};
+
+TEST_F(SetIdTest, AWriteWithoutPrivilegeDropsTheSetIdBits) {
+  for (auto [before, after] : {std::pair{04777u, 0777u}, {02777u, 0777u}, {06777u, 0777u},
+                               {02767u, 02767u}}) {  // no group-execute: S_ISGID stays
+    SCOPED_TRACE(before);
+    nfs4client::FileHandle fh = MakeFile("w" + std::to_string(before), 0, 0, before);
+    auto f = user_->Open(dir_fh_, "w" + std::to_string(before), OPEN4_SHARE_ACCESS_WRITE);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_TRUE(user_->Write(*f, 0, Bytes("x")).ok());
+    EXPECT_EQ(after, ModeOf(fh));
+    ASSERT_TRUE(user_->Close(*f).ok());
+  }
+  // Root's writes keep them (CAP_FSETID).
+  nfs4client::FileHandle fh = MakeFile("rootw", 0, 0, 06777);
+  auto f = root_->Open(dir_fh_, "rootw", OPEN4_SHARE_ACCESS_WRITE);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_TRUE(root_->Write(*f, 0, Bytes("x")).ok());
+  EXPECT_EQ(06777u, ModeOf(fh));
+  ASSERT_TRUE(root_->Close(*f).ok());
+}
+
+TEST_F(SetIdTest, ATruncateWithoutPrivilegeDropsTheSetIdBits) {
+  nfs4client::FileHandle fh = MakeFile("t", 65534, 65534, 06777);
+  EXPECT_NFS4(NFS4_OK, Set(*user_, fh, {.size = 0}));
+  EXPECT_EQ(0777u, ModeOf(fh));
+}
+
+TEST_F(SetIdTest, ChmodOutsideTheFilesGroupDropsSetGid) {
+  nfs4client::FileHandle fh = MakeFile("m", 65534, 65534, 0755);
+  EXPECT_NFS4(NFS4_OK, Set(*user_, fh, {.mode = 02755}));  // the owner, in the file's group
+  EXPECT_EQ(02755u, ModeOf(fh));
+  EXPECT_NFS4(NFS4_OK, Set(*root_, fh, {.owner_group = "65533"}));
+  EXPECT_NFS4(NFS4_OK, Set(*user_, fh, {.mode = 02755}));  // the owner, not in group 65533
+  EXPECT_EQ(0755u, ModeOf(fh));
+  EXPECT_NFS4(NFS4_OK, Set(*root_, fh, {.mode = 02755}));  // root keeps it
+  EXPECT_EQ(02755u, ModeOf(fh));
+}
+
+TEST_F(SetIdTest, ANewOwnerOrGroupDropsTheSetIdBitsOfAFileNotADirectory) {
+  nfs4client::FileHandle fh = MakeFile("o", 65534, 65534, 06555);
+  EXPECT_NFS4(NFS4_OK, Set(*user_, fh, {.owner_group = "65534"}));
+  EXPECT_EQ(0555u, ModeOf(fh));
+  EXPECT_NFS4(NFS4_OK, Set(*root_, fh, {.mode = 02545}));  // no group-execute: S_ISGID stays
+  EXPECT_NFS4(NFS4_OK, Set(*root_, fh, {.owner = "65533"}));
+  EXPECT_EQ(02545u, ModeOf(fh));
+  auto d = root_->Mkdir(dir_fh_, "od", 06755);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_NFS4(NFS4_OK, Set(*root_, *d, {.mode = 06755}));
+  EXPECT_NFS4(NFS4_OK, Set(*root_, *d, {.owner = "65533"}));
+  EXPECT_EQ(06755u, ModeOf(*d));
+}
+
+TEST_F(SetIdTest, OnlyTheOwnerMayGiveAFileItsOwnOwnerOrGroup) {
+  nfs4client::FileHandle fh = MakeFile("c", 65534, 65534, 0644);
+  // Not the owner: even "changing" to the current owner and group is EPERM (chown_ok).
+  EXPECT_NFS4(NFS4ERR_PERM, Set(*other_, fh, {.owner = "65534"}));
+  EXPECT_NFS4(NFS4ERR_PERM, Set(*other_, fh, {.owner_group = "65534"}));
+  EXPECT_NFS4(NFS4ERR_PERM, Set(*user_, fh, {.owner = "65533"}));
+  EXPECT_NFS4(NFS4ERR_PERM, Set(*user_, fh, {.owner_group = "65533"}));
+  EXPECT_NFS4(NFS4_OK, Set(*user_, fh, {.owner = "65534", .owner_group = "65534"}));
+}
+
+TEST_F(SetIdTest, ADirectoryMadeInASetGidDirectoryIsSetGid) {
+  EXPECT_NFS4(NFS4_OK, Set(*root_, dir_fh_, {.mode = 02777}));
+  auto sub = user_->Mkdir(dir_fh_, "sub", 0755);
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  EXPECT_EQ(02755u, ModeOf(*sub));
+  auto group_of = [&](const nfs4client::FileHandle& fh) {
+    auto a = root_->GetAttr(fh, nfs4client::MakeBitmap({FATTR4_OWNER_GROUP}));
+    EXPECT_TRUE(a.ok());
+    return a.ok() ? a->owner_group.value_or("?") : "?";
+  };
+  EXPECT_EQ(group_of(dir_fh_), group_of(*sub));  // the directory's group, not the caller's
+  // A setgid executable made there by a caller outside that group is not setgid.
+  auto f = other_->OpenCreate(dir_fh_, "x", 02755);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(0755u, ModeOf(f->fh));
+  ASSERT_TRUE(other_->Close(*f).ok());
+}
+
+TEST_F(SetIdTest, MovingADirectoryToAnotherParentNeedsWriteOnIt) {
+  EXPECT_NFS4(NFS4_OK, Set(*root_, dir_fh_, {.mode = 0777}));
+  auto a = root_->Mkdir(dir_fh_, "a", 0755);  // root's, not writable by the user
+  auto b = user_->Mkdir(dir_fh_, "b", 0755);
+  ASSERT_TRUE(a.ok() && b.ok());
+  Status moved = user_->Rename(dir_fh_, "a", *b, "a");
+  EXPECT_FALSE(moved.ok());
+  EXPECT_NE(std::string::npos, moved.ToString().find("NFS4ERR_ACCESS")) << moved.ToString();
+  EXPECT_TRUE(user_->Rename(dir_fh_, "a", dir_fh_, "a2").ok());  // same parent: ".." stays
+  auto mine = user_->Mkdir(dir_fh_, "mine", 0755);
+  ASSERT_TRUE(mine.ok());
+  EXPECT_TRUE(user_->Rename(dir_fh_, "mine", *b, "mine").ok());
+}
+
 // Read-only compounds run on the I/O thread; one change, an unknown or undecodable operation,
 // or too many operations sends the compound to the worker pool (which answers the error).
 TEST_F(MdsNfs4Test, OnlyCompoundsOfReadingOperationsRunOnTheIoThread) {

@@ -41,7 +41,7 @@ Result<LinkResult> Link(Txn& txn, const OpContext& ctx, FileId fileid, FileId ne
 Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
                               const SetAttrArgs& args);  // setattr.cc
 Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid, uint64_t end_offset_bytes,
-                          std::optional<Timespec> mtime);  // write.cc
+                          std::optional<Timespec> mtime, bool drop_set_id);  // write.cc
 
 // xattrs.cc
 Result<std::string> GetXattr(Txn& txn, FileId fileid, std::string_view name);

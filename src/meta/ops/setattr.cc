@@ -3,6 +3,13 @@
 // change (regular files only) also sets mtime and bumps data_generation, so that a mover's
 // copy taken before the truncate is not committed (DESIGN.md section 5). The caller truncates
 // the data on the volumes after the commit, using before.size_bytes.
+//
+// The set-id bits follow Linux (the VFS's setattr_copy and should_remove_suid, and knfsd's
+// rule for a new owner), so that a client sees what a local file system does:
+// - a new owner or group on anything but a directory drops S_ISUID, and S_ISGID with
+//   group-execute set, whoever asks (a mode set in the same call loses them too);
+// - a mode set by a caller without privilege who is not in the file's group loses S_ISGID;
+// - a size change by a caller without privilege drops them as a write does.
 #include <algorithm>
 
 #include "meta/ops/ops.h"
@@ -61,6 +68,11 @@ Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
   if (args.atime) n.atime = args.atime->server_time ? ctx.now : args.atime->time;
   if (args.mtime) n.mtime = args.mtime->server_time ? ctx.now : args.mtime->time;
   if (args.crtime) n.crtime = *args.crtime;
+  if (const Identity* who = args.caller) {
+    if ((args.uid || args.gid) && !n.is_dir()) DropSetIdBits(&n);
+    if (args.mode && !who->is_root() && !who->InGroup(n.gid)) n.mode &= ~kModeSetGid;
+    if (args.size_bytes && !who->is_root()) DropSetIdBits(&n);
+  }
   TouchInode(&n, ctx.now);
   META_RETURN_IF_ERROR(WriteInode(txn, n));
   return out;

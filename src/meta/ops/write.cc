@@ -1,6 +1,7 @@
 // RecordWrite: data reached a file through the MDS (proxied WRITE) or a client reported it
 // (LAYOUTCOMMIT). The size grows to cover it, data_generation bumps (movers compare it before
-// switching instances, DESIGN.md section 5), mtime is the client's or now.
+// switching instances, DESIGN.md section 5), mtime is the client's or now. A write without
+// privilege drops the set-id bits (DropSetIdBits, common.h).
 #include <algorithm>
 
 #include "meta/ops/ops.h"
@@ -8,7 +9,7 @@
 namespace manifold::meta::ops {
 
 Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid, uint64_t end_offset_bytes,
-                          std::optional<Timespec> mtime) {
+                          std::optional<Timespec> mtime, bool drop_set_id) {
   META_ASSIGN_OR_RETURN(Inode inode, LockInode(txn, fileid));
   if (inode.is_dir()) return Status(Code::kIsDir, "write to a directory");
   if (inode.type != FileType::kReg) return Status(Code::kInvalid, "write to a special file");
@@ -17,6 +18,7 @@ Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid, uint64_
   inode.space_used_bytes = std::max(inode.space_used_bytes, end_offset_bytes);
   inode.data_generation++;
   inode.mtime = mtime ? *mtime : ctx.now;
+  if (drop_set_id) DropSetIdBits(&inode);
   TouchInode(&inode, ctx.now);
   META_RETURN_IF_ERROR(WriteInode(txn, inode));
   return inode;

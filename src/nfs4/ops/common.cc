@@ -114,9 +114,29 @@ nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir) {
   return MayAccessInode(ctx, dir, kMayWrite | kMayExec) ? NFS4_OK : NFS4ERR_ACCESS;
 }
 
+nfsstat4 CheckDirMove(CompoundContext& ctx, const meta::Inode& src_dir, std::string_view name,
+                      const meta::Inode& dst_dir) {
+  if (src_dir.fileid == dst_dir.fileid || ctx.id.is_root()) return NFS4_OK;
+  auto moved = ctx.mds.ns().Lookup(src_dir.fileid, name);
+  if (!moved.ok()) return NFS4_OK;  // RENAME itself reports a missing name
+  if (!moved->is_dir()) return NFS4_OK;
+  return MayAccessInode(ctx, *moved, kMayWrite) ? NFS4_OK : NFS4ERR_ACCESS;
+}
+
+uint32_t NewObjectMode(const CompoundContext& ctx, const meta::Inode& dir, meta::FileType type,
+                       uint32_t mode, uint32_t gid) {
+  if (!(dir.mode & meta::kModeSetGid)) return mode;
+  if (type == meta::FileType::kDir) return mode | meta::kModeSetGid;
+  const uint32_t setgid_exec = meta::kModeSetGid | meta::kModeGroupExec;
+  if ((mode & setgid_exec) == setgid_exec && !ctx.id.is_root() && !ctx.id.InGroup(gid)) {
+    return mode & ~meta::kModeSetGid;
+  }
+  return mode;
+}
+
 nfsstat4 CheckSticky(const CompoundContext& ctx, const meta::Inode& dir,
                      const meta::Inode& victim) {
-  if (!(dir.mode & 01000) || ctx.id.is_root()) return NFS4_OK;
+  if (!(dir.mode & meta::kModeSticky) || ctx.id.is_root()) return NFS4_OK;
   return ctx.id.uid == dir.uid || ctx.id.uid == victim.uid ? NFS4_OK : NFS4ERR_ACCESS;
 }
 
@@ -138,7 +158,7 @@ void* ArenaAlloc(CompoundContext& ctx, size_t bytes) { return ctx.arena.Alloc(by
 
 nfsstat4 CheckNameLoss(CompoundContext& ctx, const meta::Inode& dir, std::string_view name,
                        bool required) {
-  const bool sticky = (dir.mode & 01000) != 0;
+  const bool sticky = (dir.mode & meta::kModeSticky) != 0;
   if (!sticky && !ctx.mds.state().AnyDelegations()) return NFS4_OK;
   auto victim = ctx.mds.ns().Lookup(dir.fileid, name);
   if (!victim.ok()) return sticky && required ? ToNfs4(victim.status()) : NFS4_OK;

@@ -55,6 +55,16 @@ bool MayReadXattrs(const CompoundContext& ctx, const meta::Inode& inode);
 bool MayWriteXattrs(const CompoundContext& ctx, const meta::Inode& inode);
 // May the caller change entries of `dir` (write + search)?
 nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir);
+// RENAME of a directory into another parent rewrites its "..": the caller needs write
+// permission on the directory moved, as Linux's vfs_rename asks (the Linux client leaves
+// directory write checks to the server). No lookup is made when neither applies.
+nfsstat4 CheckDirMove(CompoundContext& ctx, const meta::Inode& src_dir, std::string_view name,
+                      const meta::Inode& dst_dir);
+// The mode of a new object in `dir` whose group is `gid`, with the set-group-ID rules of Linux's
+// inode_init_owner: in a setgid directory a new directory is setgid too, and a setgid
+// group-executable file made by a caller outside `gid` without privilege is not.
+uint32_t NewObjectMode(const CompoundContext& ctx, const meta::Inode& dir, meta::FileType type,
+                       uint32_t mode, uint32_t gid);
 // Sticky directories (POSIX): only the owner of the entry or of the directory, or root, may
 // remove or rename the entry.
 nfsstat4 CheckSticky(const CompoundContext& ctx, const meta::Inode& dir,

@@ -58,12 +58,13 @@ nfsstat4 Create(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   args.mode = want.mode.value_or(args.type == meta::FileType::kDir ? 0755 : 0644);
   args.uid = ctx.id.uid;
   // A new object takes the directory's group when the directory is setgid (as on Linux).
-  args.gid = (dir.mode & 02000) ? dir.gid : ctx.id.gid;
+  args.gid = (dir.mode & meta::kModeSetGid) ? dir.gid : ctx.id.gid;
   if (want.uid && (ctx.id.is_root() || *want.uid == ctx.id.uid)) args.uid = *want.uid;
   if (want.gid && (ctx.id.is_root() || ctx.id.InGroup(*want.gid))) args.gid = *want.gid;
   if ((want.uid && args.uid != *want.uid) || (want.gid && args.gid != *want.gid)) {
     return out.status = NFS4ERR_PERM;
   }
+  args.mode = NewObjectMode(ctx, dir, args.type, args.mode, args.gid);
   auto made = ctx.mds.ns().Create(dir.fileid, name, args);
   if (!made.ok()) return out.status = ToNfs4(made.status());
   if (want.atime || want.mtime || want.crtime) {

@@ -72,7 +72,7 @@ nfsstat4 Write(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status != NFS4_OK) return out.status;
   auto wrote = ctx.mds.data().Write(
       inode, a.offset, {reinterpret_cast<const uint8_t*>(a.data.data_val), a.data.data_len},
-      ToStable(a.stable));
+      ToStable(a.stable), /*drop_set_id=*/!ctx.id.is_root());
   if (!wrote.ok()) return out.status = ToNfs4(wrote.status());
   auto& ok = out.WRITE4res_u.resok4;
   ok.count = wrote->count_bytes;

@@ -69,13 +69,14 @@ nfsstat4 CreateFile(CompoundContext& ctx, const meta::Inode& dir, std::string_vi
   if (nfsstat4 s = CheckDirWrite(ctx, dir); s != NFS4_OK) return s;
   args.mode = want.mode.value_or(0644);
   args.uid = ctx.id.uid;
-  args.gid = (dir.mode & 02000) ? dir.gid : ctx.id.gid;
+  args.gid = (dir.mode & meta::kModeSetGid) ? dir.gid : ctx.id.gid;
   if (want.uid && *want.uid != args.uid && !ctx.id.is_root()) return NFS4ERR_PERM;
   if (want.gid && *want.gid != args.gid && !ctx.id.is_root() && !ctx.id.InGroup(*want.gid)) {
     return NFS4ERR_PERM;
   }
   if (want.uid) args.uid = *want.uid;
   if (want.gid) args.gid = *want.gid;
+  args.mode = NewObjectMode(ctx, dir, meta::FileType::kReg, args.mode, args.gid);
   auto made = ctx.mds.ns().Create(dir.fileid, name, args);
   if (!made.ok()) return ToNfs4(made.status());
   out.inode = made->inode;
@@ -235,6 +236,7 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (t.truncate_to) {
     meta::SetAttrArgs size;
     size.size_bytes = t.truncate_to;
+    size.caller = &ctx.id;  // a truncate without privilege drops the set-id bits
     auto done = ctx.mds.SetAttr(t.inode.fileid, size);
     if (!done.ok()) {
       // A new open goes again; an upgraded one keeps its wider access (the client still holds

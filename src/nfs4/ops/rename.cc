@@ -19,6 +19,7 @@ nfsstat4 Rename(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status == NFS4_OK) out.status = CheckName(a.newname, to);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, src);
   if (out.status == NFS4_OK) out.status = CheckDirWrite(ctx, dst);
+  if (out.status == NFS4_OK) out.status = CheckDirMove(ctx, src, from, dst);
   if (out.status == NFS4_OK) out.status = CheckNameLoss(ctx, src, from, /*required=*/true);
   if (out.status == NFS4_OK) out.status = CheckNameLoss(ctx, dst, to, /*required=*/false);
   if (out.status != NFS4_OK) return out.status;

@@ -20,9 +20,13 @@ nfsstat4 CheckSetAttrRights(const CompoundContext& ctx, const meta::Inode& inode
   const Identity& id = ctx.id;
   bool owner = id.is_root() || id.uid == inode.uid;
   if (want.mode && !owner) return NFS4ERR_PERM;
-  if (want.uid && *want.uid != inode.uid && !id.is_root()) return NFS4ERR_PERM;
-  if (want.gid && *want.gid != inode.gid && !id.is_root() &&
-      !(id.uid == inode.uid && id.InGroup(*want.gid))) {
+  // chown(2): only the owner may "change" the owner to itself, and only to the file's group or
+  // one of their own (Linux's chown_ok and chgrp_ok).
+  if (want.uid && !id.is_root() && !(id.uid == inode.uid && *want.uid == inode.uid)) {
+    return NFS4ERR_PERM;
+  }
+  if (want.gid && !id.is_root() &&
+      !(id.uid == inode.uid && (*want.gid == inode.gid || id.InGroup(*want.gid)))) {
     return NFS4ERR_PERM;
   }
   bool explicit_time = (want.atime && !want.atime->server_time) ||
@@ -66,6 +70,7 @@ nfsstat4 SetAttr(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   m.uid = want.uid;
   m.gid = want.gid;
   m.size_bytes = want.size_bytes;
+  m.caller = &ctx.id;
   if (want.atime) m.atime = ToMetaTime(*want.atime);
   if (want.mtime) m.mtime = ToMetaTime(*want.mtime);
   if (want.crtime) m.crtime = meta::Timespec{want.crtime->sec, want.crtime->nsec};
