@@ -23,6 +23,15 @@ bool MayRead(const Identity& id, const struct stat& st) {
   return MayAccess(id, st, kMayRead, true) || MayAccess(id, st, kMayExec, false);
 }
 
+// The mode a write or truncate by a caller without privilege leaves (Linux's should_remove_suid):
+// no S_ISUID, and no S_ISGID when group-execute is set. The server does I/O as itself, so the
+// kernel would keep them.
+mode_t ModeAfterUnprivilegedWrite(mode_t mode) {
+  mode &= ~mode_t(S_ISUID);
+  if (mode & S_IXGRP) mode &= ~mode_t(S_ISGID);
+  return mode;
+}
+
 nfsstat3 IoTypeError(const struct stat& st) {
   return S_ISDIR(st.st_mode) ? NFS3ERR_ISDIR : NFS3ERR_INVAL;
 }
@@ -126,6 +135,14 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
     res.status = NFS3ERR_ACCES;
     return;
   }
+  // A write without privilege drops the set-id bits first, as write(2) does on Linux
+  // (file_remove_privs); the server writes as itself, so the kernel would not.
+  if (mode_t kept = ModeAfterUnprivilegedWrite(st.st_mode); !r.id.is_root() && kept != st.st_mode) {
+    if (::fchmod(fd->get(), kept & 07777) != 0) {
+      res.status = Nfs3StatusFromErrno(errno);
+      return;
+    }
+  }
   size_t done = 0;
   while (done < a.count) {
     ssize_t n = ::pwrite(fd->get(), a.data.data_val + done, a.count - done,
@@ -190,6 +207,9 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
     if (!wfd.valid()) return Nfs3StatusFromErrno(errno);
     if (::ftruncate(wfd.get(), off_t(s.size.set_size3_u.size)) != 0) {
       return Nfs3StatusFromErrno(errno);
+    }
+    if (mode_t kept = ModeAfterUnprivilegedWrite(st.st_mode); !r.id.is_root() && kept != st.st_mode) {
+      if (::fchmod(wfd.get(), kept & 07777) != 0) return Nfs3StatusFromErrno(errno);
     }
   }
   BecomeCaller(r.id);

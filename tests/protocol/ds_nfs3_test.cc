@@ -582,6 +582,28 @@ TEST_F(DsNfs3Test, SetAttrSizeTruncatesAndExtendsWithZeros) {
   EXPECT_EQ(DataOf(r->READ3res_u.resok), "hello" + std::string(95, '\0'));
 }
 
+// The server writes as itself, so it drops the set-id bits itself when the writer has no
+// privilege, as write(2) and truncate(2) do on Linux (pjdfstest chmod/12).
+TEST_F(DsNfs3Test, WriteAndTruncateWithoutPrivilegeDropTheSetIdBits) {
+  for (auto [before, after] : {std::pair{04777u, 0777u}, {02777u, 0777u}, {06777u, 0777u},
+                               {02767u, 02767u}}) {  // no group-execute: S_ISGID stays
+    SCOPED_TRACE(before);
+    HostFile("w", "", before);
+    ASSERT_EQ(0, ::chmod(Path("w").c_str(), before));
+    Fh fh = LookupFh(root_, "w");
+    ASSERT_NFS3(NFS3_OK, Write(fh, 0, "x", FILE_SYNC, User()));
+    EXPECT_EQ(after, HostStat("w").st_mode & 07777);
+    ASSERT_EQ(0, ::chmod(Path("w").c_str(), before));
+    ASSERT_NFS3(NFS3_OK, SetAttr(fh, Sattr().Size(0), User()));
+    EXPECT_EQ(after, HostStat("w").st_mode & 07777);
+    ASSERT_EQ(0, ::unlink(Path("w").c_str()));
+  }
+  HostFile("r", "", 06777);
+  ASSERT_EQ(0, ::chmod(Path("r").c_str(), 06777));
+  ASSERT_NFS3(NFS3_OK, Write(LookupFh(root_, "r"), 0, "x"));  // root keeps them
+  EXPECT_EQ(06777u, HostStat("r").st_mode & 07777);
+}
+
 TEST_F(DsNfs3Test, SetAttrTimesFromClientAndServer) {
   Fh fh = CreateFile(root_, "f");
   nfstime3 at{1000000000, 5}, mt{1100000000, 7};
