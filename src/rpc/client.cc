@@ -42,7 +42,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   void DoWrite() {  // I/O thread
     if (writing || writes.empty()) return;
     writing = true;
-    asio::async_write(socket, asio::buffer(writes.front()),
+    asio::async_write(socket, asio::buffer(writes.front()), WholeRecord,
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         self->writing = false;
                         self->writes.pop_front();

@@ -167,7 +167,7 @@ void Connection::DoWrite() {
   const Reply& front = writes_.front();
   std::array<asio::const_buffer, 2> buffers = {
       asio::buffer(front.head), asio::buffer(front.tail.bytes.get(), front.tail.size)};
-  asio::async_write(socket_, buffers,
+  asio::async_write(socket_, buffers, WholeRecord,
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      boost::system::error_code ec, size_t) {
                       self->writing_ = false;
