@@ -97,7 +97,8 @@ class DataStore::ZeroWriter {
   std::vector<Touched> touched_;  // a few per call: one per data-server file
 };
 
-Status DataStore::Deallocate(uint64_t fileid, uint64_t offset, uint64_t length) {
+Status DataStore::Deallocate(uint64_t fileid, uint64_t offset, uint64_t length,
+                             bool drop_set_id) {
   auto guard = guards_.Exclusive(fileid);
   auto inode = ns_.GetInode(fileid);  // read under the guard: no size change can move it now
   if (!inode.ok()) return inode.status();
@@ -133,10 +134,12 @@ Status DataStore::Deallocate(uint64_t fileid, uint64_t offset, uint64_t length) 
   }
   if (Status s = zeros.Finish(); !s.ok()) return s;
   if (!zeros.touched()) return Status::Ok();     // every byte of the range was a hole
-  return ns_.RecordWrite(fileid, end).status();  // end <= size: the size stays
+  // end <= size: the size stays
+  return ns_.RecordWrite(fileid, end, std::nullopt, drop_set_id).status();
 }
 
-Status DataStore::Allocate(uint64_t fileid, uint64_t offset, uint64_t length) {
+Status DataStore::Allocate(uint64_t fileid, uint64_t offset, uint64_t length,
+                           bool drop_set_id) {
   auto guard = guards_.Exclusive(fileid);
   auto inode = ns_.GetInode(fileid);
   if (!inode.ok()) return inode.status();
@@ -156,7 +159,8 @@ Status DataStore::Allocate(uint64_t fileid, uint64_t offset, uint64_t length) {
   }
   if (Status s = zeros.Finish(); !s.ok()) return s;
   if (!zeros.touched() && end <= inode->size_bytes) return Status::Ok();  // all backed already
-  return ns_.RecordWrite(fileid, end).status();  // the size grows to end when it was smaller
+  // The size grows to end when it was smaller.
+  return ns_.RecordWrite(fileid, end, std::nullopt, drop_set_id).status();
 }
 
 // [begin, end) of one extent (offsets in the extent): an extent with no data yet gets a new

@@ -90,13 +90,15 @@ class DataStore {
   // any other part is overwritten with zeros. Everything is stable on return, and the change
   // is recorded in the namespace when a data-server file changed. Holds the file's guard
   // exclusive.
-  Status Deallocate(uint64_t fileid, uint64_t offset_bytes, uint64_t length_bytes);
+  Status Deallocate(uint64_t fileid, uint64_t offset_bytes, uint64_t length_bytes,
+                    bool drop_set_id);
   // RFC 7862 15.1 ALLOCATE: after return, writes in [offset, offset+length) do not run out of
   // space, and the size is at least offset+length. What may be a hole on a data server (a
   // missing extent, the part past a data-server file's end, an aligned block that reads back
   // as zeros) is written with zeros; no other byte is touched. Stable on return. The caller
   // checks length against kAllocateBytesMax. Holds the file's guard exclusive.
-  Status Allocate(uint64_t fileid, uint64_t offset_bytes, uint64_t length_bytes);
+  Status Allocate(uint64_t fileid, uint64_t offset_bytes, uint64_t length_bytes,
+                  bool drop_set_id);
   // Makes every instance of the file stable; returns the write verifier.
   Result<std::array<uint8_t, 8>> Commit(const meta::Inode& inode);
   // Cuts or extends the file's data to size_bytes (the namespace already has the new size).

@@ -1348,6 +1348,25 @@ TEST_F(SetIdTest, AWriteWithoutPrivilegeDropsTheSetIdBits) {
   ASSERT_TRUE(root_->Close(*f).ok());
 }
 
+TEST_F(SetIdTest, AllocateAndDeallocateWithoutPrivilegeDropTheSetIdBits) {
+  for (bool allocate : {true, false}) {
+    SCOPED_TRACE(allocate ? "ALLOCATE" : "DEALLOCATE");
+    const std::string name = allocate ? "al" : "de";
+    nfs4client::FileHandle fh = MakeFile(name, 0, 0, 0666);
+    auto w = root_->Open(dir_fh_, name, OPEN4_SHARE_ACCESS_WRITE);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    ASSERT_TRUE(root_->Write(*w, 0, Bytes(std::string(8192, 'd'))).ok());
+    ASSERT_TRUE(root_->Close(*w).ok());
+    EXPECT_NFS4(NFS4_OK, Set(*root_, fh, {.mode = 06777}));
+    auto f = user_->Open(dir_fh_, name, OPEN4_SHARE_ACCESS_WRITE);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    Status done = allocate ? user_->Allocate(*f, 0, 16384) : user_->Deallocate(*f, 0, 4096);
+    ASSERT_TRUE(done.ok()) << done.ToString();
+    EXPECT_EQ(0777u, ModeOf(fh));
+    ASSERT_TRUE(user_->Close(*f).ok());
+  }
+}
+
 TEST_F(SetIdTest, ATruncateWithoutPrivilegeDropsTheSetIdBits) {
   nfs4client::FileHandle fh = MakeFile("t", 65534, 65534, 06777);
   EXPECT_NFS4(NFS4_OK, Set(*user_, fh, {.size = 0}));

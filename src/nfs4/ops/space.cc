@@ -49,7 +49,8 @@ nfsstat4 Allocate(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     out.ar_status = NFS4ERR_NOSPC;
   }
   if (out.ar_status != NFS4_OK) return out.ar_status;
-  Status s = ctx.mds.data().Allocate(inode.fileid, a.aa_offset, a.aa_length);
+  Status s = ctx.mds.data().Allocate(inode.fileid, a.aa_offset, a.aa_length,
+                                     /*drop_set_id=*/!ctx.id.is_root());
   return out.ar_status = ToNfs4(s);
 }
 
@@ -59,7 +60,8 @@ nfsstat4 Deallocate(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   meta::Inode inode;
   out.dr_status = CheckWritableRange(ctx, a.da_stateid, a.da_offset, a.da_length, inode);
   if (out.dr_status != NFS4_OK) return out.dr_status;
-  Status s = ctx.mds.data().Deallocate(inode.fileid, a.da_offset, a.da_length);
+  Status s = ctx.mds.data().Deallocate(inode.fileid, a.da_offset, a.da_length,
+                                       /*drop_set_id=*/!ctx.id.is_root());
   return out.dr_status = ToNfs4(s);
 }
 
