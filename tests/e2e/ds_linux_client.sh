@@ -190,7 +190,10 @@ s_permissions() {
   : >$M/nobodyfile && chown 65534:65534 $M/nobodyfile && chmod 0644 $M/nobodyfile &&
   su -s /bin/sh nobody -c "echo 'written by nobody' >$M/nobodyfile" &&
   ! su -s /bin/sh tester -c "echo x >>$M/nobodyfile" 2>/dev/null &&
-  drop && [ "$(cat $M/nobodyfile)" = 'written by nobody' ] && [ "$(stat -c %u:%g $M/nobodyfile)" = 65534:65534 ]
+  drop && [ "$(cat $M/nobodyfile)" = 'written by nobody' ] && [ "$(stat -c %u:%g $M/nobodyfile)" = 65534:65534 ] &&
+  # a write by another user drops the set-id bits (the server writes as itself)
+  echo x >$M/setid && chmod 06777 $M/setid && [ "$(stat -c %a $M/setid)" = 6777 ] &&
+  su -s /bin/sh tester -c "echo y >>$M/setid" && drop && [ "$(stat -c %a $M/setid)" = 777 ] && rm $M/setid
 }
 s_report() {  # final state, for the host to compare with the export folder
   for f in big.bin patched.bin d2/hello3.txt trunc.bin rootfile nobodyfile; do
@@ -242,7 +245,7 @@ step s_many_files "300 files: create, list after remount, remove"
 step s_chmod "chmod files and directories"
 step s_truncate "truncate down, extend, to zero"
 step s_remove "remove files, rmdir (non-empty refused)"
-step s_permissions "permission checks as nobody and tester (AUTH_SYS uids)"
+step s_permissions "permission checks as nobody and tester (AUTH_SYS uids); set-id bits after another user's write"
 step s_report "report final state"
 step s_umount "umount"
 echo "guest: $((n - fails)) of $n steps passed"

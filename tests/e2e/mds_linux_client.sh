@@ -5,7 +5,8 @@
 # In a network namespace of its own the test starts manifold-ds and manifold-mds with
 # tools/local-cluster, boots a guest that mounts the MDS and runs a real workload (a source-like
 # tree of ~2000 files unpacked with tar, copied with cp -a, checksummed, renamed across
-# directories, hard and symbolic links, chmod/chown/touch/truncate, appends, a sparse file,
+# directories, hard and symbolic links, chmod/chown/touch/truncate, the set-id rules the client
+# leaves to the server, appends, a sparse file,
 # fcntl and flock locks, user xattrs (RFC 8276), a read delegation recalled for another
 # client, rm -rf), each step a PASS/FAIL line. While the guest unpacks the tree
 # the host kills the MDS with SIGKILL and restarts it: the client must reclaim its state in the
@@ -125,6 +126,17 @@ s_attrs() {
   truncate -s 10 $f && [ "$(stat -c %s $f)" = 10 ] && truncate -s 5000 $f && drop && [ "$(stat -c %s $f)" = 5000 ] &&
   [ "$(tail -c 4990 $f | tr -d '\0' | wc -c)" = 0 ]
 }
+# Rules the Linux client leaves to the server (pjdfstest chmod/12, chown/00, rename/09): a write
+# by another user drops the set-id bits, a new group drops them, a directory another user
+# cannot write cannot be moved to another parent by them.
+s_setid() {
+  f=$M/w/setid && echo x >$f && chmod 06777 $f && [ "$(stat -c %a $f)" = 6777 ] &&
+  su -s /bin/sh tester -c "echo y >>$f" && [ "$(stat -c %a $f)" = 777 ] &&
+  chmod 06755 $f && chgrp 1000 $f && [ "$(stat -c %a $f)" = 755 ] &&
+  mkdir -m 0777 $M/w/open && mkdir -m 0755 $M/w/open/rootdir && su -s /bin/sh tester -c "mkdir $M/w/open/mine" &&
+  ! su -s /bin/sh tester -c "mv $M/w/open/rootdir $M/w/open/mine/" 2>/dev/null && [ -d $M/w/open/rootdir ] &&
+  chmod 02777 $M/w/open && (umask 022 && mkdir $M/w/open/sub) && [ "$(stat -c %a $M/w/open/sub)" = 2755 ]
+}
 s_append() {
   f=$M/w/log && i=0 && while [ $i -lt 50 ]; do echo "line $i" >>$f || return 1; i=$((i + 1)); done &&
   drop && [ "$(wc -l <$f)" = 50 ] && [ "$(tail -n1 $f)" = "line 49" ]
@@ -173,6 +185,7 @@ step s_cp_a "cp -a the tree, checksums and modes"
 step s_rename "rename files and directories across directories, over an existing file"
 step s_links "hard and symbolic links"
 step s_attrs "chmod, chown, touch -d, truncate down and up"
+step s_setid "set-id bits after another user's write and a chgrp; moving another user's directory; setgid directories"
 step s_append "50 appends"
 step s_sparse "a 10 MiB sparse file"
 step s_locks "fcntl byte-range locks and flock between two processes"
