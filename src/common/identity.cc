@@ -8,6 +8,13 @@ bool Identity::InGroup(uint32_t g) const {
   return g == gid || std::find(gids.begin(), gids.end(), g) != gids.end();
 }
 
+uint32_t WithoutSetIdBits(uint32_t mode) {
+  constexpr uint32_t kSetUid = 04000, kSetGid = 02000, kGroupExec = 00010;
+  mode &= ~kSetUid;
+  if (mode & kGroupExec) mode &= ~kSetGid;
+  return mode;
+}
+
 void SquashRoot(Identity& id) {
   if (id.uid == 0) id.uid = kAnonymousId;
   if (id.gid == 0) id.gid = kAnonymousId;

@@ -30,4 +30,9 @@ enum AccessBits : uint32_t { kMayRead = 4, kMayWrite = 2, kMayExec = 1 };
 bool MayAccess(const Identity& id, uint32_t file_uid, uint32_t file_gid, uint32_t mode,
                bool is_dir, uint32_t want, bool owner_override);
 
+// `mode` after a write, a truncate or a new owner drops its set-id bits, as Linux's
+// should_remove_suid has it: S_ISUID goes; S_ISGID goes when group-execute is set (without
+// it, S_ISGID marks mandatory locking, not set-group-ID). Other bits, the type's too, stay.
+uint32_t WithoutSetIdBits(uint32_t mode);
+
 }  // namespace manifold

@@ -23,13 +23,13 @@ bool MayRead(const Identity& id, const struct stat& st) {
   return MayAccess(id, st, kMayRead, true) || MayAccess(id, st, kMayExec, false);
 }
 
-// The mode a write or truncate by a caller without privilege leaves (Linux's should_remove_suid):
-// no S_ISUID, and no S_ISGID when group-execute is set. The server does I/O as itself, so the
-// kernel would keep them.
-mode_t ModeAfterUnprivilegedWrite(mode_t mode) {
-  mode &= ~mode_t(S_ISUID);
-  if (mode & S_IXGRP) mode &= ~mode_t(S_ISGID);
-  return mode;
+// A write or truncate by a caller without privilege drops the set-id bits, as write(2) and
+// truncate(2) do on Linux (file_remove_privs). The server does I/O as itself, so the kernel
+// would keep them.
+nfsstat3 DropSetIdBits(const Identity& id, int fd, const struct stat& st) {
+  const mode_t kept = WithoutSetIdBits(st.st_mode);
+  if (id.is_root() || kept == st.st_mode) return NFS3_OK;
+  return ::fchmod(fd, kept & 07777) == 0 ? NFS3_OK : Nfs3StatusFromErrno(errno);
 }
 
 nfsstat3 IoTypeError(const struct stat& st) {
@@ -135,14 +135,8 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
     res.status = NFS3ERR_ACCES;
     return;
   }
-  // A write without privilege drops the set-id bits first, as write(2) does on Linux
-  // (file_remove_privs); the server writes as itself, so the kernel would not.
-  if (mode_t kept = ModeAfterUnprivilegedWrite(st.st_mode); !r.id.is_root() && kept != st.st_mode) {
-    if (::fchmod(fd->get(), kept & 07777) != 0) {
-      res.status = Nfs3StatusFromErrno(errno);
-      return;
-    }
-  }
+  res.status = DropSetIdBits(r.id, fd->get(), st);  // first, as write(2) does
+  if (res.status != NFS3_OK) return;
   size_t done = 0;
   while (done < a.count) {
     ssize_t n = ::pwrite(fd->get(), a.data.data_val + done, a.count - done,
@@ -208,9 +202,7 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
     if (::ftruncate(wfd.get(), off_t(s.size.set_size3_u.size)) != 0) {
       return Nfs3StatusFromErrno(errno);
     }
-    if (mode_t kept = ModeAfterUnprivilegedWrite(st.st_mode); !r.id.is_root() && kept != st.st_mode) {
-      if (::fchmod(wfd.get(), kept & 07777) != 0) return Nfs3StatusFromErrno(errno);
-    }
+    if (nfsstat3 s = DropSetIdBits(r.id, wfd.get(), st); s != NFS3_OK) return s;
   }
   BecomeCaller(r.id);
   if (s.uid.set_it || s.gid.set_it) {

@@ -86,7 +86,6 @@ inline constexpr uint8_t kInodeRecordVersion = 2;
 inline constexpr uint8_t kInodeRecordVersionNoXattrs = 1;
 
 // Mode bits the namespace's own rules look at (POSIX <sys/stat.h> values).
-inline constexpr uint32_t kModeSetUid = 04000;
 inline constexpr uint32_t kModeSetGid = 02000;
 inline constexpr uint32_t kModeSticky = 01000;
 inline constexpr uint32_t kModeGroupExec = 00010;

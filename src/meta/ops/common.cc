@@ -107,11 +107,6 @@ void TouchInode(Inode* inode, Timespec now) {
   inode->change++;
 }
 
-void DropSetIdBits(Inode* inode) {
-  inode->mode &= ~kModeSetUid;
-  if (inode->mode & kModeGroupExec) inode->mode &= ~kModeSetGid;
-}
-
 Result<Unlinked> DropLink(Txn& txn, Inode inode, Timespec now, const KeepOrphan& keep) {
   if (inode.nlink == 0) {
     return Status(Code::kCorruption, "fileid " + std::to_string(inode.fileid) + " has nlink 0");

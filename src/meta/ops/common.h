@@ -49,10 +49,6 @@ Result<bool> DirIsEmpty(Txn& txn, FileId dir);
 void TouchDir(Inode* dir, Timespec now);
 // Inode attributes changed: ctime = now, change + 1.
 void TouchInode(Inode* inode, Timespec now);
-// What a write, a truncate or a new owner does to the set-id bits on Linux (should_remove_suid):
-// S_ISUID goes; S_ISGID goes when group-execute is set (without it, S_ISGID marks mandatory
-// locking, not set-group-ID).
-void DropSetIdBits(Inode* inode);
 
 // Drops one link of a non-directory (ctime and change bump). At nlink 0 a regular file that
 // `keep` says is open becomes an orphan (the inode is written back with nlink 0 and its orphans

@@ -69,9 +69,9 @@ Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
   if (args.mtime) n.mtime = args.mtime->server_time ? ctx.now : args.mtime->time;
   if (args.crtime) n.crtime = *args.crtime;
   if (const Identity* who = args.caller) {
-    if ((args.uid || args.gid) && !n.is_dir()) DropSetIdBits(&n);
+    if ((args.uid || args.gid) && !n.is_dir()) n.mode = WithoutSetIdBits(n.mode);
     if (args.mode && !who->is_root() && !who->InGroup(n.gid)) n.mode &= ~kModeSetGid;
-    if (args.size_bytes && !who->is_root()) DropSetIdBits(&n);
+    if (args.size_bytes && !who->is_root()) n.mode = WithoutSetIdBits(n.mode);
   }
   TouchInode(&n, ctx.now);
   META_RETURN_IF_ERROR(WriteInode(txn, n));

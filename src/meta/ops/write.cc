@@ -1,7 +1,7 @@
 // RecordWrite: data reached a file through the MDS (proxied WRITE) or a client reported it
 // (LAYOUTCOMMIT). The size grows to cover it, data_generation bumps (movers compare it before
 // switching instances, DESIGN.md section 5), mtime is the client's or now. A write without
-// privilege drops the set-id bits (DropSetIdBits, common.h).
+// privilege drops the set-id bits (WithoutSetIdBits, common/identity.h).
 #include <algorithm>
 
 #include "meta/ops/ops.h"
@@ -18,7 +18,7 @@ Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid, uint64_
   inode.space_used_bytes = std::max(inode.space_used_bytes, end_offset_bytes);
   inode.data_generation++;
   inode.mtime = mtime ? *mtime : ctx.now;
-  if (drop_set_id) DropSetIdBits(&inode);
+  if (drop_set_id) inode.mode = WithoutSetIdBits(inode.mode);
   TouchInode(&inode, ctx.now);
   META_RETURN_IF_ERROR(WriteInode(txn, inode));
   return inode;
