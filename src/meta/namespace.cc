@@ -64,6 +64,14 @@ Result<Inode> Namespace::Lookup(FileId parent, std::string_view name) {
   return runner_.Read([&](Txn& txn) { return ops::Lookup(txn, parent, name); });
 }
 
+Result<Inode> Namespace::LookupChild(FileId dir, std::string_view name) {
+  return runner_.Read([&](Txn& txn) { return ops::LookupChild(txn, dir, name); });
+}
+
+Result<FileId> Namespace::EntryOf(FileId dir, std::string_view name) {
+  return runner_.Read([&](Txn& txn) { return ops::EntryOf(txn, dir, name); });
+}
+
 Result<Inode> Namespace::LookupParent(FileId dir) {
   return runner_.Read([&](Txn& txn) { return ops::LookupParent(txn, dir); });
 }

@@ -185,6 +185,11 @@ class Namespace {
 
   // ---- reads (one snapshot each) ----
   Result<Inode> Lookup(FileId parent, std::string_view name);
+  // For a caller that has just read `dir` and found a directory: Lookup without reading `dir`
+  // again. A directory removed meanwhile has no entries: kNotFound.
+  Result<Inode> LookupChild(FileId dir, std::string_view name);
+  // The fileid `name` names in `dir`, from the entry alone (kNotFound: none).
+  Result<FileId> EntryOf(FileId dir, std::string_view name);
   Result<Inode> LookupParent(FileId dir);  // ".."; the root's parent is the root
   // kStale when the fileid is gone or `generation` is not the inode's generation.
   Result<Inode> GetAttr(FileId fileid, uint32_t generation);

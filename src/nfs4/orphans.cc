@@ -35,8 +35,8 @@ void Mds::NoteUnlinked(const meta::Unlinked& unlinked) {
 // open), and the sweeper purges it if nobody has it open.
 Result<meta::RemoveResult> Mds::Unlink(uint64_t dir, std::string_view name) {
   // A failed lookup guards nothing; the removal itself reports the error.
-  auto victim = ns_.Lookup(dir, name);
-  const uint64_t guarded = victim.ok() ? victim->fileid : 0;
+  auto victim = ns_.EntryOf(dir, name);
+  const uint64_t guarded = victim.ok() ? *victim : 0;
   std::unique_lock guard = open_guards_.Exclusive(guarded);
   auto removed = ns_.Unlink(
       dir, name, [this, guarded](meta::FileId id) { return id != guarded || StillOpen(id); });
@@ -47,8 +47,8 @@ Result<meta::RemoveResult> Mds::Unlink(uint64_t dir, std::string_view name) {
 
 Result<meta::RenameResult> Mds::Rename(uint64_t src_dir, std::string_view from, uint64_t dst_dir,
                                        std::string_view to) {
-  auto victim = ns_.Lookup(dst_dir, to);  // usually absent: nothing is replaced
-  const uint64_t guarded = victim.ok() ? victim->fileid : 0;
+  auto victim = ns_.EntryOf(dst_dir, to);  // usually absent: nothing is replaced
+  const uint64_t guarded = victim.ok() ? *victim : 0;
   std::unique_lock guard = open_guards_.Exclusive(guarded);
   auto renamed = ns_.Rename(src_dir, from, dst_dir, to, [this, guarded](meta::FileId id) {
     return id != guarded || StillOpen(id);

@@ -24,9 +24,14 @@
 // Left-over files (remove ran out of time, or was not selected) are removed afterwards, and the
 // session directories too, unless --keep.
 //
+// --server-pid PID[,PID...] (the server runs on this machine): the CPU time (user + system, all
+// threads, from /proc/PID/stat) those processes used during each phase, per op, is reported as
+// "server_cpu_us_per_op": how much work each server does for the same requests, whatever the
+// scheduler did with the client and server threads on shared cores.
+//
 // Prints one JSON line per phase on stdout (progress and errors on stderr):
 //   {"label":..,"phase":"create","sessions":16,"ops":N,"seconds":S,"ops_per_s":R,
-//    "p50_us":..,"p99_us":..,"errors":0}
+//    "p50_us":..,"p99_us":..,"errors":0[,"server_cpu_us_per_op":C]}
 // Exit status: 0 every phase passed; 1 any unexpected status (an op failed, a listing was wrong,
 // a connection was lost); 2 bad usage.
 
@@ -40,6 +45,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -67,13 +73,14 @@ struct Options {
   std::string label;
   uint32_t minor_version = 1;
   bool keep = false;
+  std::vector<pid_t> server_pids;  // --server-pid
 };
 
 void Usage(FILE* f) {
   std::fprintf(f,
                "usage: manifold-bench-mds [--sessions S] [--seconds T] [--dir PATH]\n"
                "         [--phases create,stat,readdir,remove] [--create-count N] [--keep]\n"
-               "         [--minor-version 1|2] [--label L] HOST:PORT\n");
+               "         [--minor-version 1|2] [--label L] [--server-pid PID[,PID...]] HOST:PORT\n");
 }
 
 std::atomic<bool> g_failed{false};
@@ -214,6 +221,43 @@ void RunPhase(Session& s, const std::string& phase, const Options& o, uint64_t c
   }
 }
 
+std::vector<std::string> SplitCommas(const std::string& v) {
+  std::vector<std::string> out;
+  size_t p = 0;
+  while (p <= v.size()) {
+    size_t e = v.find(',', p);
+    if (e == std::string::npos) e = v.size();
+    out.push_back(v.substr(p, e - p));
+    p = e + 1;
+  }
+  return out;
+}
+
+// User + system CPU time of every thread of `pids` so far, in seconds; nullopt when one of them
+// cannot be read (gone, or not on this machine).
+std::optional<double> ServerCpuSeconds(const std::vector<pid_t>& pids) {
+  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  for (pid_t pid : pids) {
+    FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+    if (!f) return std::nullopt;
+    char buf[1024];
+    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    // Fields after the command name (which may hold spaces) start after its last ')'.
+    const char* p = std::strrchr(buf, ')');
+    unsigned long long utime = 0, stime = 0;
+    if (!p || std::sscanf(p + 1,
+                          " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                          &utime, &stime) != 2) {
+      return std::nullopt;
+    }
+    total += static_cast<double>(utime + stime) / ticks;
+  }
+  return total;
+}
+
 bool ParseArgs(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -231,20 +275,25 @@ bool ParseArgs(int argc, char** argv, Options& o) {
     else if (a == "--label") o.label = next();
     else if (a == "--minor-version") o.minor_version = std::atoi(next());
     else if (a == "--keep") o.keep = true;
+    else if (a == "--server-pid") {
+      for (const std::string& pid : SplitCommas(next())) {
+        char* end = nullptr;
+        long v = std::strtol(pid.c_str(), &end, 10);
+        if (pid.empty() || *end != '\0' || v <= 0) {
+          std::fprintf(stderr, "manifold-bench-mds: bad --server-pid %s\n", pid.c_str());
+          return false;
+        }
+        o.server_pids.push_back(static_cast<pid_t>(v));
+      }
+    }
     else if (a == "--phases") {
       o.phases.clear();
-      std::string v = next();
-      size_t p = 0;
-      while (p <= v.size()) {
-        size_t e = v.find(',', p);
-        if (e == std::string::npos) e = v.size();
-        std::string ph = v.substr(p, e - p);
+      for (const std::string& ph : SplitCommas(next())) {
         if (ph != "create" && ph != "stat" && ph != "readdir" && ph != "remove") {
           std::fprintf(stderr, "manifold-bench-mds: unknown phase %s\n", ph.c_str());
           return false;
         }
         o.phases.push_back(ph);
-        p = e + 1;
       }
     } else if (a == "-h" || a == "--help") {
       Usage(stdout);
@@ -340,10 +389,12 @@ int main(int argc, char** argv) {
         RunPhase(sessions[i], phase, o, quota);
       });
     }
+    std::optional<double> cpu_before = ServerCpuSeconds(o.server_pids);
     sync.arrive_and_wait();
     auto start = Clock::now();
     for (auto& th : t) th.join();
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    std::optional<double> cpu_after = ServerCpuSeconds(o.server_pids);
     PhaseStats all;
     for (auto& s : sessions) {
       all.ops += s.stats.ops;
@@ -355,13 +406,24 @@ int main(int argc, char** argv) {
       size_t k = static_cast<size_t>(p * static_cast<double>(all.lat_us.size() - 1) + 0.5);
       return all.lat_us[k];
     };
+    std::string cpu_field;
+    if (!o.server_pids.empty()) {
+      if (!cpu_before || !cpu_after) {
+        Fail(0, "--server-pid: cannot read /proc/PID/stat of the server");
+      } else if (all.ops > 0) {
+        char b[64];
+        std::snprintf(b, sizeof b, ",\"server_cpu_us_per_op\":%.1f",
+                      (*cpu_after - *cpu_before) * 1e6 / static_cast<double>(all.ops));
+        cpu_field = b;
+      }
+    }
     std::printf(
         "{\"label\":%s,\"phase\":\"%s\",\"sessions\":%d,\"ops\":%" PRIu64
         ",\"seconds\":%.3f,\"ops_per_s\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"samples\":%zu,"
-        "\"errors\":%d}\n",
+        "\"errors\":%d%s}\n",
         JsonString(o.label).c_str(), phase.c_str(), n, all.ops, secs,
         secs > 0 ? static_cast<double>(all.ops) / secs : 0.0, pct(0.50), pct(0.99),
-        all.lat_us.size(), g_failed ? 1 : 0);
+        all.lat_us.size(), g_failed ? 1 : 0, cpu_field.c_str());
     std::fflush(stdout);
   }
 

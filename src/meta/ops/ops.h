@@ -16,6 +16,11 @@ Status EnsureFormat(Txn& txn, const OpContext& ctx);
 
 // Reads: lookup.cc, getattr.cc, readdir.cc
 Result<Inode> Lookup(Txn& txn, FileId parent, std::string_view name);
+// Lookup without reading `dir` (the caller knows it is a directory): kNotFound when it has no
+// such entry, or is gone.
+Result<Inode> LookupChild(Txn& txn, FileId dir, std::string_view name);
+// The fileid `name` names in `dir`, from its entry alone (kNotFound: none).
+Result<FileId> EntryOf(Txn& txn, FileId dir, std::string_view name);
 Result<Inode> LookupParent(Txn& txn, FileId dir);
 Result<Inode> GetAttr(Txn& txn, FileId fileid, std::optional<uint32_t> generation);
 Result<ReadDirResult> ReadDir(Txn& txn, FileId dir, uint64_t cookie, uint32_t max_entries,

@@ -117,7 +117,7 @@ nfsstat4 CheckDirWrite(const CompoundContext& ctx, const meta::Inode& dir) {
 nfsstat4 CheckDirMove(CompoundContext& ctx, const meta::Inode& src_dir, std::string_view name,
                       const meta::Inode& dst_dir) {
   if (src_dir.fileid == dst_dir.fileid || ctx.id.is_root()) return NFS4_OK;
-  auto moved = ctx.mds.ns().Lookup(src_dir.fileid, name);
+  auto moved = ctx.mds.ns().LookupChild(src_dir.fileid, name);
   if (!moved.ok()) return NFS4_OK;  // RENAME itself reports a missing name
   if (!moved->is_dir()) return NFS4_OK;
   return MayAccessInode(ctx, *moved, kMayWrite) ? NFS4_OK : NFS4ERR_ACCESS;
@@ -160,7 +160,7 @@ nfsstat4 CheckNameLoss(CompoundContext& ctx, const meta::Inode& dir, std::string
                        bool required) {
   const bool sticky = (dir.mode & meta::kModeSticky) != 0;
   if (!sticky && !ctx.mds.state().AnyDelegations()) return NFS4_OK;
-  auto victim = ctx.mds.ns().Lookup(dir.fileid, name);
+  auto victim = ctx.mds.ns().LookupChild(dir.fileid, name);
   if (!victim.ok()) return sticky && required ? ToNfs4(victim.status()) : NFS4_OK;
   nfsstat4 s = ctx.mds.state().BreakDelegations(ctx.clientid, victim->fileid, true);
   if (s == NFS4_OK && sticky) s = CheckSticky(ctx, dir, *victim);

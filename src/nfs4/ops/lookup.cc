@@ -15,7 +15,7 @@ nfsstat4 Lookup(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   // RFC 8881 18.13.3: search permission on the directory.
   if (s == NFS4_OK && !MayAccessInode(ctx, dir, kMayExec)) s = NFS4ERR_ACCESS;
   if (s != NFS4_OK) return s;
-  auto child = ctx.mds.ns().Lookup(dir.fileid, name);
+  auto child = ctx.mds.ns().LookupChild(dir.fileid, name);
   if (!child.ok()) return s = ToNfs4(child.status());
   SetCurrentFhLookedUp(ctx, *child);
   return s;

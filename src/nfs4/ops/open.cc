@@ -146,7 +146,7 @@ nfsstat4 FindTarget(CompoundContext& ctx, const OPEN4args& a, OpenTarget& t,
       // RFC 8881 8.4.2: no new state while clients may still reclaim.
       if (ctx.mds.state().InGrace()) return NFS4ERR_GRACE;
       if (create) return CreateFile(ctx, dir, name, a.openhow.openflag4_u.how, t);
-      auto found = ctx.mds.ns().Lookup(dir.fileid, name);
+      auto found = ctx.mds.ns().LookupChild(dir.fileid, name);
       if (!found.ok()) return ToNfs4(found.status());
       t.inode = *found;
       return NFS4_OK;

@@ -29,7 +29,7 @@ nfsstat4 SecInfo(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status == NFS4_OK) out.status = CheckName(arg.nfs_argop4_u.opsecinfo.name, name);
   if (out.status == NFS4_OK && !MayAccessInode(ctx, dir, kMayExec)) out.status = NFS4ERR_ACCESS;
   if (out.status == NFS4_OK) {
-    auto child = ctx.mds.ns().Lookup(dir.fileid, name);
+    auto child = ctx.mds.ns().EntryOf(dir.fileid, name);
     if (!child.ok()) out.status = ToNfs4(child.status());
   }
   if (out.status != NFS4_OK) return out.status;

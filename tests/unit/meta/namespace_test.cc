@@ -170,6 +170,25 @@ TEST_F(NamespaceTest, LookupAndGetAttrErrors) {
   EXPECT_CODE(ns_->GetAttr(424242, 1), Code::kStale);
 }
 
+TEST_F(NamespaceTest, LookupChildAndEntryOfReadTheEntryAlone) {
+  FileId d = MakeDir(kRootFileId, "d");
+  FileId f = MakeFile(d, "f");
+  ASSIGN_OR_FAIL(Inode child, ns_->LookupChild(d, "f"));
+  EXPECT_EQ(child.fileid, f);
+  EXPECT_EQ(child, Get(f));
+  ASSIGN_OR_FAIL(FileId id, ns_->EntryOf(d, "f"));
+  EXPECT_EQ(id, f);
+  EXPECT_CODE(ns_->LookupChild(d, "missing"), Code::kNotFound);
+  EXPECT_CODE(ns_->EntryOf(d, "missing"), Code::kNotFound);
+  EXPECT_CODE(ns_->LookupChild(d, ".."), Code::kInvalid);
+  EXPECT_CODE(ns_->EntryOf(d, "a/b"), Code::kInvalid);
+  // A directory removed after the caller read it has no entries left.
+  ASSERT_OK(ns_->Remove(d, "f").status());
+  ASSERT_OK(ns_->RmDir(kRootFileId, "d").status());
+  EXPECT_CODE(ns_->LookupChild(d, "f"), Code::kNotFound);
+  EXPECT_CODE(ns_->EntryOf(d, "f"), Code::kNotFound);
+}
+
 TEST_F(NamespaceTest, RemoveDropsTheLastLinkWithItsExtents) {
   FileId f = MakeFile(kRootFileId, "f");
   Extent e{f, 0, {{7, "fh", InstanceState::kValid, 1, 0, 10}}};
