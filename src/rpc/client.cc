@@ -1,6 +1,10 @@
 #include "rpc/client.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <map>
@@ -26,32 +30,81 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   bool dead = false;                                               // guarded by mu
   std::atomic<uint32_t> xid{0};
   CallHandler call_handler;  // guarded by mu
-  // Whole records waiting to be written; one async_write at a time, or their bytes would
-  // interleave on the socket. I/O thread only.
-  std::deque<std::vector<uint8_t>> writes;
-  bool writing = false;
+  // Writes. The calling thread sends its record itself when nothing else is being written (one
+  // send(2), no hand-off to the I/O thread); otherwise, or when the socket is full, records
+  // queue and the I/O thread writes them one async_write at a time, so that no two writes
+  // interleave their bytes on the socket.
+  std::mutex write_mu;
+  std::deque<std::vector<uint8_t>> writes;  // guarded by write_mu
+  size_t front_sent = 0;                    // bytes of writes.front() already sent; write_mu
+  bool writing = false;  // guarded by write_mu: a thread owns the socket's sending side
 
   // Queues a record for the socket; any thread.
   void Write(std::vector<uint8_t> record) {
-    asio::post(io, [self = shared_from_this(), record = std::move(record)]() mutable {
-      self->writes.push_back(std::move(record));
-      self->DoWrite();
-    });
+    {
+      std::lock_guard lock(write_mu);
+      writes.push_back(std::move(record));
+      if (writing) return;  // the owner writes it after its own
+      writing = true;
+    }
+    SendQueued();
   }
 
-  void DoWrite() {  // I/O thread
-    if (writing || writes.empty()) return;
-    writing = true;
-    asio::async_write(socket, asio::buffer(writes.front()), WholeRecord,
+  // The owner of the sending side writes what is queued without blocking; whatever the socket
+  // does not take now goes to the I/O thread.
+  void SendQueued() {
+    std::unique_lock lock(write_mu);
+    while (!writes.empty()) {
+      const std::vector<uint8_t>& front = writes.front();
+      lock.unlock();  // only the owner touches the front record and front_sent
+      ssize_t n = ::send(socket.native_handle(), front.data() + front_sent,
+                         front.size() - front_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      const int err = errno;
+      lock.lock();
+      if (n < 0 && err == EINTR) continue;
+      if (n < 0 && err != EAGAIN && err != EWOULDBLOCK) {
+        writes.clear();
+        front_sent = 0;
+        writing = false;
+        lock.unlock();
+        FailAll(std::string("write failed: ") + std::strerror(err));
+        return;
+      }
+      if (n > 0) front_sent += static_cast<size_t>(n);
+      if (front_sent < front.size()) {  // the socket is full: the I/O thread waits for room
+        lock.unlock();
+        asio::post(io, [self = shared_from_this()] { self->DoWrite(); });
+        return;
+      }
+      writes.pop_front();
+      front_sent = 0;
+    }
+    writing = false;
+  }
+
+  void DoWrite() {  // I/O thread, owning the sending side
+    std::unique_lock lock(write_mu);
+    if (writes.empty()) {
+      writing = false;
+      return;
+    }
+    const std::vector<uint8_t>& front = writes.front();
+    auto rest = asio::buffer(front.data() + front_sent, front.size() - front_sent);
+    lock.unlock();
+    asio::async_write(socket, rest, WholeRecord,
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        self->writing = false;
-                        self->writes.pop_front();
+                        std::unique_lock lock(self->write_mu);
+                        self->front_sent = 0;
                         if (ec) {
                           self->writes.clear();
+                          self->writing = false;
+                          lock.unlock();
                           self->FailAll("write failed: " + ec.message());
                           return;
                         }
-                        self->DoWrite();
+                        self->writes.pop_front();
+                        lock.unlock();
+                        self->SendQueued();
                       });
   }
 

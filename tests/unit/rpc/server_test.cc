@@ -775,6 +775,87 @@ TEST_F(ServerTest, RecordOfExactlyTheBoundIsServed) {
 
 // A client that cannot connect (nothing listens, or a bad address) is an error, and the half
 // made client is destroyed cleanly.
+// A peer that reads nothing for a while: calls from several threads fill both socket buffers,
+// so the calling threads send what the socket takes and the client's I/O thread the rest. Then
+// the peer reads every record and echoes its arguments: each reply must match its call, and
+// no two records may have mixed their bytes on the way.
+TEST(ClientTest, CallsLargerThanTheSocketBuffersArriveWholeAndInOrder) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  int small = 64 * 1024;
+  ASSERT_EQ(::setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  constexpr int kThreads = 8;
+  constexpr size_t kArgBytes = 1u << 20;  // 8 MiB in all: more than the socket buffers hold
+  std::atomic<int> echoed{0};
+  std::atomic<bool> bad_record{false};
+  std::thread peer([&] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) return;
+    std::this_thread::sleep_for(300ms);  // the client fills the buffers meanwhile
+    RecordParser parser(2 * kArgBytes);
+    std::vector<uint8_t> chunk(256 * 1024), record;
+    while (echoed < kThreads) {
+      pollfd pfd{fd, POLLIN, 0};
+      if (::poll(&pfd, 1, 15000) <= 0) break;  // nothing more comes: the test fails, not hangs
+      ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
+      if (n <= 0) break;
+      if (!parser.Consume({chunk.data(), static_cast<size_t>(n)}).ok()) break;
+      while (parser.Pop(record)) {
+        CallHeader h;
+        std::span<const uint8_t> args;
+        if (ParseCall(record, h, args) != ParseOutcome::kOk) {
+          bad_record = true;
+          continue;
+        }
+        std::vector<uint8_t> reply(kRecordMarkBytes);
+        AppendAcceptedReply(reply, h.xid, AcceptStat::kSuccess);
+        reply.insert(reply.end(), args.begin(), args.end());
+        WriteRecordMark(reply);
+        for (size_t sent = 0; sent < reply.size();) {
+          ssize_t w = ::send(fd, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+          if (w <= 0) break;
+          sent += static_cast<size_t>(w);
+        }
+        ++echoed;
+      }
+    }
+    ::close(fd);
+  });
+
+  auto c = Client::Connect("127.0.0.1", ntohs(addr.sin_port));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::vector<std::string> failures[kThreads];
+  std::vector<std::thread> callers;
+  for (int t = 0; t < kThreads; ++t) {
+    callers.emplace_back([&, t] {
+      std::vector<uint8_t> args(kArgBytes);
+      for (size_t k = 0; k < args.size(); ++k) args[k] = static_cast<uint8_t>(t * 31 + k % 251);
+      auto r = (*c)->Call(kTestProg, 1, kProcEcho, Credential{}, args, kCallTimeout);
+      if (!r.ok()) {
+        failures[t].push_back(r.status().ToString());
+      } else if (!std::ranges::equal(r->results(), args)) {
+        failures[t].push_back("the reply's bytes are not the call's");
+      }
+    });
+  }
+  for (auto& th : callers) th.join();
+  peer.join();
+  ::close(listener);
+  for (int t = 0; t < kThreads; ++t) {
+    for (auto& msg : failures[t]) ADD_FAILURE() << "thread " << t << ": " << msg;
+  }
+  EXPECT_FALSE(bad_record) << "a record reached the peer that is not a whole call";
+  EXPECT_EQ(echoed.load(), kThreads);
+}
+
 TEST(ClientTest, ConnectFailuresAreErrorsNotCrashes) {
   // A port that was just bound and released: nothing listens on it, connect is refused.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
