@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "nfs4client/session.h"
+#include "proc_cpu.h"
 
 namespace {
 
@@ -233,31 +234,6 @@ std::vector<std::string> SplitCommas(const std::string& v) {
   return out;
 }
 
-// User + system CPU time of every thread of `pids` so far, in seconds; nullopt when one of them
-// cannot be read (gone, or not on this machine).
-std::optional<double> ServerCpuSeconds(const std::vector<pid_t>& pids) {
-  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  double total = 0;
-  for (pid_t pid : pids) {
-    FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-    if (!f) return std::nullopt;
-    char buf[1024];
-    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    buf[n] = '\0';
-    // Fields after the command name (which may hold spaces) start after its last ')'.
-    const char* p = std::strrchr(buf, ')');
-    unsigned long long utime = 0, stime = 0;
-    if (!p || std::sscanf(p + 1,
-                          " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                          &utime, &stime) != 2) {
-      return std::nullopt;
-    }
-    total += static_cast<double>(utime + stime) / ticks;
-  }
-  return total;
-}
-
 bool ParseArgs(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -276,17 +252,13 @@ bool ParseArgs(int argc, char** argv, Options& o) {
     else if (a == "--minor-version") o.minor_version = std::atoi(next());
     else if (a == "--keep") o.keep = true;
     else if (a == "--server-pid") {
-      for (const std::string& pid : SplitCommas(next())) {
-        char* end = nullptr;
-        long v = std::strtol(pid.c_str(), &end, 10);
-        if (pid.empty() || *end != '\0' || v <= 0) {
-          std::fprintf(stderr, "manifold-bench-mds: bad --server-pid %s\n", pid.c_str());
-          return false;
-        }
-        o.server_pids.push_back(static_cast<pid_t>(v));
+      auto pids = bench::ParsePidList(next());
+      if (!pids) {
+        std::fprintf(stderr, "manifold-bench-mds: --server-pid: PID[,PID...]\n");
+        return false;
       }
-    }
-    else if (a == "--phases") {
+      o.server_pids = *pids;
+    } else if (a == "--phases") {
       o.phases.clear();
       for (const std::string& ph : SplitCommas(next())) {
         if (ph != "create" && ph != "stat" && ph != "readdir" && ph != "remove") {
@@ -389,12 +361,12 @@ int main(int argc, char** argv) {
         RunPhase(sessions[i], phase, o, quota);
       });
     }
-    std::optional<double> cpu_before = ServerCpuSeconds(o.server_pids);
+    std::optional<double> cpu_before = bench::ProcessCpuSeconds(o.server_pids);
     sync.arrive_and_wait();
     auto start = Clock::now();
     for (auto& th : t) th.join();
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
-    std::optional<double> cpu_after = ServerCpuSeconds(o.server_pids);
+    std::optional<double> cpu_after = bench::ProcessCpuSeconds(o.server_pids);
     PhaseStats all;
     for (auto& s : sessions) {
       all.ops += s.stats.ops;

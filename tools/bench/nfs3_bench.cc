@@ -16,6 +16,9 @@
 //   create_remove  CREATE (GUARDED) + REMOVE of new names/  libnfs context each), each with one call
 //                                                          in flight; one create_remove op = 1 pair.
 // Connections are driven by --threads event loops (poll + rpc_service), connection i by loop i % T.
+// --server-pid PID[,PID...] (the server runs on this machine): the CPU time those processes used
+// during each test is reported per op, as the rate counts ops (a 1 MiB READ or WRITE, a
+// create_remove pair), as "server_cpu_us_per_op" (proc_cpu.h).
 //
 // Everything happens in a fresh directory under the export ("manifold-bench.<host>.<pid>.<n>"),
 // removed at the end unless --keep.
@@ -45,11 +48,13 @@ extern "C" {
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/nfs3_status_names.h"
+#include "proc_cpu.h"
 
 namespace {
 
@@ -90,6 +95,7 @@ struct Options {
   uint64_t seed = 0;  // 0: pick one from the clock and print it
   int timeout_s = 600;
   bool keep = false;
+  std::vector<pid_t> server_pids;  // --server-pid
 };
 
 const char* const kAllTests[] = {"seq_write", "seq_read", "getattr", "lookup", "create_remove"};
@@ -108,6 +114,7 @@ void Usage(FILE* out) {
           "  --timeout S         a test that has not finished S seconds after its planned end\n"
           "                      fails (default 600)\n"
           "  --keep              keep the benchmark directory and its files\n"
+          "  --server-pid LIST   report the CPU time these local processes used per op\n"
           "Prints one JSON line per test. Exit 0: all passed; 1: a test failed; 2: bad usage.\n",
           kSecondsMax);
 }
@@ -191,6 +198,11 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->timeout_s = n;
     } else if (a == "--keep") {
       o->keep = true;
+    } else if (a == "--server-pid") {
+      if (!value(&v)) goto bad;
+      auto pids = manifold::bench::ParsePidList(v);
+      if (!pids) goto bad;
+      o->server_pids = *pids;
     } else if (a == "--url") {
       if (!value(&v)) goto bad;
       o->url = v;
@@ -805,6 +817,18 @@ struct Env {
   std::atomic<uint64_t> create_remove_leftovers{0};
 };
 
+// The servers' CPU time per op over a test, as a JSON field ("" without --server-pid).
+struct ServerCpu {
+  const Options& opt;
+  std::optional<double> before = manifold::bench::ProcessCpuSeconds(opt.server_pids);
+  std::string Field(uint64_t ops) const {
+    if (opt.server_pids.empty() || ops == 0) return "";
+    auto after = manifold::bench::ProcessCpuSeconds(opt.server_pids);
+    if (!before || !after) return ",\"server_cpu_us_per_op\":null";
+    return Format(",\"server_cpu_us_per_op\":%.1f", (*after - *before) * 1e6 / double(ops));
+  }
+};
+
 void PrintLineStart(const Env& env, const char* test) {
   printf("{\"test\":\"%s\"", test);
   if (!env.opt->label.empty()) printf(",\"label\":%s", JsonString(env.opt->label).c_str());
@@ -822,6 +846,7 @@ std::string RunStream(Env& env, bool write) {
   t.size = o.size_mib * kMiB;
   t.lat_ns.reserve(o.size_mib + 16);
   std::vector<StreamSlot> slots(o.io_depth);
+  ServerCpu server_cpu{o};
   double cpu0 = CpuSeconds();
   auto start = Clock::now();
   for (auto& s : slots) {
@@ -882,9 +907,10 @@ std::string RunStream(Env& env, bool write) {
   PrintLineStart(env, name);
   printf(",\"ops\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,\"MiB_per_s\":%.1f"
          ",\"ops_per_s\":%.1f,\"concurrency\":%d,\"block_bytes\":%u,\"commits\":%" PRIu64
-         ",\"p50_us\":%.1f,\"p99_us\":%.1f,\"client_cpu_pct\":%.0f,\"verified\":%s}\n",
+         ",\"p50_us\":%.1f,\"p99_us\":%.1f,\"client_cpu_pct\":%.0f,\"verified\":%s%s}\n",
          t.rpcs, t.bytes_done, secs, t.bytes_done / double(kMiB) / secs, t.rpcs / secs,
-         o.io_depth, kBlockBytes, commits, p50, p99, 100 * cpu / secs, write ? "false" : "true");
+         o.io_depth, kBlockBytes, commits, p50, p99, 100 * cpu / secs, write ? "false" : "true",
+         server_cpu.Field(t.rpcs).c_str());
   fflush(stdout);
   return "";
 }
@@ -1021,6 +1047,7 @@ std::string RunSmall(Env& env, const char* name, SmallOp op, int concurrency) {
   }
   int nthreads = std::min(o.threads, concurrency);
   std::vector<std::string> loop_errors(nthreads);
+  ServerCpu server_cpu{o};
   double cpu0 = CpuSeconds();
   auto start = Clock::now();
   t.deadline = start + std::chrono::seconds(o.seconds);
@@ -1064,9 +1091,10 @@ std::string RunSmall(Env& env, const char* name, SmallOp op, int concurrency) {
   PrintLineStart(env, name);
   printf(",\"ops\":%" PRIu64 ",\"seconds\":%.3f,\"ops_per_s\":%.1f,\"concurrency\":%d"
          ",\"rpcs_per_op\":%d,\"p50_us\":%.1f,\"p99_us\":%.1f,\"client_threads\":%d"
-         ",\"client_cpu_pct\":%.0f}\n",
+         ",\"client_cpu_pct\":%.0f%s}\n",
          ops, secs, ops / secs, concurrency, op == SmallOp::kCreateRemove ? 2 : 1, p50, p99,
-         nthreads, 100 * cpu / secs);
+         nthreads, 100 * cpu / secs,
+         server_cpu.Field(ops).c_str());
   fflush(stdout);
   return "";
 }
