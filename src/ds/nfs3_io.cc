@@ -138,15 +138,18 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
   res.status = DropSetIdBits(r.id, fd->get(), st);  // first, as write(2) does
   if (res.status != NFS3_OK) return;
   size_t done = 0;
-  while (done < a.count) {
-    ssize_t n = ::pwrite(fd->get(), a.data.data_val + done, a.count - done,
-                         off_t(a.offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      res.status = errno == EBADF ? NFS3ERR_ROFS : Nfs3StatusFromErrno(errno);
-      return;
+  {
+    std::lock_guard turn(write_locks_[st.st_ino % kWriteLockStripes]);
+    while (done < a.count) {
+      ssize_t n = ::pwrite(fd->get(), a.data.data_val + done, a.count - done,
+                           off_t(a.offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        res.status = errno == EBADF ? NFS3ERR_ROFS : Nfs3StatusFromErrno(errno);
+        return;
+      }
+      done += size_t(n);
     }
-    done += size_t(n);
   }
   stable_how committed = UNSTABLE;
   uint32_t stable = RawEnum(a.stable);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "ds/creds.h"
 #include "ds/export.h"
@@ -14,6 +15,12 @@
 #include "xdr/nfs3.h"
 
 namespace manifold::ds {
+
+// Stripes of the per-file write lock (Nfs3Program::write_locks_): WRITEs to one file take turns
+// in the server, where a waiting worker sleeps, instead of in the kernel, where writers to one
+// file spin on its inode lock (rwsem_spin_on_owner took 22% of the server's CPU during a
+// sequential write with 4 WRITEs in flight).
+inline constexpr size_t kWriteLockStripes = 256;
 
 struct DsOptions {
   bool root_squash = false;
@@ -93,6 +100,7 @@ class Nfs3Program : public rpc::Program {
   std::array<char, NFS3_WRITEVERFSIZE> verifier_{};
   std::atomic<uint64_t> metadata_syncs_{0};
   SyncBatcher dir_syncs_;
+  std::array<std::mutex, kWriteLockStripes> write_locks_;  // by inode number
 };
 
 }  // namespace manifold::ds
