@@ -1,64 +1,122 @@
+// The client's threads share one socket without a dedicated I/O thread on the call path:
+//
+// - Sending: the calling thread sends its record itself (one non-blocking send) when nobody
+//   else is sending; records that arrive meanwhile queue behind it and the sender sends them
+//   too. What a full socket does not take goes to the helper thread, which waits for room
+//   (poll) and sends the rest, so no thread ever blocks on a send while holding anything.
+// - Receiving: one thread at a time is the reader. A caller waiting for its reply becomes the
+//   reader when nobody is, reads records and hands each reply to its caller (and serves calls
+//   from the server) until its own arrives, then gives the role up. So a lone caller sends,
+//   sleeps in poll until its reply comes and wakes with it: no hand-off between threads.
+// - Idle: when no call has been made for a while, the helper thread takes the reader role, so
+//   that calls from the server (the NFSv4.1 backchannel) are answered while the client makes
+//   none. It looks every kIdleCheck and takes the role only when no call started since it last
+//   looked; it gives the role back once it has delivered a reply.
 #include "rpc/client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
-#include "rpc/asio.h"
 #include "rpc/record.h"
 
 namespace manifold::rpc {
 
-namespace asio = boost::asio;
-using asio::ip::tcp;
+namespace {
 
-struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
-  explicit Impl(size_t record_bytes_max) : socket(io), parser(record_bytes_max) {}
-  asio::io_context io;
-  tcp::socket socket;
-  RecordParser parser;
-  std::thread thread;
+// How often the helper thread looks whether the client is idle (no call waiting, nobody
+// reading) and so should read for calls from the server. It is woken earlier only to stop or
+// to finish a send; a backchannel call that arrives while the client goes idle is answered
+// within this time.
+constexpr auto kIdleCheck = std::chrono::milliseconds(5);
+// Bytes read from the socket at once.
+constexpr size_t kReadChunkBytes = 64 * 1024;
+
+int PollMs(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  // Rounded up: a poll that returns a little early would spin.
+  return left.count() <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left.count() + 1, 60000));
+}
+
+}  // namespace
+
+struct Client::Impl {
+  explicit Impl(size_t record_bytes_max) : parser(record_bytes_max) {}
+  ~Impl() {
+    if (wake_fd >= 0) ::close(wake_fd);
+    if (fd >= 0) ::close(fd);
+  }
+
+  int fd = -1;
+  int wake_fd = -1;  // eventfd: wakes the helper from poll (stop, or a send to finish)
+  std::thread helper;
+
+  // ---- calls and the reader role (guarded by mu) ----
+  struct Slot {
+    std::optional<Result<ClientReply>> result;
+  };
   std::mutex mu;
-  std::map<uint32_t, std::promise<Result<ClientReply>>> pending;  // guarded by mu
-  bool dead = false;                                               // guarded by mu
+  std::condition_variable replies;  // a reply was handed over, or the reader role is free
+  std::condition_variable idle_cv;  // the helper's wait; notified only to stop or to send
+  std::map<uint32_t, Slot*> pending;
+  uint64_t calls_started = 0;   // the helper's measure of idleness
+  bool reading = false;         // a thread is the reader
+  bool helper_reading = false;  // ... and it is the helper
+  bool dead = false;
+  bool stop = false;
+  bool send_handoff = false;  // the helper owns the sending side and has bytes to send
   std::atomic<uint32_t> xid{0};
-  CallHandler call_handler;  // guarded by mu
-  // Writes. The calling thread sends its record itself when nothing else is being written (one
-  // send(2), no hand-off to the I/O thread); otherwise, or when the socket is full, records
-  // queue and the I/O thread writes them one async_write at a time, so that no two writes
-  // interleave their bytes on the socket.
-  std::mutex write_mu;
-  std::deque<std::vector<uint8_t>> writes;  // guarded by write_mu
-  size_t front_sent = 0;                    // bytes of writes.front() already sent; write_mu
-  bool writing = false;  // guarded by write_mu: a thread owns the socket's sending side
+  CallHandler call_handler;
+  RecordParser parser;  // the reader's alone
 
-  // Queues a record for the socket; any thread.
+  // ---- sending (guarded by write_mu) ----
+  std::mutex write_mu;
+  std::deque<std::vector<uint8_t>> writes;
+  size_t front_sent = 0;  // bytes of writes.front() already sent
+  bool writing = false;   // a thread owns the sending side
+
+  void Wake() {
+    uint64_t one = 1;
+    ssize_t n = ::write(wake_fd, &one, sizeof one);
+    (void)n;  // an eventfd only fails to count when it is full, and then it is readable anyway
+  }
+
+  // Queues a record; any thread.
   void Write(std::vector<uint8_t> record) {
     {
       std::lock_guard lock(write_mu);
       writes.push_back(std::move(record));
-      if (writing) return;  // the owner writes it after its own
+      if (writing) return;  // the owner sends it after its own
       writing = true;
     }
     SendQueued();
   }
 
-  // The owner of the sending side writes what is queued without blocking; whatever the socket
-  // does not take now goes to the I/O thread.
+  // The owner of the sending side sends what is queued without blocking. Returns with the side
+  // given up, or handed to the helper (send_handoff) when the socket is full.
   void SendQueued() {
     std::unique_lock lock(write_mu);
     while (!writes.empty()) {
-      const std::vector<uint8_t>& front = writes.front();
-      lock.unlock();  // only the owner touches the front record and front_sent
-      ssize_t n = ::send(socket.native_handle(), front.data() + front_sent,
-                         front.size() - front_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      const std::vector<uint8_t>& front = writes.front();  // only the owner pops it
+      lock.unlock();
+      ssize_t n = ::send(fd, front.data() + front_sent, front.size() - front_sent,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
       const int err = errno;
       lock.lock();
       if (n < 0 && err == EINTR) continue;
@@ -71,9 +129,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         return;
       }
       if (n > 0) front_sent += static_cast<size_t>(n);
-      if (front_sent < front.size()) {  // the socket is full: the I/O thread waits for room
+      if (front_sent < front.size()) {  // full: the helper waits for room and goes on
         lock.unlock();
-        asio::post(io, [self = shared_from_this()] { self->DoWrite(); });
+        {
+          std::lock_guard l(mu);
+          send_handoff = true;
+        }
+        idle_cv.notify_one();
+        Wake();
         return;
       }
       writes.pop_front();
@@ -82,51 +145,32 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     writing = false;
   }
 
-  void DoWrite() {  // I/O thread, owning the sending side
-    std::unique_lock lock(write_mu);
-    if (writes.empty()) {
-      writing = false;
-      return;
-    }
-    const std::vector<uint8_t>& front = writes.front();
-    auto rest = asio::buffer(front.data() + front_sent, front.size() - front_sent);
-    lock.unlock();
-    asio::async_write(socket, rest, WholeRecord,
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        std::unique_lock lock(self->write_mu);
-                        self->front_sent = 0;
-                        if (ec) {
-                          self->writes.clear();
-                          self->writing = false;
-                          lock.unlock();
-                          self->FailAll("write failed: " + ec.message());
-                          return;
-                        }
-                        self->writes.pop_front();
-                        lock.unlock();
-                        self->SendQueued();
-                      });
-  }
-
   void FailAll(const std::string& why) {
     std::lock_guard lock(mu);
     dead = true;
-    for (auto& [xid, p] : pending) p.set_value(Status(Code::kUnavailable, why));
+    for (auto& [x, slot] : pending) slot->result = Status(Code::kUnavailable, why);
     pending.clear();
+    replies.notify_all();
   }
 
-  asio::awaitable<void> ReadLoop() {
-    std::vector<uint8_t> chunk(64 * 1024);
-    boost::system::error_code ec;
-    for (;;) {
-      size_t n = co_await socket.async_read_some(asio::buffer(chunk),
-                                                 asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-      if (!parser.Consume({chunk.data(), n}).ok()) break;
-      std::vector<uint8_t> record;
-      while (parser.Pop(record)) Deliver(std::move(record));
+  // The reader: one read from the socket, every whole record delivered. false when the
+  // connection is lost (everyone waiting has been failed).
+  bool ReadOnce() {
+    uint8_t chunk[kReadChunkBytes];
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n <= 0) {
+      FailAll(n == 0 ? "connection lost: closed by the server"
+                     : std::string("connection lost: ") + std::strerror(errno));
+      return false;
     }
-    FailAll(ec ? "connection lost: " + ec.message() : "reply exceeds record bound");
+    if (!parser.Consume({chunk, static_cast<size_t>(n)}).ok()) {
+      FailAll("reply exceeds record bound");
+      return false;
+    }
+    std::vector<uint8_t> record;
+    while (parser.Pop(record)) Deliver(std::move(record));
+    return true;
   }
 
   void Deliver(std::vector<uint8_t> record) {
@@ -142,11 +186,12 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     std::lock_guard lock(mu);
     auto it = pending.find(reply.header.xid);
     if (it == pending.end()) return;  // late reply after a timeout
-    it->second.set_value(std::move(reply));
+    it->second->result = std::move(reply);
     pending.erase(it);
+    replies.notify_all();
   }
 
-  // A call from the server (backchannel); runs on the I/O thread.
+  // A call from the server (backchannel), served by whoever is the reader.
   void ServeCall(const std::vector<uint8_t>& record) {
     CallHandler handler;
     {
@@ -158,21 +203,88 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (reply) Write(std::move(*reply));
   }
 
-  Result<ClientReply> Send(uint32_t xid, std::vector<uint8_t> bytes,
+  Result<ClientReply> Send(uint32_t call_xid, std::vector<uint8_t> bytes,
                            std::chrono::milliseconds timeout) {
-    std::future<Result<ClientReply>> fut;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    Slot slot;
     {
       std::lock_guard lock(mu);
       if (dead) return Status(Code::kUnavailable, "connection closed");
-      fut = pending[xid].get_future();
+      pending[call_xid] = &slot;
+      calls_started++;
     }
     Write(std::move(bytes));
-    if (fut.wait_for(timeout) != std::future_status::ready) {
-      std::lock_guard lock(mu);
-      pending.erase(xid);
-      return Status(Code::kUnavailable, "RPC timed out");
+    std::unique_lock lock(mu);
+    for (;;) {
+      if (slot.result) return std::move(*slot.result);  // Deliver or FailAll took it out
+      if (!reading) {
+        reading = true;
+        lock.unlock();
+        bool timed_out = false;
+        for (;;) {
+          pollfd p{fd, POLLIN, 0};
+          int rc = ::poll(&p, 1, PollMs(deadline));
+          if (rc < 0 && errno == EINTR) continue;
+          if (rc == 0) {
+            timed_out = true;
+            break;
+          }
+          if (!ReadOnce()) break;
+          std::lock_guard l(mu);
+          if (slot.result) break;
+        }
+        lock.lock();
+        reading = false;
+        replies.notify_all();  // another caller may take the role
+        if (timed_out && !slot.result) break;
+        continue;
+      }
+      if (replies.wait_until(lock, deadline) == std::cv_status::timeout && !slot.result) break;
     }
-    return fut.get();
+    pending.erase(call_xid);
+    return Status(Code::kUnavailable, "RPC timed out");
+  }
+
+  // The helper thread: sends what a full socket did not take, and reads while the client is
+  // idle.
+  void HelperLoop() {
+    std::unique_lock lock(mu);
+    uint64_t calls_seen = calls_started;
+    while (!stop) {
+      // Idle: nobody reads, no call waits, and none started since the last look (a client
+      // between two calls is not idle: its next caller reads for itself).
+      const bool read = !reading && pending.empty() && !dead && calls_started == calls_seen;
+      calls_seen = calls_started;
+      const bool send = send_handoff;
+      if (!send && !read) {
+        idle_cv.wait_for(lock, kIdleCheck);
+        continue;
+      }
+      if (read) reading = helper_reading = true;
+      lock.unlock();
+      pollfd p[2] = {{fd, static_cast<short>((read ? POLLIN : 0) | (send ? POLLOUT : 0)), 0},
+                     {wake_fd, POLLIN, 0}};
+      int rc = ::poll(p, 2, read ? -1 : static_cast<int>(kIdleCheck.count()));
+      if (rc > 0 && (p[1].revents & POLLIN)) {
+        uint64_t count;
+        ssize_t n = ::read(wake_fd, &count, sizeof count);
+        (void)n;  // drained; what woke us is looked at below
+      }
+      if (rc > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP)) && read) ReadOnce();
+      if (rc > 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP)) && send) {
+        {
+          std::lock_guard l(mu);
+          send_handoff = false;
+        }
+        SendQueued();  // may hand the rest back to this thread
+      }
+      lock.lock();
+      if (read) {
+        reading = helper_reading = false;
+        replies.notify_all();
+      }
+    }
+    if (helper_reading) reading = helper_reading = false;
   }
 };
 
@@ -180,32 +292,54 @@ Client::Client() = default;
 
 Client::~Client() {
   if (!impl_) return;
-  asio::post(impl_->io, [impl = impl_] {
-    boost::system::error_code ec;
-    impl->socket.shutdown(tcp::socket::shutdown_both, ec);
-    impl->socket.close(ec);
-  });
-  // A failed Connect never started the thread.
-  if (impl_->thread.joinable()) impl_->thread.join();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->idle_cv.notify_all();
+  if (impl_->wake_fd >= 0) impl_->Wake();
+  if (impl_->fd >= 0) ::shutdown(impl_->fd, SHUT_RDWR);
+  if (impl_->helper.joinable()) impl_->helper.join();
 }
 
 Result<std::unique_ptr<Client>> Client::Connect(const std::string& host, uint16_t port,
                                                 size_t record_bytes_max) {
   std::unique_ptr<Client> client(new Client());
   client->impl_ = std::make_shared<Impl>(record_bytes_max);
-  auto& impl = *client->impl_;
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) return Status(Code::kInvalid, "bad address '" + host + "'");
-  impl.socket.connect(tcp::endpoint(address, port), ec);
-  if (ec) {
-    return Status(Code::kUnavailable,
-                  "connect " + host + ":" + std::to_string(port) + ": " + ec.message());
+  Impl& impl = *client->impl_;
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    addr_len = sizeof *v4;
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    addr_len = sizeof *v6;
+  } else {
+    return Status(Code::kInvalid, "bad address '" + host + "'");
   }
-  impl.socket.set_option(tcp::no_delay(true), ec);
+  impl.fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (impl.fd < 0) return Status(Code::kUnavailable, std::string("socket: ") + std::strerror(errno));
+  int rc;
+  do {
+    rc = ::connect(impl.fd, reinterpret_cast<sockaddr*>(&addr), addr_len);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    return Status(Code::kUnavailable, "connect " + host + ":" + std::to_string(port) + ": " +
+                                          std::strerror(errno));
+  }
+  int one = 1;
+  ::setsockopt(impl.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort
+  impl.wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl.wake_fd < 0) {
+    return Status(Code::kUnavailable, std::string("eventfd: ") + std::strerror(errno));
+  }
   impl.xid = uint32_t(std::chrono::steady_clock::now().time_since_epoch().count());
-  asio::co_spawn(impl.io, [p = client->impl_] { return p->ReadLoop(); }, asio::detached);
-  client->impl_->thread = std::thread([p = client->impl_] { p->io.run(); });
+  impl.helper = std::thread([p = client->impl_] { p->HelperLoop(); });
   return client;
 }
 
