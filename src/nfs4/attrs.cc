@@ -551,7 +551,8 @@ const IdMapper& NumericIdMapper() {
 nfsstat4 EncodeAttrValues(const AttrBitmap& requested, const ObjectAttrs& obj, const FsAttrs& fs,
                           std::span<const uint8_t> filehandle, const AttrEncodeOptions& options,
                           EncodedAttrs& out) {
-  out = {};
+  out.mask = {};
+  out.vals.clear();  // keeps its capacity: READDIR encodes every entry into one
   const uint32_t minor = options.minor_version;
   // Write-only attributes have no value to return; Linux nfsd also answers NFS4ERR_INVAL.
   if (!(requested & WriteOnlyAttrs(minor)).Empty()) return NFS4ERR_INVAL;
@@ -568,7 +569,7 @@ nfsstat4 EncodeAttrValues(const AttrBitmap& requested, const ObjectAttrs& obj, c
   AttrWriter w(out.vals);
   for (uint32_t a = todo.Next(0); a < kAttrBitsMax; a = todo.Next(a + 1)) {
     if (!EncodeAttr(a, ctx, w)) {
-      out = {};
+      out.vals.clear();
       return NFS4ERR_SERVERFAULT;
     }
   }

@@ -384,7 +384,7 @@ int main(int argc, char** argv) {
         Fail(0, "--server-pid: cannot read /proc/PID/stat of the server");
       } else if (all.ops > 0) {
         char b[64];
-        std::snprintf(b, sizeof b, ",\"server_cpu_us_per_op\":%.1f",
+        std::snprintf(b, sizeof b, ",\"server_cpu_us_per_op\":%.2f",
                       (*cpu_after - *cpu_before) * 1e6 / static_cast<double>(all.ops));
         cpu_field = b;
       }

@@ -3,11 +3,16 @@
 // get larger cookies (they appear if the listing has not passed them), removed entries simply
 // vanish, and an entry present for the whole listing is returned exactly once. Memory is
 // bounded by max_entries: a 1e6-entry directory is never loaded, only paged through.
+#include <algorithm>
+
 #include "meta/limits.h"
 #include "meta/ops/ops.h"
 
 namespace manifold::meta::ops {
 namespace {
+
+// Entries reserved up front for a page (a larger page grows as usual).
+constexpr uint32_t kReadDirReserveMax = 1024;
 
 Status CheckCookie(const Inode& dir, uint64_t cookie) {
   if (cookie == 0) return Status::Ok();
@@ -32,6 +37,7 @@ Result<ReadDirResult> ReadDir(Txn& txn, FileId dir_id, uint64_t cookie, uint32_t
 
   ReadDirResult out;
   out.dir_change = dir.change;
+  out.entries.reserve(std::min(max_entries, kReadDirReserveMax));
   const uint64_t start = cookie == 0 ? kFirstDirCookie : cookie + 1;
   std::unique_ptr<KvIterator> it = txn.NewIterator(Cf::kDirCookies, DirCookieKey(dir_id, start),
                                                    PrefixSuccessor(DirentPrefix(dir_id)));
