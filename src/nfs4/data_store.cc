@@ -113,7 +113,20 @@ Result<meta::Instance> DataStore::InstanceForWrite(const meta::Inode& inode, uin
   auto volume_id = PickVolume();
   if (!volume_id.ok()) return volume_id.status();
   volume::Volume* v = FindVolume(*volume_id);
-  auto handle = v->Create(DataName(inode.fileid, index));
+  const std::string name = DataName(inode.fileid, index);
+  auto handle = v->Create(name);
+  if (!handle.ok() && handle.status().code() == Code::kExists) {
+    // No extent records this name (checked above, under create_mu_), so the DS file is what a
+    // crash left: created, or a CREATE still on its way to the data server, when the MDS died
+    // before recording it. Nobody's data: emptied and used, or every write of this extent
+    // would fail from now on.
+    handle = v->Lookup(name);
+    if (handle.ok()) {
+      if (Status s = v->Truncate(*handle, 0); !s.ok()) return s;
+      spdlog::info("data of file {} extent {}: reused {} on volume {}, left by a crash", inode.fileid,
+                   index, name, *volume_id);
+    }
+  }
   if (!handle.ok()) return handle.status();
   meta::Instance inst;
   inst.volume_id = *volume_id;

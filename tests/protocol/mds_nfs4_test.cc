@@ -380,6 +380,28 @@ TEST_F(MdsNfs42Test, SeekSeesDataBelowTheSizeAndTheHoleAtTheEnd) {
   }
 }
 
+// A crash between creating an extent's data-server file and recording it in the namespace (or a
+// CREATE still on its way when the MDS died) leaves a DS file that no extent names. The next
+// write of that extent must use it, emptied: not fail on the name, and not show what it held.
+TEST_F(MdsNfs42Test, AWriteReusesADataServerFileACrashLeftEmptied) {
+  auto f = MakeFile("f", {});
+  auto left = volume_->Create(DataName(f, 0));
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  auto stale = Pattern(8192, 5);
+  ASSERT_TRUE(volume_->Write(*left, 0, stale, volume::Stability::kFileSync).ok());
+
+  auto bytes = Pattern(1000, 6);
+  auto wrote = c_->Write(f, 0, bytes);
+  ASSERT_TRUE(wrote.ok()) << wrote.status().ToString();
+  EXPECT_EQ(bytes.size(), *wrote);
+  CompoundBuilder grow;  // the rest of the old DS file's length must read as zeros
+  grow.PutFh(f.fh).SetAttr(f.stateid, {.size = stale.size()});
+  EXPECT_NFS4(NFS4_OK, StatusOf(grow));
+  auto expected = bytes;
+  expected.resize(stale.size(), 0);
+  EXPECT_TRUE(ReadAll(f, 0, stale.size()) == expected);
+}
+
 TEST_F(MdsNfs42Test, SeekBeyondTheEndIsNxio) {
   auto f = MakeFile("f", {{0, Pattern(10, 1)}});
   for (data_content4 what : {NFS4_CONTENT_DATA, NFS4_CONTENT_HOLE}) {
