@@ -99,7 +99,8 @@ class Volume {
   virtual IoLimits io_limits() const = 0;
 
   // Creates the DS file `name` in the data directory as root, owner 0:0, mode
-  // kDataFileMode. kExists if it is already there (names are chosen by the MDS and unique).
+  // kDataFileMode. kExists if it is already there (names are chosen by the MDS and unique; a
+  // crash can leave one unrecorded, which the MDS then reuses: nfs4/data_store.cc).
   virtual void CreateAsync(const std::string& name, Callback<DataHandle> done) = 0;
   // Finds an existing DS file by name (for instance after a Create whose reply was lost).
   virtual void LookupAsync(const std::string& name, Callback<DataHandle> done) = 0;
