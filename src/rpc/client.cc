@@ -77,7 +77,6 @@ struct Client::Impl {
   std::map<uint32_t, Slot*> pending;
   uint64_t calls_started = 0;   // the helper's measure of idleness
   bool reading = false;         // a thread is the reader
-  bool helper_reading = false;  // ... and it is the helper
   bool dead = false;
   bool stop = false;
   bool send_handoff = false;  // the helper owns the sending side and has bytes to send
@@ -260,7 +259,7 @@ struct Client::Impl {
         idle_cv.wait_for(lock, kIdleCheck);
         continue;
       }
-      if (read) reading = helper_reading = true;
+      if (read) reading = true;
       lock.unlock();
       pollfd p[2] = {{fd, static_cast<short>((read ? POLLIN : 0) | (send ? POLLOUT : 0)), 0},
                      {wake_fd, POLLIN, 0}};
@@ -280,11 +279,10 @@ struct Client::Impl {
       }
       lock.lock();
       if (read) {
-        reading = helper_reading = false;
+        reading = false;
         replies.notify_all();
       }
     }
-    if (helper_reading) reading = helper_reading = false;
   }
 };
 

@@ -53,7 +53,7 @@
 #include <vector>
 
 #include "nfs4client/session.h"
-#include "proc_cpu.h"
+#include "bench_util.h"
 
 namespace {
 
@@ -222,18 +222,6 @@ void RunPhase(Session& s, const std::string& phase, const Options& o, uint64_t c
   }
 }
 
-std::vector<std::string> SplitCommas(const std::string& v) {
-  std::vector<std::string> out;
-  size_t p = 0;
-  while (p <= v.size()) {
-    size_t e = v.find(',', p);
-    if (e == std::string::npos) e = v.size();
-    out.push_back(v.substr(p, e - p));
-    p = e + 1;
-  }
-  return out;
-}
-
 bool ParseArgs(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -260,7 +248,7 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       o.server_pids = *pids;
     } else if (a == "--phases") {
       o.phases.clear();
-      for (const std::string& ph : SplitCommas(next())) {
+      for (const std::string& ph : bench::SplitList(next())) {
         if (ph != "create" && ph != "stat" && ph != "readdir" && ph != "remove") {
           std::fprintf(stderr, "manifold-bench-mds: unknown phase %s\n", ph.c_str());
           return false;

@@ -18,7 +18,7 @@
 // Connections are driven by --threads event loops (poll + rpc_service), connection i by loop i % T.
 // --server-pid PID[,PID...] (the server runs on this machine): the CPU time those processes used
 // during each test is reported per op, as the rate counts ops (a 1 MiB READ or WRITE, a
-// create_remove pair), as "server_cpu_us_per_op" (proc_cpu.h).
+// create_remove pair), as "server_cpu_us_per_op" (bench_util.h).
 //
 // Everything happens in a fresh directory under the export ("manifold-bench.<host>.<pid>.<n>"),
 // removed at the end unless --keep.
@@ -54,7 +54,7 @@ extern "C" {
 #include <vector>
 
 #include "common/nfs3_status_names.h"
-#include "proc_cpu.h"
+#include "bench_util.h"
 
 namespace {
 
@@ -128,14 +128,11 @@ bool ParseInt(const char* s, long long lo, long long hi, long long* out) {
   return true;
 }
 
+// The non-empty pieces of a comma-separated list.
 std::vector<std::string> SplitComma(const std::string& s) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    if (comma > start) out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
+  for (std::string& piece : manifold::bench::SplitList(s)) {
+    if (!piece.empty()) out.push_back(std::move(piece));
   }
   return out;
 }

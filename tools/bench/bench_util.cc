@@ -1,4 +1,4 @@
-#include "proc_cpu.h"
+#include "bench_util.h"
 
 #include <unistd.h>
 
@@ -7,6 +7,18 @@
 #include <cstring>
 
 namespace manifold::bench {
+
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
 
 std::optional<double> ProcessCpuSeconds(const std::vector<pid_t>& pids) {
   static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -34,16 +46,11 @@ std::optional<double> ProcessCpuSeconds(const std::vector<pid_t>& pids) {
 
 std::optional<std::vector<pid_t>> ParsePidList(const std::string& list) {
   std::vector<pid_t> pids;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    std::string one = list.substr(start, comma - start);
+  for (const std::string& one : SplitList(list)) {
     char* end = nullptr;
     long v = std::strtol(one.c_str(), &end, 10);
     if (one.empty() || *end != '\0' || v <= 0) return std::nullopt;
     pids.push_back(static_cast<pid_t>(v));
-    start = comma + 1;
   }
   return pids;
 }

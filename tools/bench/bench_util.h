@@ -1,6 +1,7 @@
-// The CPU time a set of local processes has used, for benchmarks that report how much work a
-// server did per operation (--server-pid): a figure the scheduler's placement of client and
-// server threads on shared cores does not move the way it moves rates.
+// Shared by the benchmark clients: comma-separated arguments, and the CPU time a set of local
+// processes has used, for benchmarks that report how much work a server did per operation
+// (--server-pid): a figure the scheduler's placement of client and server threads on shared
+// cores does not move the way it moves rates.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +11,9 @@
 #include <vector>
 
 namespace manifold::bench {
+
+// "a,b,,c" -> {"a", "b", "", "c"}: every piece, empty ones included ("" -> {""}).
+std::vector<std::string> SplitList(const std::string& list);
 
 // User + system CPU time of every thread of `pids` so far, in seconds (from /proc/PID/stat, in
 // clock ticks); nullopt when one of them cannot be read (gone, or not on this machine).
