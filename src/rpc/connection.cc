@@ -24,6 +24,7 @@ Connection::Connection(tcp::socket socket, asio::thread_pool& workers,
       workers_(workers),
       dispatcher_(std::move(dispatcher)),
       inflight_max_(options.inflight_per_connection_max),
+      queued_bytes_max_(options.queued_reply_bytes_per_connection_max),
       stats_(std::move(stats)),
       parser_(options.record_bytes_max),
       resume_(strand_) {
@@ -80,10 +81,11 @@ asio::awaitable<void> Connection::ReadLoop() {
       }
     }
     // Back-pressure: records that arrived together are dispatched only while the
-    // connection is under its in-flight bound, and nothing more is read until it is.
+    // connection is under its in-flight and queued-reply bounds, and nothing more is read
+    // until it is: a peer that sends calls without reading the replies stalls itself.
     std::vector<uint8_t> record;
     while (!closed_ && parser_.ready_count() > 0) {
-      while (inflight_ >= inflight_max_ && !closed_) {
+      while (Saturated() && !closed_) {
         resume_.expires_at(asio::steady_timer::time_point::max());
         co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
@@ -125,13 +127,20 @@ void Connection::Dispatch(std::vector<uint8_t> record) {
   });
 }
 
+bool Connection::Saturated() const {
+  return inflight_ >= inflight_max_ || queued_bytes_ >= queued_bytes_max_;
+}
+
+void Connection::Queue(Reply reply) {
+  if (closed_) return;
+  queued_bytes_ += reply.head.size() + reply.tail.size;
+  writes_.push_back(std::move(reply));
+  DoWrite();
+}
+
 void Connection::Deliver(Reply reply) {
   ReplyGate* gate = std::exchange(reply.gate, nullptr);
-  if (gate == nullptr || gate->IsDurable(reply.gate_mark)) {
-    writes_.push_back(std::move(reply));
-    DoWrite();
-    return;
-  }
+  if (gate == nullptr || gate->IsDurable(reply.gate_mark)) return Queue(std::move(reply));
   // Held: it counts against the connection's in-flight bound until it goes.
   ++inflight_;
   stats_->replies_held++;
@@ -145,22 +154,20 @@ void Connection::Deliver(Reply reply) {
         spdlog::error("rpc {}: a reply's changes could not be made durable; closing", self->peer_);
         return self->Abort();
       }
-      self->writes_.push_back(std::move(*held));
-      self->DoWrite();
+      self->Queue(std::move(*held));
     });
   });
 }
 
 void Connection::Send(std::vector<uint8_t> record) {
   asio::post(strand_, [self = shared_from_this(), record = std::move(record)]() mutable {
-    self->writes_.push_back(Reply{std::move(record), {}});
-    self->DoWrite();
+    self->Queue(Reply{std::move(record), {}});
   });
 }
 
 void Connection::DoWrite() {
   if (writing_ || writes_.empty() || closed_) {
-    if (closed_) writes_.clear();
+    if (closed_) DropQueued();
     return;
   }
   writing_ = true;
@@ -171,15 +178,28 @@ void Connection::DoWrite() {
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      boost::system::error_code ec, size_t) {
                       self->writing_ = false;
+                      const Reply& sent = self->writes_.front();
+                      const bool was_saturated = self->Saturated();
+                      self->queued_bytes_ -= sent.head.size() + sent.tail.size;
                       self->writes_.pop_front();
                       if (ec) return self->Abort();
+                      if (was_saturated && !self->Saturated()) self->resume_.cancel();
                       self->DoWrite();
                     }));
 }
 
+void Connection::DropQueued() {
+  // A write under way still owns the front reply's buffers until it completes.
+  size_t keep = writing_ && !writes_.empty() ? 1 : 0;
+  while (writes_.size() > keep) {
+    queued_bytes_ -= writes_.back().head.size() + writes_.back().tail.size;
+    writes_.pop_back();
+  }
+}
+
 void Connection::Abort() {
   closed_ = true;
-  writes_.clear();
+  DropQueued();
   boost::system::error_code ignored;
   socket_.close(ignored);
 }

@@ -42,21 +42,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Dispatch(std::vector<uint8_t> record);
   // Strand only: sends `reply`, or holds it (counted in flight) until its gate passes.
   void Deliver(Reply reply);
+  // Strand only: queues `reply` for sending and starts a write if none is under way.
+  void Queue(Reply reply);
+  // Strand only: the read loop must wait (calls in flight or replies queued at their bound).
+  bool Saturated() const;
   void DoWrite();
   // Strand only: closes the socket at once and drops every reply not yet sent.
   void Abort();
+  // Strand only: drops the queued replies, except one whose write is under way.
+  void DropQueued();
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   boost::asio::thread_pool& workers_;
   std::shared_ptr<Dispatcher> dispatcher_;
   const size_t inflight_max_;
+  const size_t queued_bytes_max_;
   std::shared_ptr<ServerStats> stats_;  // shared: a connection may outlive its server
   std::string peer_;
   RecordParser parser_;
   size_t inflight_ = 0;  // strand only
   boost::asio::steady_timer resume_;
   std::deque<Reply> writes_;  // strand only
+  size_t queued_bytes_ = 0;   // strand only: the bytes in writes_
   bool writing_ = false;
   bool closed_ = false;
   std::function<void(std::vector<uint8_t>)> reply_sink_;  // strand only

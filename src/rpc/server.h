@@ -22,6 +22,10 @@ struct ServerOptions {
   size_t record_bytes_max = 2u << 20;
   // Calls a connection may have in flight; past it the server stops reading from it.
   size_t inflight_per_connection_max = 64;
+  // Bytes of replies a connection may have queued for sending (the socket's own buffers not
+  // counted); past it the server stops reading from it until the peer reads. One reply may
+  // be larger by itself.
+  size_t queued_reply_bytes_per_connection_max = 8u << 20;
   size_t connections_max = 4096;
   // Procedure threads. 0: four per core, since procedures block in fsync and disk reads.
   size_t worker_threads = 0;

@@ -664,6 +664,44 @@ TEST_F(ServerTest, InflightLimitBoundsCallsThatArriveInOneRead) {
 // ---------------------------------------------------------------------------------------------
 // Peers that misbehave.
 
+// ServerOptions: "Bytes of replies a connection may have queued for sending; past it the server
+// stops reading from it until the peer reads." A peer that sends calls and reads no replies
+// must not make the server run them all and keep what they answer.
+TEST_F(ServerTest, APeerThatReadsNoRepliesIsNotReadOnceTheyPileUp) {
+  StopServer();
+  ServerOptions o;
+  o.inflight_per_connection_max = 4;
+  o.queued_reply_bytes_per_connection_max = 1u << 20;
+  StartServer(o);
+  RawConn raw(server_->port());
+  ASSERT_TRUE(raw.connected());
+  constexpr uint32_t kCalls = 400;
+  constexpr uint32_t kReplyBytes = 256u << 10;  // 100 MiB of replies in all
+  Bytes calls;
+  for (uint32_t xid = 1; xid <= kCalls; ++xid) {
+    Bytes one = CallRecord(xid, kTestProg, 1, kProcBulk, BulkArgs(kReplyBytes));
+    calls.insert(calls.end(), one.begin(), one.end());
+  }
+  ASSERT_TRUE(raw.Send(calls));  // about 25 KiB: the socket takes it all
+  std::this_thread::sleep_for(1s);
+  // The loopback socket's buffers hold a few MiB of replies; past them and the 1 MiB queue,
+  // the server must have stopped taking calls.
+  uint64_t ran = server_->stats().calls.load();
+  EXPECT_LT(ran, kCalls / 2) << "the server ran " << ran << " calls whose replies nobody read";
+  // Reading drains it: every call is answered, whole.
+  std::set<uint32_t> answered;
+  for (uint32_t i = 0; i < kCalls; ++i) {
+    auto rec = raw.ReadRecord(10s);
+    ASSERT_TRUE(rec.has_value()) << "only " << answered.size() << " answers";
+    ReplyHeader h;
+    std::span<const uint8_t> results;
+    ASSERT_TRUE(ParseReply(*rec, h, results));
+    ASSERT_EQ(results.size(), 4 + kReplyBytes) << "xid " << h.xid;
+    answered.insert(h.xid);
+  }
+  EXPECT_EQ(answered.size(), kCalls);
+}
+
 TEST_F(ServerTest, ClientSendingHalfARecordThenDisconnectingLeavesTheServerServing) {
   auto other = Connect();
   ASSERT_TRUE(other);
