@@ -142,6 +142,10 @@ Result<Inode> Namespace::RecordWrite(FileId fileid, uint64_t end_offset_bytes,
   });
 }
 
+Status Namespace::DataCut(FileId fileid, uint64_t size_bytes) {
+  return runner_.Run([&](Txn& txn) { return ops::DataCut(txn, fileid, size_bytes); });
+}
+
 // ---- orphans ----
 
 Result<Unlinked> Namespace::PurgeOrphan(FileId fileid, const KeepOrphan& keep) {

@@ -223,6 +223,9 @@ class Namespace {
   // set, as write(2) does on Linux.
   Result<Inode> RecordWrite(FileId fileid, uint64_t end_offset_bytes,
                             std::optional<Timespec> mtime = std::nullopt, bool drop_set_id = false);
+  // The file's data on the volumes was cut to `size_bytes`: clears data_past_size unless the
+  // file is shorter than that now. No attribute changes (the cut is not a change clients see).
+  Status DataCut(FileId fileid, uint64_t size_bytes);
 
   // ---- orphans: regular files with no name left, kept while open (docs/schema.md) ----
   // Deletes the orphan `fileid` (its inode, xattrs, extents and orphans key, in one

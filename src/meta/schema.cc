@@ -6,6 +6,9 @@
 namespace manifold::meta {
 namespace {
 
+// Inode record flags (version 3 on); an unknown bit is corruption.
+constexpr uint32_t kInodeFlagDataPastSize = 1;
+
 Status Corrupt(const char* what) {
   return Status(Code::kCorruption, std::string("bad ") + what + " record");
 }
@@ -118,6 +121,7 @@ std::string EncodeInode(const Inode& n) {
   e.Varint(n.xattr_count);
   e.Varint(n.xattr_bytes);
   e.Varint(n.xattr_cookies_issued);
+  e.Varint(n.data_past_size ? kInodeFlagDataPastSize : 0);
   return e.Take();
 }
 
@@ -125,7 +129,8 @@ Result<Inode> DecodeInode(FileId fileid, std::string_view value) {
   Decoder d(value);
   uint8_t version = 0;
   if (!d.U8(&version)) return Corrupt("inode");
-  if (version != kInodeRecordVersion && version != kInodeRecordVersionNoXattrs) {
+  if (version != kInodeRecordVersion && version != kInodeRecordVersionNoDataPastSize &&
+      version != kInodeRecordVersionNoXattrs) {
     return Status(Code::kCorruption, "inode record version " + std::to_string(version) +
                                          " is not " + std::to_string(kInodeRecordVersion));
   }
@@ -139,10 +144,16 @@ Result<Inode> DecodeInode(FileId fileid, std::string_view value) {
             d.Varint32(&n.rdev.major) && d.Varint32(&n.rdev.minor) &&
             d.Bytes(&n.symlink_target, kSymlinkTargetBytesMax) && d.Fixed64BE(&n.create_verifier);
   if (ok && n.is_dir()) ok = d.Varint(&n.next_dir_cookie) && d.Varint(&n.parent);
-  // Version 1 predates xattrs: such an inode has none.
-  if (ok && version == kInodeRecordVersion) {
+  // Version 1 predates xattrs: such an inode has none. Before version 3 no size cut was
+  // recorded as pending.
+  if (ok && version >= kInodeRecordVersionNoDataPastSize) {
     ok = d.Varint32(&n.xattr_count) && d.Varint(&n.xattr_bytes) &&
          d.Varint(&n.xattr_cookies_issued);
+  }
+  if (ok && version >= kInodeRecordVersion) {
+    uint32_t flags = 0;
+    ok = d.Varint32(&flags) && (flags & ~kInodeFlagDataPastSize) == 0;
+    n.data_past_size = (flags & kInodeFlagDataPastSize) != 0;
   }
   if (!ok || !d.Done()) return Corrupt("inode");
   return n;

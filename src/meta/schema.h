@@ -81,8 +81,9 @@ struct DeviceNumber {  // NFSv4 specdata4
   friend bool operator==(const DeviceNumber&, const DeviceNumber&) = default;
 };
 
-// Version 2 added the xattr fields; version 1 records (no xattrs) still decode.
-inline constexpr uint8_t kInodeRecordVersion = 2;
+// Version 3 added data_past_size, version 2 the xattr fields; older records still decode.
+inline constexpr uint8_t kInodeRecordVersion = 3;
+inline constexpr uint8_t kInodeRecordVersionNoDataPastSize = 2;
 inline constexpr uint8_t kInodeRecordVersionNoXattrs = 1;
 
 // Mode bits the namespace's own rules look at (POSIX <sys/stat.h> values).
@@ -114,6 +115,11 @@ struct Inode {
   uint32_t xattr_count = 0;            // records in `xattrs` for this fileid
   uint64_t xattr_bytes = 0;            // their names + values
   uint64_t xattr_cookies_issued = 0;   // the last xattr cookie handed out (0: none yet)
+  // Regular files: the data servers may still hold bytes past size_bytes, left by a size cut
+  // that has not reached them (it failed, or the MDS stopped first). Set by the transaction
+  // that shrinks the file; cleared once the data is cut. Reads stop at size_bytes, so such
+  // bytes are only a danger when the file grows: the data is cut first (docs/schema.md).
+  bool data_past_size = false;
 
   bool is_dir() const { return type == FileType::kDir; }
   friend bool operator==(const Inode&, const Inode&) = default;

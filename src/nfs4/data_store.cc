@@ -178,9 +178,26 @@ Result<std::vector<uint8_t>> DataStore::Read(const meta::Inode& inode, uint64_t 
   return out;
 }
 
-Result<DataWrite> DataStore::Write(const meta::Inode& inode, uint64_t offset,
+Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t offset,
                                    std::span<const uint8_t> data, Stable stable, bool drop_set_id) {
-  auto guard = guards_.Shared(inode.fileid);  // ALLOCATE and DEALLOCATE wait (FileGuards)
+  const uint64_t fileid = caller_inode.fileid;
+  auto guard = guards_.Shared(fileid);  // size changes, ALLOCATE and DEALLOCATE wait (FileGuards)
+  // Read again under the guard: a shrink that ran since the caller looked may have left data
+  // past the new size (its cut failed), which this write must not let show.
+  auto fresh = ns_.GetInode(fileid);
+  if (!fresh.ok()) return fresh.status();
+  if (fresh->data_past_size) {
+    guard.unlock();
+    {
+      auto exclusive = guards_.Exclusive(fileid);
+      if (Status s = CutPastSizeLocked(fileid); !s.ok()) return s;
+    }
+    guard.lock();
+    fresh = ns_.GetInode(fileid);
+    if (!fresh.ok()) return fresh.status();
+    if (fresh->data_past_size) return Status(Code::kUnavailable, "a size cut is still under way");
+  }
+  const meta::Inode& inode = *fresh;
   DataWrite result;
   result.committed = Stable::kFileSync;
   size_t done = 0;
@@ -224,6 +241,16 @@ Result<std::array<uint8_t, 8>> DataStore::Commit(const meta::Inode& inode) {
     NoteVerifier(inst->volume_id, *verf);
   }
   return verifier();
+}
+
+Status DataStore::CutPastSizeLocked(uint64_t fileid) {
+  auto inode = ns_.GetInode(fileid);
+  if (!inode.ok()) return inode.status();
+  if (!inode->data_past_size) return Status::Ok();
+  // Data is cut only under a durable size: a crash must not leave the old size over cut data.
+  if (Status s = ns_.WaitDurable(ns_.DurabilityMark()); !s.ok()) return s;
+  if (Status s = Truncate(*inode, inode->size_bytes); !s.ok()) return s;
+  return ns_.DataCut(fileid, inode->size_bytes);
 }
 
 Status DataStore::Truncate(const meta::Inode& inode, uint64_t size_bytes) {

@@ -44,10 +44,10 @@ inline constexpr uint32_t kHoleBlockBytes = 4096;
 
 enum class Stable { kUnstable, kDataSync, kFileSync };
 
-// Per-file exclusion between the MDS's own changes to a file's data. WRITE and size changes
-// (SETATTR, OPEN with a size) hold a file's stripe shared and run side by side; ALLOCATE and
-// DEALLOCATE hold it exclusive, because they read the file (its size, what is a hole) and then
-// write zeros on that basis: a WRITE landing between the read and the zeros would be lost.
+// Per-file exclusion between the MDS's own changes to a file's data. WRITEs hold a file's
+// stripe shared and run side by side. Size changes (SETATTR, OPEN with a size), ALLOCATE and
+// DEALLOCATE hold it exclusive, because they change or read the file (its size, what is a hole)
+// and then cut or write zeros on that basis: a WRITE landing between the two would be lost.
 // Clients writing straight to data servers (flexfile layouts) are not covered: ALLOCATE and
 // DEALLOCATE must recall write layouts first (docs/protocol.md).
 class FileGuards {
@@ -101,11 +101,15 @@ class DataStore {
                   bool drop_set_id);
   // Makes every instance of the file stable; returns the write verifier.
   Result<std::array<uint8_t, 8>> Commit(const meta::Inode& inode);
-  // Cuts or extends the file's data to size_bytes (the namespace already has the new size).
-  // The caller holds ShareFile(fileid) across the namespace change and this call.
-  Status Truncate(const meta::Inode& inode, uint64_t size_bytes);
-  // The file's guard, shared (see FileGuards): for size changes made in two steps.
-  std::shared_lock<std::shared_mutex> ShareFile(uint64_t fileid) { return guards_.Shared(fileid); }
+  // If the file's data may reach past its size (meta::Inode::data_past_size: a shrink whose
+  // cut has not reached the volumes), cuts it to the size, once that size is durable, and
+  // clears the mark. The caller holds ExclusiveFile(fileid); WRITE and ALLOCATE call it before
+  // the file grows, SETATTR after a shrink.
+  Status CutPastSizeLocked(uint64_t fileid);
+  // The file's guard, exclusive (see FileGuards): for size changes, made in two steps.
+  std::unique_lock<std::shared_mutex> ExclusiveFile(uint64_t fileid) {
+    return guards_.Exclusive(fileid);
+  }
   // Deletes the DS files of a file whose last name is gone. Failures are logged (the files
   // are orphans then, found by a later scan), never reported to the client, whose REMOVE has
   // already succeeded.
@@ -118,6 +122,8 @@ class DataStore {
   Result<uint64_t> PickVolume();
   // The instance of extent `index` to write to, created if there is none yet.
   Result<meta::Instance> InstanceForWrite(const meta::Inode& inode, uint64_t index);
+  // Cuts or extends the file's data on the volumes to size_bytes; extents wholly past it go.
+  Status Truncate(const meta::Inode& inode, uint64_t size_bytes);
   static std::string DataName(uint64_t fileid, uint64_t index);
   static volume::DataHandle HandleOf(const meta::Instance& i, uint64_t fileid, uint64_t index);
   void NoteVerifier(uint64_t volume_id, const volume::Verifier& v);

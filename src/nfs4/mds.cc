@@ -35,13 +35,21 @@ nfsstat4 Mds::CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint
 }
 
 Result<meta::SetAttrResult> Mds::SetAttr(uint64_t fileid, const meta::SetAttrArgs& args) {
-  std::shared_lock<std::shared_mutex> guard;
-  if (args.size_bytes) guard = data_.ShareFile(fileid);
+  if (!args.size_bytes) return ns_.SetAttr(fileid, args);
+  // Exclusive: a WRITE landing between the new size and the cut would be cut away.
+  auto guard = data_.ExclusiveFile(fileid);
+  // What an earlier shrink left past the end goes before the file can grow over it.
+  if (Status s = data_.CutPastSizeLocked(fileid); !s.ok()) return s;
   auto done = ns_.SetAttr(fileid, args);
-  if (!done.ok() || !args.size_bytes) return done;
-  // Data is cut only under a durable size: a crash must not leave the old size over cut data.
+  if (!done.ok() || !done->after.data_past_size) return done;
+  // A shrink: the new size is committed with data_past_size set. Once it is durable it stands
+  // whatever the cut does: a failed cut is done again before the file next grows
+  // (docs/schema.md), so the client is told of success.
   if (Status s = ns_.WaitDurable(ns_.DurabilityMark()); !s.ok()) return s;
-  if (Status s = data_.Truncate(done->after, *args.size_bytes); !s.ok()) return s;
+  if (Status s = data_.CutPastSizeLocked(fileid); !s.ok()) {
+    spdlog::warn("file {}: data past its new size {} not cut yet: {}", fileid,
+                 *args.size_bytes, s.ToString());
+  }
   return done;
 }
 

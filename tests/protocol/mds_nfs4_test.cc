@@ -550,6 +550,73 @@ TEST_F(MdsNfs42Test, AllocateHoldsOffAWriteBetweenItsReadAndItsZeros) {
   EXPECT_TRUE(ReadAll(f, 8192, 4096) == ys);
 }
 
+// A shrink's cut of the data on the volumes runs after the new size is committed. A WRITE
+// arriving in between must wait, or the cut would take its bytes (its size would stand over
+// zeros).
+TEST_F(MdsNfs42Test, AWriteWaitsForAShrinkToCutTheData) {
+  auto f = MakeFile("f", {{0, Pattern(8192, 1)}});
+  auto other = Connect(2);
+  ASSERT_TRUE(other);
+  nfs4client::OpenFile anon{f.fh, nfs4client::AnonymousStateid(), {}, {}};
+  const auto ys = std::vector<uint8_t>(4096, 'y');
+  std::atomic<bool> fired{false}, hook_done{false}, wrote{false}, wrote_inside{false};
+  std::thread writer;
+  volume_->set_truncate_hook([&](const std::string&, uint64_t) {
+    if (fired.exchange(true)) return Status::Ok();
+    writer = std::thread([&] {
+      auto w = other->Write(anon, 0, ys);
+      EXPECT_TRUE(w.ok()) << w.status().ToString();
+      wrote = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ample for an unheld WRITE
+    wrote_inside = wrote.load();
+    hook_done = true;  // after `writer` was set: the test thread may join it
+    return Status::Ok();
+  });
+  CompoundBuilder shrink;
+  shrink.PutFh(f.fh).SetAttr(f.stateid, {.size = 100});
+  EXPECT_NFS4(NFS4_OK, StatusOf(shrink));
+  volume_->set_truncate_hook(nullptr);
+  ASSERT_TRUE(hook_done);
+  writer.join();
+  EXPECT_FALSE(wrote_inside) << "a WRITE ran between a shrink's new size and its cut";
+  EXPECT_EQ(4096u, *SizeAndChange(f).size);
+  EXPECT_TRUE(ReadAll(f, 0, 4096) == ys);
+}
+
+// Bytes a shrink cut off read as zeros when the file grows again, even when the data server
+// could not make the cut at the time: the size stands, and the cut is made before the file
+// grows (SETATTR or a WRITE past the end), which cannot happen until it succeeds.
+TEST_F(MdsNfs42Test, BytesAFailedCutLeftNeverShowWhenTheFileGrows) {
+  const auto old = Pattern(8192, 7);
+  auto f = MakeFile("f", {{0, old}});
+  volume_->set_truncate_hook(
+      [](const std::string&, uint64_t) { return Status(Code::kIo, "the data server is down"); });
+  CompoundBuilder shrink;
+  shrink.PutFh(f.fh).SetAttr(f.stateid, {.size = 100});
+  EXPECT_NFS4(NFS4_OK, StatusOf(shrink));
+  EXPECT_EQ(100u, *SizeAndChange(f).size);
+  CompoundBuilder grow;
+  grow.PutFh(f.fh).SetAttr(f.stateid, {.size = 8192});
+  EXPECT_NE(NFS4_OK, StatusOf(grow)) << "the file grew over bytes not cut";
+  EXPECT_FALSE(c_->Write(f, 6000, Pattern(10, 8)).ok()) << "a WRITE left a gap over bytes not cut";
+  EXPECT_EQ(100u, *SizeAndChange(f).size);
+
+  volume_->set_truncate_hook(nullptr);
+  const auto tail = Pattern(10, 8);
+  auto wrote = c_->Write(f, 6000, tail);
+  ASSERT_TRUE(wrote.ok()) << wrote.status().ToString();
+  std::vector<uint8_t> expected(old.begin(), old.begin() + 100);
+  expected.resize(6000, 0);
+  expected.insert(expected.end(), tail.begin(), tail.end());
+  EXPECT_TRUE(ReadAll(f, 0, 6010) == expected);
+  CompoundBuilder grow_again;
+  grow_again.PutFh(f.fh).SetAttr(f.stateid, {.size = 8192});
+  EXPECT_NFS4(NFS4_OK, StatusOf(grow_again));
+  expected.resize(8192, 0);
+  EXPECT_TRUE(ReadAll(f, 0, 8192) == expected);
+}
+
 TEST_F(MdsNfs42Test, NonRegularFilesGetIsdirSymlinkOrWrongType) {
   auto fifo_fh = [&] {
     CompoundBuilder b;

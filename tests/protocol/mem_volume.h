@@ -37,6 +37,14 @@ class MemVolume final : public volume::Volume {
     create_hook_ = std::move(hook);
   }
 
+  // Runs before a SETATTR of the size (a cut) does anything; a status other than ok fails the
+  // call with it (a data server that cannot be reached).
+  using TruncateHook = std::function<Status(const std::string& name, uint64_t size)>;
+  void set_truncate_hook(TruncateHook hook) {
+    std::lock_guard lock(mu_);
+    truncate_hook_ = std::move(hook);
+  }
+
   // ---- what tests look at (by the data-server file's name)
   bool Exists(const std::string& name) const {
     std::lock_guard lock(mu_);
@@ -131,6 +139,11 @@ class MemVolume final : public volume::Volume {
   void TruncateAsync(const volume::DataHandle& h, uint64_t size,
                      volume::StatusCallback done) override {
     std::unique_lock lock(mu_);
+    if (TruncateHook hook = truncate_hook_) {
+      lock.unlock();
+      if (Status s = hook(h.name, size); !s.ok()) return done(s);
+      lock.lock();
+    }
     File* f = Find(h);
     if (f == nullptr) return Unlock(lock, done, Status(Code::kNotFound, "stale " + h.name));
     f->data.resize(size, 0);
@@ -193,6 +206,7 @@ class MemVolume final : public volume::Volume {
   uint64_t next_id_ = 0;                        // guarded by mu_
   ReadHook read_hook_;                          // guarded by mu_
   CreateHook create_hook_;                      // guarded by mu_
+  TruncateHook truncate_hook_;                  // guarded by mu_
 };
 
 // A Volume that forwards to one it does not own, so that the data outlives the DataStore it is

@@ -45,6 +45,7 @@ Result<LinkResult> Link(Txn& txn, const OpContext& ctx, FileId fileid, FileId ne
                         std::string_view new_name);  // link.cc
 Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
                               const SetAttrArgs& args);  // setattr.cc
+Status DataCut(Txn& txn, FileId fileid, uint64_t size_bytes);  // setattr.cc
 Result<Inode> RecordWrite(Txn& txn, const OpContext& ctx, FileId fileid, uint64_t end_offset_bytes,
                           std::optional<Timespec> mtime, bool drop_set_id);  // write.cc
 

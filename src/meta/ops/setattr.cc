@@ -1,8 +1,9 @@
 // SETATTR: mode, owner, size and times of one inode, optionally guarded by its change counter
 // (kPrecondition when it moved on). ctime and change bump whenever anything is set. A size
 // change (regular files only) also sets mtime and bumps data_generation, so that a mover's
-// copy taken before the truncate is not committed (DESIGN.md section 5). The caller truncates
-// the data on the volumes after the commit, using before.size_bytes.
+// copy taken before the truncate is not committed (DESIGN.md section 5). A shrink also sets
+// data_past_size in the same transaction; the caller cuts the data on the volumes after the
+// commit and then clears it (DataCut).
 //
 // The set-id bits follow Linux (the VFS's setattr_copy and should_remove_suid, and knfsd's
 // rule for a new owner), so that a client sees what a local file system does:
@@ -46,6 +47,7 @@ Status ValidateArgs(const Inode& inode, const SetAttrArgs& args) {
 
 void ApplySize(Inode* inode, uint64_t size_bytes, Timespec now) {
   if (size_bytes == inode->size_bytes) return;
+  if (size_bytes < inode->size_bytes) inode->data_past_size = true;  // cut by the caller
   inode->size_bytes = size_bytes;
   inode->space_used_bytes = std::min(inode->space_used_bytes, size_bytes);
   inode->data_generation++;
@@ -76,6 +78,13 @@ Result<SetAttrResult> SetAttr(Txn& txn, const OpContext& ctx, FileId fileid,
   TouchInode(&n, ctx.now);
   META_RETURN_IF_ERROR(WriteInode(txn, n));
   return out;
+}
+
+Status DataCut(Txn& txn, FileId fileid, uint64_t size_bytes) {
+  META_ASSIGN_OR_RETURN(Inode inode, LockInode(txn, fileid));
+  if (!inode.data_past_size || inode.size_bytes < size_bytes) return Status::Ok();
+  inode.data_past_size = false;
+  return WriteInode(txn, inode);
 }
 
 }  // namespace manifold::meta::ops

@@ -88,11 +88,33 @@ TEST(SchemaTest, VersionOneInodesDecodeWithNoXattrs) {
   dir.xattr_bytes = 0;
   dir.xattr_cookies_issued = 0;
   std::string v1 = EncodeInode(dir);
-  v1.resize(v1.size() - 3);  // three zero varints
+  v1.resize(v1.size() - 4);  // three zero varints, and the flags of version 3
   v1[0] = static_cast<char>(kInodeRecordVersionNoXattrs);
   ASSIGN_OR_FAIL(Inode back, DecodeInode(42, v1));
   EXPECT_EQ(back, dir);
   EXPECT_CODE(DecodeInode(42, v1 + std::string(3, '\0')), Code::kCorruption);  // trailing
+}
+
+// Version 3 added the flags (data_past_size): a version 2 record has none set.
+TEST(SchemaTest, DataPastSizeRoundTripsAndVersionTwoInodesHaveItClear) {
+  Inode file = SampleDir();
+  file.type = FileType::kReg;
+  file.next_dir_cookie = 0;
+  file.parent = 0;
+  file.data_past_size = true;
+  ASSIGN_OR_FAIL(Inode back, DecodeInode(42, EncodeInode(file)));
+  EXPECT_EQ(back, file);
+
+  file.data_past_size = false;
+  std::string v2 = EncodeInode(file);
+  v2.resize(v2.size() - 1);  // the flags varint, 0
+  v2[0] = static_cast<char>(kInodeRecordVersionNoDataPastSize);
+  ASSIGN_OR_FAIL(Inode v2_back, DecodeInode(42, v2));
+  EXPECT_EQ(v2_back, file);
+
+  std::string unknown_flag = EncodeInode(file);
+  unknown_flag.back() = 2;
+  EXPECT_CODE(DecodeInode(42, unknown_flag), Code::kCorruption);
 }
 
 TEST(SchemaTest, XattrRecordsRoundTripAndRejectDamage) {
