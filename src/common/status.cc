@@ -24,6 +24,8 @@ const char* CodeName(Code code) {
     case Code::kStale: return "stale";
     case Code::kTooBig: return "too-big";
     case Code::kPrecondition: return "precondition";
+    case Code::kTooManyLinks: return "too-many-links";
+    case Code::kFileTooBig: return "file-too-big";
   }
   return "unknown";
 }

@@ -27,8 +27,10 @@ enum class Code {
   kIsDir,         // a non-directory operation was aimed at a directory
   kNotEmpty,      // rmdir or rename over a directory that still has entries
   kStale,         // the object a handle names no longer exists (or its generation differs)
-  kTooBig,        // a name, link count or record exceeds its named limit
+  kTooBig,        // a name or record exceeds its named limit
   kPrecondition,  // a caller-supplied guard (change counter, expected state) did not hold
+  kTooManyLinks,  // a link count would pass kLinksMax
+  kFileTooBig,    // a file would grow past the largest size the namespace can hold
 };
 
 const char* CodeName(Code code);

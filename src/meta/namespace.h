@@ -3,8 +3,9 @@
 // It speaks Status / Result<T> (common/status.h), never NFS types; the protocol layer maps the
 // codes: kNotFound, kExists, kNotDir, kIsDir, kNotEmpty, kStale (the fileid is gone or its
 // generation differs), kInvalid (bad name, bad cookie, rename into own subtree), kTooBig (name
-// or link count over its limit in limits.h), kPrecondition (a guard did not hold), kConflict
-// (contention outlasted txn_attempts_max: answer "try later").
+// or record over its limit in limits.h), kTooManyLinks (kLinksMax), kFileTooBig (an extent
+// index past kExtentsPerFileMax), kPrecondition (a guard did not hold), kConflict (contention
+// outlasted txn_attempts_max: answer "try later").
 //
 // Every mutation is one transaction (one file in meta/ops/), committed and retried by the
 // TxnRunner, and durable before the call returns. Every mutation bumps the change counter and

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "meta/limits.h"
+
 namespace manifold::nfs4 {
 
 namespace {
@@ -166,10 +168,17 @@ Result<std::vector<uint8_t>> DataStore::Read(const meta::Inode& inode, uint64_t 
       if (inst == nullptr) return Status(Code::kIo, "extent has no valid instance");
       volume::Volume* v = FindVolume(inst->volume_id);
       if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
+      if (uint32_t most = v->io_limits().read_bytes_max; most != 0) chunk = std::min(chunk, most);
       auto data = v->Read(HandleOf(*inst, inode.fileid, index), in_extent, chunk);
       if (!data.ok()) return data.status();
-      std::memcpy(out.data() + (offset - start), data->data.data(),
-                  std::min<size_t>(data->data.size(), chunk));
+      const size_t got = std::min<size_t>(data->data.size(), chunk);
+      std::memcpy(out.data() + (offset - start), data->data.data(), got);
+      // Short of the data server's file end (its own limit): the rest comes in the next call.
+      // At its end, the rest of the chunk is a hole past what was written: zeros.
+      if (got < chunk && !data->eof) {
+        if (got == 0) return Status(Code::kIo, "the data server read nothing before its end");
+        chunk = uint32_t(got);
+      }
     } else if (extent.status().code() != Code::kNotFound) {
       return extent.status();
     }
@@ -180,6 +189,12 @@ Result<std::vector<uint8_t>> DataStore::Read(const meta::Inode& inode, uint64_t 
 
 Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t offset,
                                    std::span<const uint8_t> data, Stable stable, bool drop_set_id) {
+  DataWrite result;
+  result.committed = Stable::kFileSync;
+  if (data.empty()) {  // RFC 8881 18.32.3: succeeds, writes nothing, changes nothing
+    result.verifier = verifier();
+    return result;
+  }
   const uint64_t fileid = caller_inode.fileid;
   auto guard = guards_.Shared(fileid);  // size changes, ALLOCATE and DEALLOCATE wait (FileGuards)
   // Read again under the guard: a shrink that ran since the caller looked may have left data
@@ -198,8 +213,6 @@ Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t off
     if (fresh->data_past_size) return Status(Code::kUnavailable, "a size cut is still under way");
   }
   const meta::Inode& inode = *fresh;
-  DataWrite result;
-  result.committed = Stable::kFileSync;
   size_t done = 0;
   while (done < data.size()) {
     uint64_t pos = offset + done;
@@ -210,6 +223,7 @@ Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t off
     if (!inst.ok()) return inst.status();
     volume::Volume* v = FindVolume(inst->volume_id);
     if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
+    if (uint32_t most = v->io_limits().write_bytes_max; most != 0) chunk = std::min<size_t>(chunk, most);
     auto wrote = v->Write(HandleOf(*inst, inode.fileid, index), in_extent,
                           data.subspan(done, chunk), ToStability(stable));
     if (!wrote.ok()) return wrote.status();
@@ -241,6 +255,12 @@ Result<std::array<uint8_t, 8>> DataStore::Commit(const meta::Inode& inode) {
     NoteVerifier(inst->volume_id, *verf);
   }
   return verifier();
+}
+
+uint64_t DataStore::file_bytes_max() const {
+  const uint64_t most = uint64_t(INT64_MAX);
+  return extent_bytes_ > most / meta::kExtentsPerFileMax ? most
+                                                         : extent_bytes_ * meta::kExtentsPerFileMax;
 }
 
 Status DataStore::CutPastSizeLocked(uint64_t fileid) {

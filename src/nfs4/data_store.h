@@ -73,6 +73,11 @@ class DataStore {
  public:
   DataStore(meta::Namespace& ns, uint64_t extent_size_bytes);
 
+  // The largest size a file can have: kExtentsPerFileMax extents (64 TiB with 1 GiB extents),
+  // at most INT64_MAX. The maxfilesize attribute; past it WRITE, ALLOCATE and size changes get
+  // NFS4ERR_FBIG.
+  uint64_t file_bytes_max() const;
+
   // Registers a volume the MDS can place data on (from the configuration).
   void AddVolume(uint64_t volume_id, std::unique_ptr<volume::Volume> volume);
   size_t volume_count() const;

@@ -36,6 +36,11 @@ nfsstat4 Mds::CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint
 
 Result<meta::SetAttrResult> Mds::SetAttr(uint64_t fileid, const meta::SetAttrArgs& args) {
   if (!args.size_bytes) return ns_.SetAttr(fileid, args);
+  if (*args.size_bytes > data_.file_bytes_max()) {
+    return Status(Code::kFileTooBig, "size " + std::to_string(*args.size_bytes) +
+                                         " is over maxfilesize " +
+                                         std::to_string(data_.file_bytes_max()));
+  }
   // Exclusive: a WRITE landing between the new size and the cut would be cut away.
   auto guard = data_.ExclusiveFile(fileid);
   // What an earlier shrink left past the end goes before the file can grow over it.
@@ -93,6 +98,7 @@ FsAttrs Mds::fs_attrs() const {
   FsAttrs fs;
   fs.lease_time_s = options_.lease_time_s;
   fs.layout_types = {};  // no layouts are handed out yet: clients do I/O through the MDS
+  fs.maxfilesize_bytes = data_.file_bytes_max();
   fs.xattr_support = true;  // RFC 8276: GETXATTR, SETXATTR, LISTXATTRS, REMOVEXATTR
   struct statvfs vfs;
   if (!options_.meta_dir.empty() && ::statvfs(options_.meta_dir.c_str(), &vfs) == 0) {

@@ -14,6 +14,8 @@ nfsstat4 ToNfs4(const Status& status) {
     case Code::kInvalid: return NFS4ERR_INVAL;
     case Code::kTooBig: return NFS4ERR_NAMETOOLONG;
     case Code::kPrecondition: return NFS4ERR_NOT_SAME;
+    case Code::kTooManyLinks: return NFS4ERR_MLINK;
+    case Code::kFileTooBig: return NFS4ERR_FBIG;
     case Code::kConflict: return NFS4ERR_DELAY;      // contention: the client retries
     case Code::kUnavailable: return NFS4ERR_DELAY;   // a volume is down or busy
     case Code::kNoSpace: return NFS4ERR_NOSPC;

@@ -617,6 +617,63 @@ TEST_F(MdsNfs42Test, BytesAFailedCutLeftNeverShowWhenTheFileGrows) {
   EXPECT_TRUE(ReadAll(f, 0, 8192) == expected);
 }
 
+// A data server may take less than 1 MiB per call (its rtmax and wtmax), and may return a
+// short READ before its file's end. WRITE and READ of 1 MiB through the MDS still move every
+// byte.
+TEST_F(MdsNfs42Test, DataServersWithSmallIoLimitsOrShortReadsLoseNoBytes) {
+  const auto bytes = Pattern(1 << 20, 4);
+  volume_->set_io_limits(64 << 10, 64 << 10);
+  auto f = MakeFile("small", {{0, bytes}});
+  auto r = c_->Read(f, 0, 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->data == bytes) << "read back " << r->data.size() << " bytes, or other bytes";
+
+  volume_->set_io_limits(1 << 20, 4096);
+  auto g = MakeFile("short", {{0, bytes}});
+  auto s = c_->Read(g, 0, 1 << 20);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE(s->data == bytes) << "a short READ from the data server read as zeros";
+}
+
+// RFC 8881 18.32.3: a WRITE of zero bytes succeeds and changes nothing: not the size, not the
+// change attribute.
+TEST_F(MdsNfs42Test, AZeroLengthWriteChangesNothing) {
+  auto f = MakeFile("f", {});
+  auto before = SizeAndChange(f);
+  auto wrote = c_->Write(f, 4096, {});
+  ASSERT_TRUE(wrote.ok()) << wrote.status().ToString();
+  EXPECT_EQ(0u, *wrote);
+  auto after = SizeAndChange(f);
+  EXPECT_EQ(0u, *after.size);
+  EXPECT_EQ(*before.change, *after.change);
+}
+
+// maxfilesize is what the namespace can hold (kExtentsPerFileMax extents); past it WRITE,
+// ALLOCATE and a size change are NFS4ERR_FBIG (RFC 8881 18.30, 18.32; RFC 7862 15.1).
+TEST_F(MdsNfs42Test, PastMaxfilesizeIsFbig) {
+  auto f = MakeFile("f", {});
+  auto a = c_->GetAttr(f.fh, nfs4client::MakeBitmap({FATTR4_MAXFILESIZE}));
+  ASSERT_TRUE(a.ok() && a->maxfilesize) << a.status().ToString();
+  const uint64_t max = *a->maxfilesize;
+  EXPECT_EQ(kTestExtentBytes * meta::kExtentsPerFileMax, max);
+  CompoundBuilder at_max;
+  at_max.PutFh(f.fh).SetAttr(f.stateid, {.size = max});
+  EXPECT_NFS4(NFS4_OK, StatusOf(at_max));
+  CompoundBuilder past;
+  past.PutFh(f.fh).SetAttr(f.stateid, {.size = max + 1});
+  EXPECT_NFS4(NFS4ERR_FBIG, StatusOf(past));
+  CompoundBuilder huge;
+  huge.PutFh(f.fh).SetAttr(f.stateid, {.size = UINT64_MAX});
+  EXPECT_NFS4(NFS4ERR_FBIG, StatusOf(huge));
+  CompoundBuilder write;
+  const std::vector<uint8_t> one{1};
+  write.PutFh(f.fh).Write(f.stateid, max, one);
+  EXPECT_NFS4(NFS4ERR_FBIG, StatusOf(write));
+  CompoundBuilder alloc;
+  alloc.PutFh(f.fh).Allocate(f.stateid, max, 1);
+  EXPECT_NFS4(NFS4ERR_FBIG, StatusOf(alloc));
+}
+
 TEST_F(MdsNfs42Test, NonRegularFilesGetIsdirSymlinkOrWrongType) {
   auto fifo_fh = [&] {
     CompoundBuilder b;
@@ -635,13 +692,17 @@ TEST_F(MdsNfs42Test, NonRegularFilesGetIsdirSymlinkOrWrongType) {
   const stateid4 anon = nfs4client::AnonymousStateid();
   for (auto [fh, expected] : std::vector<std::pair<nfs4client::FileHandle, nfsstat4>>{
            {root_, NFS4ERR_ISDIR}, {link_fh, NFS4ERR_SYMLINK}, {fifo_fh, NFS4ERR_WRONG_TYPE}}) {
-    for (int op = 0; op < 4; ++op) {
+    const std::vector<uint8_t> ten(10, 'x');
+    for (int op = 0; op < 7; ++op) {
       CompoundBuilder b;
       b.PutFh(fh);
       if (op == 0) b.Seek(anon, 0, NFS4_CONTENT_DATA);
       if (op == 1) b.ReadPlus(anon, 0, 10);
       if (op == 2) b.Allocate(anon, 0, 10);
       if (op == 3) b.Deallocate(anon, 0, 10);
+      if (op == 4) b.Read(anon, 0, 10);  // RFC 8881 18.22.3, 18.32.3, 18.3.3 for these three
+      if (op == 5) b.Write(anon, 0, ten);
+      if (op == 6) b.Commit(0, 0);
       EXPECT_NFS4(expected, StatusOf(b)) << "op " << op << " on type " << expected;
     }
   }

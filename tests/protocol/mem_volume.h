@@ -45,6 +45,15 @@ class MemVolume final : public volume::Volume {
     truncate_hook_ = std::move(hook);
   }
 
+  // The largest READ and WRITE the volume reports (io_limits) and accepts (a larger WRITE is
+  // kInvalid), and the most bytes one READ returns before the file's end (a data server may
+  // return fewer than asked for without being at the end).
+  void set_io_limits(uint32_t reported_bytes, uint32_t read_served_bytes) {
+    std::lock_guard lock(mu_);
+    io_reported_bytes_ = reported_bytes;
+    read_served_bytes_ = read_served_bytes;
+  }
+
   // ---- what tests look at (by the data-server file's name)
   bool Exists(const std::string& name) const {
     std::lock_guard lock(mu_);
@@ -78,7 +87,10 @@ class MemVolume final : public volume::Volume {
 
   // ---- the Volume interface
   std::string url() const override { return "mem://test"; }
-  volume::IoLimits io_limits() const override { return {kIoBytesMax, kIoBytesMax}; }
+  volume::IoLimits io_limits() const override {
+    std::lock_guard lock(mu_);
+    return {io_reported_bytes_, io_reported_bytes_};
+  }
 
   void CreateAsync(const std::string& name, volume::Callback<volume::DataHandle> done) override {
     std::unique_lock lock(mu_);
@@ -105,7 +117,7 @@ class MemVolume final : public volume::Volume {
     if (f == nullptr) return Unlock(lock, done, Status(Code::kNotFound, "stale " + h.name));
     volume::ReadResult r;
     if (offset < f->data.size()) {
-      uint64_t n = std::min<uint64_t>({count, kIoBytesMax, f->data.size() - offset});
+      uint64_t n = std::min<uint64_t>({count, read_served_bytes_, f->data.size() - offset});
       r.data.assign(f->data.begin() + offset, f->data.begin() + offset + n);
     }
     r.eof = offset + r.data.size() >= f->data.size();
@@ -119,7 +131,9 @@ class MemVolume final : public volume::Volume {
     std::unique_lock lock(mu_);
     File* f = Find(h);
     if (f == nullptr) return Unlock(lock, done, Status(Code::kNotFound, "stale " + h.name));
-    if (data.size() > kIoBytesMax) return Unlock(lock, done, Status(Code::kInvalid, "too big"));
+    if (data.size() > io_reported_bytes_) {
+      return Unlock(lock, done, Status(Code::kInvalid, "too big"));
+    }
     if (f->data.size() < offset + data.size()) f->data.resize(offset + data.size(), 0);
     std::memcpy(f->data.data() + offset, data.data(), data.size());
     for (uint64_t b = offset / kBlockBytes; b * kBlockBytes < offset + data.size(); ++b) {
@@ -207,6 +221,8 @@ class MemVolume final : public volume::Volume {
   ReadHook read_hook_;                          // guarded by mu_
   CreateHook create_hook_;                      // guarded by mu_
   TruncateHook truncate_hook_;                  // guarded by mu_
+  uint32_t io_reported_bytes_ = kIoBytesMax;    // guarded by mu_
+  uint32_t read_served_bytes_ = kIoBytesMax;    // guarded by mu_
 };
 
 // A Volume that forwards to one it does not own, so that the data outlives the DataStore it is

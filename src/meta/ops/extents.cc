@@ -12,7 +12,7 @@ namespace {
 
 Status ValidateExtent(const Extent& extent) {
   if (extent.index >= kExtentsPerFileMax) {
-    return Status(Code::kTooBig, "extent index " + std::to_string(extent.index) + " exceeds " +
+    return Status(Code::kFileTooBig, "extent index " + std::to_string(extent.index) + " exceeds " +
                                      std::to_string(kExtentsPerFileMax));
   }
   if (extent.instances.size() > kInstancesPerExtentMax) {

@@ -17,7 +17,7 @@ Result<LinkResult> Link(Txn& txn, const OpContext& ctx, FileId fileid, FileId ne
   // is purged (fsck: an inode with nlink 0 has no dirent).
   if (target.nlink == 0) return Status(Code::kNotFound, "file has no name left (an orphan)");
   if (target.nlink >= kLinksMax) {
-    return Status(Code::kTooBig, "file has " + std::to_string(kLinksMax) + " links");
+    return Status(Code::kTooManyLinks, "file has " + std::to_string(kLinksMax) + " links");
   }
 
   LinkResult out;

@@ -36,7 +36,7 @@ Result<CreateResult> Mkdir(Txn& txn, const OpContext& ctx, FileId parent, std::s
   META_ASSIGN_OR_RETURN(std::optional<Dirent> existing, LockDirent(txn, parent, name));
   if (existing) return Status(Code::kExists, "'" + std::string(name) + "' exists");
   if (dir.nlink >= kLinksMax) {
-    return Status(Code::kTooBig, "directory has " + std::to_string(kLinksMax) + " links");
+    return Status(Code::kTooManyLinks, "directory has " + std::to_string(kLinksMax) + " links");
   }
 
   META_ASSIGN_OR_RETURN(FileId fileid, ctx.next_fileid());

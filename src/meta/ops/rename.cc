@@ -96,7 +96,7 @@ Status MoveEntry(Txn& txn, const OpContext& ctx, Parents& p, std::string_view sr
   META_RETURN_IF_ERROR(AddEntry(txn, &p.dst(), dst_name, moved));
   if (moved.is_dir() && !p.same) {
     if (p.dst().nlink >= kLinksMax) {
-      return Status(Code::kTooBig, "target directory has " + std::to_string(kLinksMax) + " links");
+      return Status(Code::kTooManyLinks, "target directory has " + std::to_string(kLinksMax) + " links");
     }
     p.src.nlink--;
     p.dst().nlink++;

@@ -10,8 +10,10 @@ namespace manifold::nfs4::ops {
 
 namespace {
 
+// RFC 8881 18.22.3, 18.32.3, 18.3.3: a directory is NFS4ERR_ISDIR, a symlink NFS4ERR_SYMLINK,
+// any other non-regular file NFS4ERR_WRONG_TYPE.
 nfsstat4 DataFile(CompoundContext& ctx, meta::Inode& inode) {
-  return CurrentRegularFile(ctx, inode, NFS4ERR_INVAL);
+  return CurrentRegularFile(ctx, inode, NFS4ERR_WRONG_TYPE);
 }
 
 Stable ToStable(stable_how4 s) {
@@ -66,7 +68,7 @@ nfsstat4 Write(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status == NFS4_OK && !MayAccessInode(ctx, inode, kMayWrite, true)) {
     out.status = NFS4ERR_ACCESS;
   }
-  if (out.status == NFS4_OK && a.offset > uint64_t(INT64_MAX) - a.data.data_len) {
+  if (out.status == NFS4_OK && a.offset > ctx.mds.data().file_bytes_max() - a.data.data_len) {
     out.status = NFS4ERR_FBIG;
   }
   if (out.status != NFS4_OK) return out.status;

@@ -20,8 +20,7 @@ nfsstat4 Link(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status != NFS4_OK) return out.status;
   auto linked = ctx.mds.ns().Link(obj.fileid, dir.fileid, name);
   if (!linked.ok()) {
-    // kTooBig from Link is the link count, not a name (names were checked above).
-    out.status = linked.status().code() == Code::kTooBig ? NFS4ERR_MLINK : ToNfs4(linked.status());
+    out.status = ToNfs4(linked.status());
     return out.status;
   }
   FillChangeInfo(linked->dir, out.LINK4res_u.resok4.cinfo);

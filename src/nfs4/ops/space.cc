@@ -39,7 +39,7 @@ nfsstat4 Allocate(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   meta::Inode inode;
   out.ar_status = CheckWritableRange(ctx, a.aa_stateid, a.aa_offset, a.aa_length, inode);
   // The size may grow to offset+length: not past maxfilesize.
-  if (out.ar_status == NFS4_OK && a.aa_offset + a.aa_length > uint64_t(INT64_MAX)) {
+  if (out.ar_status == NFS4_OK && a.aa_offset + a.aa_length > ctx.mds.data().file_bytes_max()) {
     out.ar_status = NFS4ERR_FBIG;
   }
   // RFC 7862 15.1.3: "If the server cannot guarantee this, it must return NFS4ERR_NOSPC."

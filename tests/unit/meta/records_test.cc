@@ -37,7 +37,7 @@ TEST_F(RecordsTest, ExtentErrors) {
   FileId d = MakeDir(kRootFileId, "d");
   EXPECT_CODE(ns_->PutExtent(TwoCopies(d, 0)), Code::kInvalid);
   EXPECT_CODE(ns_->PutExtent(TwoCopies(123456, 0)), Code::kStale);
-  EXPECT_CODE(ns_->PutExtent(TwoCopies(f, kExtentsPerFileMax)), Code::kTooBig);
+  EXPECT_CODE(ns_->PutExtent(TwoCopies(f, kExtentsPerFileMax)), Code::kFileTooBig);
   Extent dup = TwoCopies(f, 0);
   dup.instances[1].volume_id = 1;
   EXPECT_CODE(ns_->PutExtent(dup), Code::kInvalid);
