@@ -26,9 +26,12 @@ bool MayRead(const Identity& id, const struct stat& st) {
 // A write or truncate by a caller without privilege drops the set-id bits, as write(2) and
 // truncate(2) do on Linux (file_remove_privs). The server does I/O as itself, so the kernel
 // would keep them.
+// The server decides (write(2)'s rule) and changes the mode as root: the thread may still act
+// as whichever caller it served last (identity switching is lazy).
 nfsstat3 DropSetIdBits(const Identity& id, int fd, const struct stat& st) {
   const mode_t kept = WithoutSetIdBits(st.st_mode);
   if (id.is_root() || kept == st.st_mode) return NFS3_OK;
+  BecomeRoot();
   return ::fchmod(fd, kept & 07777) == 0 ? NFS3_OK : Nfs3StatusFromErrno(errno);
 }
 
@@ -135,7 +138,11 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
     res.status = NFS3ERR_ACCES;
     return;
   }
-  res.status = DropSetIdBits(r.id, fd->get(), st);  // first, as write(2) does
+  // The server checked the permission and writes as root (who keeps the set-id bits: CAP_FSETID),
+  // not as the caller the thread last served; a writer without privilege drops them first, as
+  // write(2) does.
+  BecomeRoot();
+  res.status = DropSetIdBits(r.id, fd->get(), st);
   if (res.status != NFS3_OK) return;
   size_t done = 0;
   {
@@ -181,6 +188,11 @@ void Nfs3Program::Commit(Req& r, COMMIT3args& a, COMMIT3res& res) {
     res.status = IoTypeError(st);
     return;
   }
+  // As for WRITE (knfsd asks the same): no sync of a file the caller may not write.
+  if (!MayAccess(r.id, st, kMayWrite, true)) {
+    res.status = NFS3ERR_ACCES;
+    return;
+  }
   // The whole file is flushed: fdatasync has no range form that also syncs metadata needed
   // to read the data back (sync_file_range does not).
   if (::fdatasync(fd->get()) != 0) {
@@ -219,6 +231,14 @@ nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, con
     }
   }
   if (s.atime.set_it != DONT_CHANGE || s.mtime.set_it != DONT_CHANGE) {
+    // Setting a time to the server's clock is a "touch": write permission is enough (the owner
+    // always has it), as knfsd's nfsd_setattr asks. The kernel would demand ownership when one
+    // of the two is left alone (UTIME_OMIT), so the server checks and sets it as root. A time
+    // the client gives needs ownership: the kernel checks that, as the caller.
+    if (s.atime.set_it != SET_TO_CLIENT_TIME && s.mtime.set_it != SET_TO_CLIENT_TIME) {
+      if (!MayAccess(r.id, st, kMayWrite, true)) return NFS3ERR_ACCES;
+      BecomeRoot();
+    }
     struct timespec ts[2];
     auto fill = [](time_how how, const nfstime3& t, struct timespec& out) {
       if (how == SET_TO_CLIENT_TIME) {

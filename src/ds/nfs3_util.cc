@@ -35,6 +35,14 @@ nfsstat3 Nfs3StatusFromErrno(int err) {
     case ELOOP: return NFS3ERR_INVAL;  // a symlink where a directory was needed
     case EOPNOTSUPP: return NFS3ERR_NOTSUPP;
     case EIO: return NFS3ERR_IO;
+    // Passing shortages: NFS3ERR_JUKEBOX makes the client wait and retry (as knfsd answers
+    // them) instead of handing EIO to the application.
+    case EAGAIN:
+    case ENOMEM:
+    case ETIMEDOUT:
+    case EMFILE:
+    case ENFILE:
+      return NFS3ERR_JUKEBOX;
     default: return NFS3ERR_IO;
   }
 }

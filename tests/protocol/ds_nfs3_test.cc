@@ -342,10 +342,10 @@ class DsNfs3Test : public ::testing::Test {
     return Call<READ3res>(NFSPROC3_READ, a, c);
   }
 
-  XdrOwned<COMMIT3res> Commit(const Fh& fh) {
+  XdrOwned<COMMIT3res> Commit(const Fh& fh, const rpc::Credential& c = Root()) {
     COMMIT3args a{};
     a.file = Fh3(fh);
-    return Call<COMMIT3res>(NFSPROC3_COMMIT, a, Root());
+    return Call<COMMIT3res>(NFSPROC3_COMMIT, a, c);
   }
 
   XdrOwned<REMOVE3res> Remove(const Fh& dir, const std::string& name,
@@ -418,13 +418,13 @@ class DsNfs3Test : public ::testing::Test {
   }
 
   XdrOwned<READDIRPLUS3res> ReadDirPlus(const Fh& dir, uint64_t cookie, uint32_t dircount,
-                                        uint32_t maxcount) {
+                                        uint32_t maxcount, const rpc::Credential& c = Root()) {
     READDIRPLUS3args a{};
     a.dir = Fh3(dir);
     a.cookie = cookie;
     a.dircount = dircount;
     a.maxcount = maxcount;
-    return Call<READDIRPLUS3res>(NFSPROC3_READDIRPLUS, a, Root());
+    return Call<READDIRPLUS3res>(NFSPROC3_READDIRPLUS, a, c);
   }
 
   // The fileid (inode number) GETATTR reports, or 0.
@@ -602,6 +602,44 @@ TEST_F(DsNfs3Test, WriteAndTruncateWithoutPrivilegeDropTheSetIdBits) {
   ASSERT_EQ(0, ::chmod(Path("r").c_str(), 06777));
   ASSERT_NFS3(NFS3_OK, Write(LookupFh(root_, "r"), 0, "x"));  // root keeps them
   EXPECT_EQ(06777u, HostStat("r").st_mode & 07777);
+}
+
+// A write by root on a worker that last served another caller (identity switching is lazy)
+// keeps the set-id bits, and a writer without privilege drops them as root does it, not as
+// that caller (who may not own the file).
+TEST_F(DsNfs3Test, WritesDropOrKeepTheSetIdBitsWhoeverTheWorkerServedLast) {
+  HostFile("w", "", 04777);
+  ASSERT_EQ(0, ::chmod(Path("w").c_str(), 04777));
+  Fh fh = LookupFh(root_, "w");
+  for (int round = 0; round < 4; ++round) {
+    // REMOVE runs as its caller, who is then the identity of the worker that ran it: a few
+    // of them reach every worker.
+    for (int i = 0; i < 8; ++i) EXPECT_NFS3(NFS3ERR_NOENT, Remove(root_, "missing", Other()));
+    ASSERT_EQ(0, ::chmod(Path("w").c_str(), 06777));
+    ASSERT_NFS3(NFS3_OK, Write(fh, 0, "r", FILE_SYNC, Root()));
+    EXPECT_EQ(06777u, HostStat("w").st_mode & 07777) << "round " << round;
+    for (int i = 0; i < 8; ++i) EXPECT_NFS3(NFS3ERR_NOENT, Remove(root_, "missing", Other()));
+    ASSERT_NFS3(NFS3_OK, Write(fh, 0, "u", FILE_SYNC, User()));
+    EXPECT_EQ(0777u, HostStat("w").st_mode & 07777) << "round " << round;
+  }
+}
+
+// O_TRUNC or ftruncate by a user who may write but does not own the file: the Linux client
+// sends the size with mtime set to the server's time and atime left alone. Setting times to
+// the server's clock needs write permission only (knfsd); a time the client gives needs
+// ownership.
+TEST_F(DsNfs3Test, AWriterWhoIsNotTheOwnerMayTruncateAndTouch) {
+  HostFile("t", "data", 0666);
+  ASSERT_EQ(0, ::chmod(Path("t").c_str(), 0666));
+  Fh fh = LookupFh(root_, "t");
+  EXPECT_NFS3(NFS3_OK, SetAttr(fh, Sattr().Size(0).Mtime(SET_TO_SERVER_TIME), User()));
+  EXPECT_EQ(0, HostStat("t").st_size);
+  EXPECT_NFS3(NFS3_OK, SetAttr(fh, Sattr().Atime(SET_TO_SERVER_TIME), User()));
+  EXPECT_NFS3(NFS3ERR_PERM, SetAttr(fh, Sattr().Mtime(SET_TO_CLIENT_TIME, {1000, 0}), User()));
+  ASSERT_EQ(0, ::chmod(Path("t").c_str(), 0644));  // no longer writable by others
+  EXPECT_NFS3(NFS3ERR_ACCES, SetAttr(fh, Sattr().Mtime(SET_TO_SERVER_TIME), User()));
+  EXPECT_NFS3(NFS3ERR_ACCES, Commit(fh, User()));  // nor may they sync it
+  EXPECT_NFS3(NFS3_OK, Commit(fh, Root()));
 }
 
 TEST_F(DsNfs3Test, SetAttrTimesFromClientAndServer) {
