@@ -28,7 +28,18 @@ Status InMemoryClientRecordStore::Put(std::string_view key, std::string_view rec
   return Status::Ok();
 }
 
+void InMemoryClientRecordStore::set_delete_hook(std::function<void(std::string_view)> hook) {
+  std::lock_guard lock(mu_);
+  delete_hook_ = std::move(hook);
+}
+
 Status InMemoryClientRecordStore::Delete(std::string_view key) {
+  std::function<void(std::string_view)> hook;
+  {
+    std::lock_guard lock(mu_);
+    hook = delete_hook_;
+  }
+  if (hook) hook(key);
   std::lock_guard lock(mu_);
   if (fail_writes_) return Status(Code::kIo, "injected client record write failure");
   auto it = records_.find(key);

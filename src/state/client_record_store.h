@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -51,6 +52,8 @@ class InMemoryClientRecordStore final : public ClientRecordStore {
   Result<std::vector<StoredClientRecord>> List(size_t max) override;
 
   void set_fail_writes(bool fail);
+  // Runs at the start of each Delete, without the store's lock (a test can act meanwhile).
+  void set_delete_hook(std::function<void(std::string_view key)> hook);
   size_t size() const;
   bool Contains(std::string_view key) const;
   std::string Get(std::string_view key) const;  // empty when absent
@@ -59,6 +62,7 @@ class InMemoryClientRecordStore final : public ClientRecordStore {
   mutable std::mutex mu_;
   std::map<std::string, std::string, std::less<>> records_;
   bool fail_writes_ = false;
+  std::function<void(std::string_view)> delete_hook_;  // guarded by mu_
 };
 
 // What the state module keeps per client owner.

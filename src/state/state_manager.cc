@@ -51,12 +51,20 @@ Status StateManager::Recover() {
 // Removes a client ID and everything it holds. `delete_record`: also its record on stable
 // storage (not when a newer client ID of the same owner has just written its own).
 ExpiredClient StateManager::DropClientLocked(Client& c, bool delete_record) {
+  return *DropClientIfLocked(c, delete_record, nullptr);
+}
+
+std::optional<ExpiredClient> StateManager::DropClientIfLocked(
+    Client& c, bool delete_record, const std::function<bool(const Client&)>& still_idle) {
   ExpiredClient out;
   out.clientid = c.clientid;
   out.owner = c.owner;
   out.confirmed = c.confirmed;
   {
     std::lock_guard lock(sessions_.mu());
+    // SEQUENCE renews under this lock alone: checked here, it either came first (the client
+    // stays) or finds no session (NFS4ERR_BADSESSION).
+    if (still_idle && !still_idle(c)) return std::nullopt;
     for (Session* s : sessions_.ForClient(c.clientid)) {
       sessions_.Remove(s->id);
       out.sessions++;
@@ -126,21 +134,27 @@ std::vector<ExpiredClient> StateManager::ExpireClients(Instant now) {
     }
   }
   std::lock_guard lock(clients_.mu());
+  // Sessions lock held: a client whose lease ran out and that has no request under way.
+  auto idle = [&](const Client& c) {
+    if (now - c.live->last_renewed() < lease) return false;
+    for (Session* session : sessions_.ForClient(c.clientid)) {
+      if (session->slots_in_progress > 0) return false;
+    }
+    return true;
+  };
   std::vector<Client*> expired;
   {
     std::lock_guard s(sessions_.mu());
     for (Client* c : clients_.All()) {
-      if (now - c->live->last_renewed() < lease) continue;
-      bool busy = false;
-      for (Session* session : sessions_.ForClient(c->clientid)) {
-        busy = busy || session->slots_in_progress > 0;
-      }
-      if (!busy) expired.push_back(c);
+      if (idle(*c)) expired.push_back(c);
     }
   }
   std::vector<ExpiredClient> out;
   for (Client* c : expired) {
-    out.push_back(DropClientLocked(*c, /*delete_record=*/true));
+    // Checked again as it goes: a SEQUENCE may have renewed it since the list was made.
+    std::optional<ExpiredClient> gone = DropClientIfLocked(*c, /*delete_record=*/true, idle);
+    if (!gone) continue;
+    out.push_back(std::move(*gone));
     spdlog::info("state: client {:#x} lease expired: dropped {} sessions, {} opens, {} locks",
                  out.back().clientid, out.back().sessions, out.back().dropped.opens,
                  out.back().dropped.lock_ranges);

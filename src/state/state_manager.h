@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -260,6 +261,10 @@ class StateManager {
   CreateSessionReply MakeSession(Client& c, const Negotiated& n, ConnectionId conn);
   // Dropping clients and ending grace (state_manager.cc); the clients lock is held.
   ExpiredClient DropClientLocked(Client& c, bool delete_record);
+  // DropClientLocked, unless `still_idle` (checked under the sessions lock, before anything
+  // goes) says no; then nullopt and nothing changes.
+  std::optional<ExpiredClient> DropClientIfLocked(Client& c, bool delete_record,
+                                                  const std::function<bool(const Client&)>& still_idle);
   void EndGraceLocked();
   void PutRecordLocked(const Client& c, bool reclaim_complete, const char* why);
   // SEQUENCE (sessions.cc).

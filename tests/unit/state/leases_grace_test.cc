@@ -50,6 +50,38 @@ TEST(Leases, ExpiryDropsTheClientWithItsOpensAndLocks) {
   EXPECT_EQ(2u, server->Stats().stateids);  // only b's open and lock remain
 }
 
+// RFC 8881 8.3: a SEQUENCE that succeeds renews the lease. The expirer picks expired clients
+// and then drops them one by one; a client whose SEQUENCE arrives in between keeps its
+// session and its state (and is not answered OK and then dropped).
+TEST(Leases, AClientRenewingWhileTheExpirerRunsKeepsItsState) {
+  TestServer server;
+  MountedClient a = Mount(server, "client-a");
+  MountedClient b = Mount(server, "client-b", 1, 2);
+  ASSERT_STAT(NFS4_OK, server->Open(OpenReq(a.clientid, "oa", 1, RW)).status);
+  ASSERT_STAT(NFS4_OK, server->Open(OpenReq(b.clientid, "ob", 2, RW)).status);
+  server.clock.Advance(std::chrono::seconds(91));  // both leases ran out
+  std::string first;
+  server.store.set_delete_hook([&](std::string_view owner) {
+    if (!first.empty()) return;
+    first = std::string(owner);  // the expirer is dropping this one; the other renews now
+    const MountedClient& other = first == "client-a" ? b : a;
+    auto seq = server->Sequence(SeqArgs(other.session, 1), 3, server.clock.Now(), {2, 100});
+    EXPECT_STAT(NFS4_OK, seq.status);
+    if (seq.lease) seq.lease->Complete({});
+  });
+  std::vector<ExpiredClient> gone = server->ExpireClients(server.clock.Now());
+  server.store.set_delete_hook(nullptr);
+  ASSERT_FALSE(first.empty());
+  ASSERT_EQ(1u, gone.size()) << "a client that renewed was dropped";
+  EXPECT_EQ(first, gone[0].owner);
+  const MountedClient& kept = first == "client-a" ? b : a;
+  EXPECT_TRUE(server.store.Contains(first == "client-a" ? "client-b" : "client-a"));
+  EXPECT_EQ(1u, server->Stats().stateids);  // the survivor's open
+  auto next = server->Sequence(SeqArgs(kept.session, 2), 3, server.clock.Now(), {2, 100});
+  EXPECT_STAT(NFS4_OK, next.status);
+  if (next.lease) next.lease->Complete({});
+}
+
 TEST(Leases, LeaseTimeIsConfigurable) {
   StateLimits limits;
   limits.lease_time_s = 10;
