@@ -250,10 +250,17 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
       AppendStatusOnly(reply, status == NFS4ERR_OP_ILLEGAL ? uint32_t(OP_ILLEGAL) : opnum, status);
       break;
     }
+    ctx.reply_bytes = out.size() - reply.start;
+    if (ctx.slot && (info->flags & kChangesState) &&
+        ctx.reply_bytes + kStateChangeResultBytesMax > ctx.slot->max_cached_response_bytes()) {
+      // Refused before it runs: the client may retry it in a smaller compound, and the error
+      // the slot caches is true (nothing was done).
+      AppendStatusOnly(reply, opnum, NFS4ERR_REP_TOO_BIG_TO_CACHE);
+      break;
+    }
     nfs_resop4 res;
     std::memset(&res, 0, sizeof(res));
     res.resop = nfs_opnum4(opnum);
-    ctx.reply_bytes = out.size() - reply.start;
     if (info->handler == nullptr) {
       SetResultStatus(res, NFS4ERR_NOTSUPP);
       status = NFS4ERR_NOTSUPP;

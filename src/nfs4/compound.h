@@ -97,7 +97,16 @@ enum OpFlags : uint32_t {
   // thread too when commits do not wait for their sync (deferred durability; the reply waits
   // for it instead, rpc::ReplyGate).
   kCommits = 1u << 5,
+  // Changes state (the namespace, opens, locks, delegations, data): under sa_cachethis it runs
+  // only if its result surely fits the cached reply size, since NFS4ERR_REP_TOO_BIG_TO_CACHE
+  // must mean it was not done (RFC 8881 2.10.6.4). Its result is small (under
+  // kStateChangeResultBytesMax); results that can be large (READ, READDIR, GETATTR) only read.
+  kChangesState = 1u << 6,
 };
+
+// The most bytes the result of a kChangesState operation takes (OPEN with a delegation and an
+// attribute bitmap is under 200).
+inline constexpr size_t kStateChangeResultBytesMax = 512;
 
 struct OpInfo {
   const char* name = nullptr;  // nullptr: not an operation number

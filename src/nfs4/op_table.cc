@@ -9,7 +9,8 @@ namespace {
 
 constexpr uint32_t kFh = kNeedsCurrentFh;
 constexpr uint32_t kIn = kInline;
-constexpr uint32_t kCo = kCommits;
+constexpr uint32_t kCo = kCommits | kChangesState;
+constexpr uint32_t kCh = kChangesState;
 
 struct Row {
   uint32_t opnum;
@@ -23,20 +24,20 @@ constexpr Row kRows[] = {
     {OP_COMMIT, {"COMMIT", ops::Commit, kFh}},
     {OP_CREATE, {"CREATE", ops::Create, kFh | kCo}},
     {OP_DELEGPURGE, {"DELEGPURGE", nullptr, 0}},  // no CLAIM_DELEGATE_PREV (RFC 8881 18.5)
-    {OP_DELEGRETURN, {"DELEGRETURN", ops::DelegReturn, kFh | kIn}},
+    {OP_DELEGRETURN, {"DELEGRETURN", ops::DelegReturn, kFh | kIn | kCh}},
     {OP_GETATTR, {"GETATTR", ops::GetAttr, kFh | kIn}},
     {OP_GETFH, {"GETFH", ops::GetFh, kFh | kIn}},
     {OP_LINK, {"LINK", ops::Link, kFh | kCo}},
-    {OP_LOCK, {"LOCK", ops::Lock, kFh | kIn}},
+    {OP_LOCK, {"LOCK", ops::Lock, kFh | kIn | kCh}},
     {OP_LOCKT, {"LOCKT", ops::LockT, kFh | kIn}},
-    {OP_LOCKU, {"LOCKU", ops::LockU, kFh | kIn}},
+    {OP_LOCKU, {"LOCKU", ops::LockU, kFh | kIn | kCh}},
     {OP_LOOKUP, {"LOOKUP", ops::Lookup, kFh | kIn}},
     {OP_LOOKUPP, {"LOOKUPP", ops::LookupP, kFh | kIn}},
     {OP_NVERIFY, {"NVERIFY", ops::NVerify, kFh | kIn}},
     {OP_OPEN, {"OPEN", ops::Open, kFh | kCo}},
     {OP_OPENATTR, {"OPENATTR", nullptr, 0}},  // no named attributes (RFC 8881 5.3)
     {OP_OPEN_CONFIRM, {"OPEN_CONFIRM", nullptr, kMinor0Only}},
-    {OP_OPEN_DOWNGRADE, {"OPEN_DOWNGRADE", ops::OpenDowngrade, kFh | kIn}},
+    {OP_OPEN_DOWNGRADE, {"OPEN_DOWNGRADE", ops::OpenDowngrade, kFh | kIn | kCh}},
     {OP_PUTFH, {"PUTFH", ops::PutFh, kIn}},
     {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, kIn}},  // the public fh is the root (RFC 8881 18.20)
     {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, kIn}},
@@ -53,14 +54,14 @@ constexpr Row kRows[] = {
     {OP_SETCLIENTID, {"SETCLIENTID", nullptr, kMinor0Only}},
     {OP_SETCLIENTID_CONFIRM, {"SETCLIENTID_CONFIRM", nullptr, kMinor0Only}},
     {OP_VERIFY, {"VERIFY", ops::Verify, kFh | kIn}},
-    {OP_WRITE, {"WRITE", ops::Write, kFh}},
+    {OP_WRITE, {"WRITE", ops::Write, kFh | kCh}},
     {OP_RELEASE_LOCKOWNER, {"RELEASE_LOCKOWNER", nullptr, kMinor0Only}},
     {OP_BACKCHANNEL_CTL, {"BACKCHANNEL_CTL", ops::BackchannelCtl, 0}},
     {OP_BIND_CONN_TO_SESSION, {"BIND_CONN_TO_SESSION", ops::BindConnToSession, kSessionless}},
     {OP_EXCHANGE_ID, {"EXCHANGE_ID", ops::ExchangeId, kSessionless}},
     {OP_CREATE_SESSION, {"CREATE_SESSION", ops::CreateSession, kSessionless}},
     {OP_DESTROY_SESSION, {"DESTROY_SESSION", ops::DestroySession, kSessionless}},
-    {OP_FREE_STATEID, {"FREE_STATEID", ops::FreeStateid, kIn}},
+    {OP_FREE_STATEID, {"FREE_STATEID", ops::FreeStateid, kIn | kCh}},
     {OP_GET_DIR_DELEGATION, {"GET_DIR_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.39)
     // pNFS layout operations arrive with the layout issue (DESIGN.md section 4).
     {OP_GETDEVICEINFO, {"GETDEVICEINFO", nullptr, 0}},
@@ -74,12 +75,12 @@ constexpr Row kRows[] = {
     {OP_TEST_STATEID, {"TEST_STATEID", ops::TestStateid, kIn}},
     {OP_WANT_DELEGATION, {"WANT_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.49)
     {OP_DESTROY_CLIENTID, {"DESTROY_CLIENTID", ops::DestroyClientId, kSessionless}},
-    {OP_RECLAIM_COMPLETE, {"RECLAIM_COMPLETE", ops::ReclaimComplete, 0}},
+    {OP_RECLAIM_COMPLETE, {"RECLAIM_COMPLETE", ops::ReclaimComplete, kCh}},
     // NFSv4.2 (RFC 7862): copy, advice, WRITE_SAME and CLONE are not served yet.
-    {OP_ALLOCATE, {"ALLOCATE", ops::Allocate, kFh | kMinor2}},
+    {OP_ALLOCATE, {"ALLOCATE", ops::Allocate, kFh | kMinor2 | kCh}},
     {OP_COPY, {"COPY", nullptr, kFh | kMinor2}},
     {OP_COPY_NOTIFY, {"COPY_NOTIFY", nullptr, kFh | kMinor2}},  // no inter-server copy
-    {OP_DEALLOCATE, {"DEALLOCATE", ops::Deallocate, kFh | kMinor2}},
+    {OP_DEALLOCATE, {"DEALLOCATE", ops::Deallocate, kFh | kMinor2 | kCh}},
     {OP_IO_ADVISE, {"IO_ADVISE", nullptr, kFh | kMinor2}},
     {OP_LAYOUTERROR, {"LAYOUTERROR", nullptr, kFh | kMinor2}},
     {OP_LAYOUTSTATS, {"LAYOUTSTATS", nullptr, kFh | kMinor2}},

@@ -930,6 +930,80 @@ TEST_F(MdsExportRulesTest, AFlavorTheRuleDoesNotTakeGetsWrongsecAndSecinfoSaysWh
   EXPECT_EQ(uint32_t(AUTH_NONE), flavors->SECINFO4resok_val[0].flavor);
 }
 
+// RFC 8881 2.10.6.4: NFS4ERR_REP_TOO_BIG_TO_CACHE means the operation was not done, so that
+// the cached error tells the truth on a retry. An operation that changes state runs under
+// sa_cachethis only if its result surely fits what the slot can cache; otherwise it is
+// refused before it runs.
+TEST_F(MdsNfs4Test, UnderCachethisAChangeThatMayNotFitTheCacheIsRefusedBeforeItRuns) {
+  auto rpc_client = rpc::Client::Connect("127.0.0.1", server_->port());
+  ASSERT_TRUE(rpc_client.ok());
+  auto run = [&](const CompoundBuilder& b) -> Result<nfs4client::CompoundResult> {
+    std::vector<uint8_t> args;
+    if (Status st = b.Encode(args, 1); !st.ok()) return st;
+    auto reply = (*rpc_client)->Call(NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND,
+                                     rpc::AuthSysCred(0, 0), args);
+    if (!reply.ok()) return reply.status();
+    return nfs4client::CompoundResult::Decode(reply->results());
+  };
+  CompoundBuilder eid;
+  eid.ExchangeId({.owner_id = "cachethis-test"});
+  auto e = run(eid);
+  ASSERT_TRUE(e.ok() && e->ExchangeId()) << (e.ok() ? e->Describe() : e.status().ToString());
+  nfs4client::CreateSessionArgs csa;
+  csa.clientid = e->ExchangeId()->eir_clientid;
+  csa.sequence = e->ExchangeId()->eir_sequenceid;
+  csa.fore = {0, 1 << 16, 1 << 16, 1024, 16, 1};  // 1 KiB of cached reply per slot
+  csa.back = {0, 4096, 4096, 0, 2, 1};
+  CompoundBuilder cs;
+  cs.CreateSession(csa);
+  auto session = run(cs);
+  ASSERT_TRUE(session.ok() && session->CreateSession())
+      << (session.ok() ? session->Describe() : session.status().ToString());
+  ASSERT_EQ(1024u, session->CreateSession()->csr_fore_chan_attrs.ca_maxresponsesize_cached);
+  nfs4client::SessionId sid;
+  std::memcpy(sid.data(), session->CreateSession()->csr_sessionid, sid.size());
+  sequenceid4 seq = 0;
+  auto in_session = [&](CompoundBuilder& ops, bool cachethis) {
+    CompoundBuilder b;
+    b.Sequence(sid, ++seq, 0, 0, cachethis);
+    for (size_t i = 0; i < ops.size(); ++i) b.Raw(ops.at(i));
+    auto r = run(b);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r;
+  };
+  CompoundBuilder mkdir;
+  mkdir.PutRootFh().CreateDir("d");
+  auto m = in_session(mkdir, true);  // small: it fits
+  ASSERT_TRUE(m.ok() && m->ok()) << m->Describe();
+
+  // Results that fill the cacheable size but for less than a state change may need.
+  const auto wide = nfs4client::MakeBitmap(
+      {FATTR4_TYPE, FATTR4_CHANGE, FATTR4_SIZE, FATTR4_FILEID, FATTR4_MODE, FATTR4_NUMLINKS,
+       FATTR4_OWNER, FATTR4_OWNER_GROUP, FATTR4_SPACE_USED, FATTR4_TIME_ACCESS,
+       FATTR4_TIME_MODIFY, FATTR4_TIME_METADATA});
+  CompoundBuilder padded_remove;
+  padded_remove.PutRootFh();
+  for (int i = 0; i < 5; ++i) padded_remove.GetAttr(wide);
+  padded_remove.Remove("d");
+  auto refused = in_session(padded_remove, true);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_NFS4(NFS4ERR_REP_TOO_BIG_TO_CACHE, refused->StatusOf(OP_REMOVE).value_or(NFS4_OK))
+      << refused->Describe();
+  CompoundBuilder lookup;
+  lookup.PutRootFh().Lookup("d");
+  auto still = in_session(lookup, false);
+  ASSERT_TRUE(still.ok());
+  EXPECT_NFS4(NFS4_OK, still->FirstError()) << "refused, yet the directory went";
+
+  // Not cached, the same compound runs.
+  auto done = in_session(padded_remove, false);
+  ASSERT_TRUE(done.ok());
+  EXPECT_NFS4(NFS4_OK, done->FirstError()) << done->Describe();
+  auto gone = in_session(lookup, false);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_NFS4(NFS4ERR_NOENT, gone->FirstError());
+}
+
 // ---- extended attributes (RFC 8276) ------------------------------------------------------
 
 std::span<const uint8_t> Bytes(std::string_view s) {
