@@ -42,6 +42,8 @@ nfsstat4 ValidateShare(uint32_t share_access, uint32_t share_deny, uint32_t* acc
   return NFS4_OK;
 }
 
+uint16_t SharePair(uint32_t access, uint32_t deny) { return uint16_t(1u << (access * 4 + deny)); }
+
 }  // namespace
 
 FileStateTable::FileStateTable(uint32_t boot_epoch, const StateLimits& limits, GracePeriod& grace)
@@ -407,6 +409,7 @@ OpenResult FileStateTable::OpenExisting(Entry& e, FileState& f, uint32_t access,
   CountShares(f, e.share_access, e.share_deny, -1);
   e.share_access |= access;
   e.share_deny |= deny;
+  e.share_pairs |= SharePair(access, deny);
   CountShares(f, e.share_access, e.share_deny, +1);
   e.seqid = NextSeqid(e.seqid);
   OpenResult r(NFS4_OK);
@@ -422,6 +425,7 @@ OpenResult FileStateTable::OpenNew(const OpenRequest& req, ClientFiles& cf, uint
   e.owner = std::string(req.owner);
   e.share_access = access;
   e.share_deny = deny;
+  e.share_pairs = SharePair(access, deny);
   e.reclaimed = req.reclaim;
   FileState& f = File(req.fileid);
   f.opens[OwnerKey{req.clientid, e.owner}] = e.id;
@@ -431,17 +435,33 @@ OpenResult FileStateTable::OpenNew(const OpenRequest& req, ClientFiles& cf, uint
   return r;
 }
 
-// 18.18.3: the new access and deny must be a subset of what the open has now (and access not
-// empty); otherwise NFS4ERR_INVAL.
+// 18.18.3: share_access is READ, WRITE or BOTH (no delegation wishes: MUST be NFS4ERR_INVAL),
+// and the new (access, deny) the union of some of the OPENs in effect for the owner (SHOULD;
+// knfsd asks it too); otherwise NFS4ERR_INVAL. The OPENs it leaves out are no longer in effect.
 StateidResult FileStateTable::OpenDowngrade(clientid4 clientid, uint64_t fileid,
                                             const OPEN_DOWNGRADE4args& args) {
   Found found = Lookup(clientid, args.open_stateid, {TypeBit(StateidType::kOpen), fileid});
   if (found.status != NFS4_OK) return {found.status};
+  if ((args.share_access & ~kAccessBits) != 0) return {NFS4ERR_INVAL};
   uint32_t access = 0, deny = 0;
   nfsstat4 st = ValidateShare(args.share_access, args.share_deny, &access, &deny);
   if (st != NFS4_OK) return {st};
   Entry& e = *found.entry;
-  if ((access & ~e.share_access) != 0 || (deny & ~e.share_deny) != 0) return {NFS4ERR_INVAL};
+  // The OPENs within the new pair: if any of them unite to it, all of them do.
+  uint16_t kept = 0;
+  uint32_t kept_access = 0, kept_deny = 0;
+  for (uint32_t a = 1; a <= kAccessBits; ++a) {
+    for (uint32_t d = 0; d <= kDenyBits; ++d) {
+      if ((e.share_pairs & SharePair(a, d)) == 0 || (a & ~access) != 0 || (d & ~deny) != 0) {
+        continue;
+      }
+      kept |= SharePair(a, d);
+      kept_access |= a;
+      kept_deny |= d;
+    }
+  }
+  if (kept_access != access || kept_deny != deny) return {NFS4ERR_INVAL};
+  e.share_pairs = kept;
   FileState& f = File(fileid);
   CountShares(f, e.share_access, e.share_deny, -1);
   e.share_access = access;

@@ -22,6 +22,9 @@ struct FileStateTable::Entry {
   std::string owner;               // open: the open-owner; lock: the lock-owner
   uint32_t share_access = 0;       // open: OPEN4_SHARE_ACCESS_{READ,WRITE} bits
   uint32_t share_deny = 0;         // open: OPEN4_SHARE_DENY_{READ,WRITE} bits
+  // open: the (access, deny) pairs of the OPENs in effect, bit access * 4 + deny: what
+  // OPEN_DOWNGRADE may go back to (18.18.3).
+  uint16_t share_pairs = 0;
   bool reclaimed = false;          // open: obtained by CLAIM_PREVIOUS
   std::vector<uint64_t> lock_ids;  // open: lock stateids derived from it
   uint64_t open_id = 0;            // lock: the open it derives from

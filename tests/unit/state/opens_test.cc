@@ -52,13 +52,23 @@ TEST_F(OpensTest, RepeatedOpenByTheOwnerUpgradesAndBumpsSeqid) {
   EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(b, "b1", R).status);  // the union denies READ now
 }
 
-TEST_F(OpensTest, DowngradeToASubsetOnly) {
+// 18.18.3: the new access and deny are the union of some of the owner's OPENs in effect
+// (what knfsd asks too): READ alone after an OPEN for BOTH is not.
+TEST_F(OpensTest, DowngradeToWhatTheOwnersOpensUniteToOnly) {
   OpenResult o = Open(a, "a1", RW, DR | DW);
   ASSERT_STAT(NFS4_OK, o.status);
   EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(b, "b1", R).status);
-  StateidResult d = server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(o.stateid, R, DN));
+  EXPECT_STAT(NFS4ERR_INVAL,
+              server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(o.stateid, R, DN)).status);
+  OpenResult o2 = Open(a, "a1", R);  // the owner opens for reading too
+  ASSERT_STAT(NFS4_OK, o2.status);
+  EXPECT_STAT(NFS4ERR_INVAL,  // delegation wishes have no place in a downgrade (MUST)
+              server->OpenDowngrade(a.clientid, kFile,
+                                    DowngradeArgs(o2.stateid, R | OPEN4_SHARE_ACCESS_WANT_READ_DELEG, DN))
+                  .status);
+  StateidResult d = server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(o2.stateid, R, DN));
   ASSERT_STAT(NFS4_OK, d.status);
-  EXPECT_EQ(2u, d.stateid.seqid);
+  EXPECT_EQ(3u, d.stateid.seqid);
   EXPECT_STAT(NFS4_OK, Open(b, "b1", RW).status);
   EXPECT_STAT(NFS4ERR_INVAL,
               server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(d.stateid, W, DN)).status);
@@ -68,7 +78,22 @@ TEST_F(OpensTest, DowngradeToASubsetOnly) {
               server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(d.stateid, 0, DN)).status);
   // The stateid before the downgrade is old now.
   EXPECT_STAT(NFS4ERR_OLD_STATEID,
-              server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(o.stateid, R, DN)).status);
+              server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(o2.stateid, R, DN)).status);
+}
+
+// Two OPENs, (READ, DENY_WRITE) and (WRITE, DENY_NONE): WRITE with DENY_WRITE unites no subset
+// of them; WRITE alone, or both together, do.
+TEST_F(OpensTest, DowngradeTakesTheAccessAndDenyOfTheSameOpens) {
+  ASSERT_STAT(NFS4_OK, Open(a, "a1", R, DW).status);
+  OpenResult o = Open(a, "a1", W);
+  ASSERT_STAT(NFS4_OK, o.status);
+  EXPECT_STAT(NFS4ERR_INVAL,
+              server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(o.stateid, W, DW)).status);
+  StateidResult same = server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(o.stateid, RW, DW));
+  ASSERT_STAT(NFS4_OK, same.status);
+  StateidResult w = server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(same.stateid, W, DN));
+  ASSERT_STAT(NFS4_OK, w.status);
+  EXPECT_STAT(NFS4_OK, Open(b, "b1", W).status);  // the deny of WRITE went with the READ open
 }
 
 TEST_F(OpensTest, CloseFreesTheOpenAndAnswersTheInvalidStateid) {
