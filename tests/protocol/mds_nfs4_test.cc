@@ -930,44 +930,120 @@ TEST_F(MdsExportRulesTest, AFlavorTheRuleDoesNotTakeGetsWrongsecAndSecinfoSaysWh
   EXPECT_EQ(uint32_t(AUTH_NONE), flavors->SECINFO4resok_val[0].flavor);
 }
 
+// A session over a raw RPC client with the fore channel attributes a test chooses
+// (maxresponsesize, maxresponsesize_cached), AUTH_SYS root throughout.
+class RawSession {
+ public:
+  static std::unique_ptr<RawSession> Open(uint16_t port, const std::string& owner,
+                                          uint32_t maxresponsesize, uint32_t cached) {
+    auto self = std::unique_ptr<RawSession>(new RawSession);
+    auto c = rpc::Client::Connect("127.0.0.1", port);
+    EXPECT_TRUE(c.ok());
+    if (!c.ok()) return nullptr;
+    self->rpc_ = std::move(*c);
+    CompoundBuilder eid;
+    eid.ExchangeId({.owner_id = owner});
+    auto e = self->Run(eid);
+    EXPECT_TRUE(e.ok() && e->ExchangeId()) << (e.ok() ? e->Describe() : e.status().ToString());
+    if (!e.ok() || !e->ExchangeId()) return nullptr;
+    nfs4client::CreateSessionArgs csa;
+    csa.clientid = e->ExchangeId()->eir_clientid;
+    csa.sequence = e->ExchangeId()->eir_sequenceid;
+    csa.fore = {0, 1 << 16, maxresponsesize, cached, 16, 1};
+    csa.back = {0, 4096, 4096, 0, 2, 1};
+    CompoundBuilder cs;
+    cs.CreateSession(csa);
+    auto session = self->Run(cs);
+    EXPECT_TRUE(session.ok() && session->CreateSession())
+        << (session.ok() ? session->Describe() : session.status().ToString());
+    if (!session.ok() || !session->CreateSession()) return nullptr;
+    self->fore_ = session->CreateSession()->csr_fore_chan_attrs;
+    std::memcpy(self->sid_.data(), session->CreateSession()->csr_sessionid, self->sid_.size());
+    return self;
+  }
+
+  Result<nfs4client::CompoundResult> Run(const CompoundBuilder& b) {
+    std::vector<uint8_t> args;
+    if (Status st = b.Encode(args, 1); !st.ok()) return st;
+    auto reply = rpc_->Call(NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, rpc::AuthSysCred(0, 0), args);
+    if (!reply.ok()) return reply.status();
+    return nfs4client::CompoundResult::Decode(reply->results());
+  }
+  // SEQUENCE on slot 0, then `ops`.
+  Result<nfs4client::CompoundResult> InSession(const CompoundBuilder& ops, bool cachethis) {
+    CompoundBuilder b;
+    b.Sequence(sid_, ++seq_, 0, 0, cachethis);
+    for (size_t i = 0; i < ops.size(); ++i) b.Raw(ops.at(i));
+    return Run(b);
+  }
+  const channel_attrs4& fore() const { return fore_; }
+
+ private:
+  RawSession() = default;
+  std::unique_ptr<rpc::Client> rpc_;
+  nfs4client::SessionId sid_{};
+  sequenceid4 seq_ = 0;
+  channel_attrs4 fore_{};
+};
+
+// RFC 8881 18.23.3: the server may return fewer entries than maxcount allows. A listing whose
+// maxcount is more than the session's reply can carry stops where the room ends, instead of
+// being built whole (on an I/O thread) and then refused as NFS4ERR_REP_TOO_BIG.
+TEST_F(MdsNfs4Test, ReaddirStopsWhereTheSessionsReplyRoomEnds) {
+  auto s = RawSession::Open(server_->port(), "readdir-room-test", 4096, 1024);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(4096u, s->fore().ca_maxresponsesize);
+  CompoundBuilder mkdir;
+  mkdir.PutRootFh().CreateDir("d");
+  ASSERT_TRUE(s->InSession(mkdir, false).ok());
+  for (int i = 0; i < 300; ++i) {
+    CompoundBuilder mk;
+    mk.PutRootFh().Lookup("d").CreateDir("entry-with-a-longish-name-" + std::to_string(i));
+    auto r = s->InSession(mk, false);
+    ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.status().ToString());
+  }
+  std::set<std::string> seen;
+  nfs_cookie4 cookie = 0;
+  for (int page = 0; page < 100; ++page) {
+    CompoundBuilder list;
+    list.PutRootFh().Lookup("d").Readdir(
+        {.cookie = cookie, .dircount = 0, .maxcount = 1 << 20,
+         .attrs = nfs4client::MakeBitmap({FATTR4_TYPE, FATTR4_FILEID})});
+    auto r = s->InSession(list, false);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(NFS4_OK, r->FirstError()) << r->Describe();
+    const READDIR4resok* ok = r->Readdir();
+    ASSERT_NE(nullptr, ok);
+    size_t n = 0;
+    for (const entry4* e = ok->reply.entries; e != nullptr; e = e->nextentry, ++n) {
+      seen.insert(std::string(e->name.utf8string_val, e->name.utf8string_len));
+      cookie = e->cookie;
+    }
+    ASSERT_GT(n, 0u);
+    if (ok->reply.eof) break;
+  }
+  EXPECT_EQ(300u, seen.size()) << "every entry, over pages the session can carry";
+  // Cached replies have the cached size for room.
+  CompoundBuilder cached;
+  cached.PutRootFh().Lookup("d").Readdir(
+      {.dircount = 0, .maxcount = 1 << 20, .attrs = nfs4client::MakeBitmap({FATTR4_TYPE})});
+  auto c = s->InSession(cached, true);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_NFS4(NFS4_OK, c->FirstError()) << c->Describe();
+  ASSERT_NE(nullptr, c->Readdir());
+  EXPECT_FALSE(c->Readdir()->reply.eof);
+}
+
 // RFC 8881 2.10.6.4: NFS4ERR_REP_TOO_BIG_TO_CACHE means the operation was not done, so that
 // the cached error tells the truth on a retry. An operation that changes state runs under
 // sa_cachethis only if its result surely fits what the slot can cache; otherwise it is
 // refused before it runs.
 TEST_F(MdsNfs4Test, UnderCachethisAChangeThatMayNotFitTheCacheIsRefusedBeforeItRuns) {
-  auto rpc_client = rpc::Client::Connect("127.0.0.1", server_->port());
-  ASSERT_TRUE(rpc_client.ok());
-  auto run = [&](const CompoundBuilder& b) -> Result<nfs4client::CompoundResult> {
-    std::vector<uint8_t> args;
-    if (Status st = b.Encode(args, 1); !st.ok()) return st;
-    auto reply = (*rpc_client)->Call(NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND,
-                                     rpc::AuthSysCred(0, 0), args);
-    if (!reply.ok()) return reply.status();
-    return nfs4client::CompoundResult::Decode(reply->results());
-  };
-  CompoundBuilder eid;
-  eid.ExchangeId({.owner_id = "cachethis-test"});
-  auto e = run(eid);
-  ASSERT_TRUE(e.ok() && e->ExchangeId()) << (e.ok() ? e->Describe() : e.status().ToString());
-  nfs4client::CreateSessionArgs csa;
-  csa.clientid = e->ExchangeId()->eir_clientid;
-  csa.sequence = e->ExchangeId()->eir_sequenceid;
-  csa.fore = {0, 1 << 16, 1 << 16, 1024, 16, 1};  // 1 KiB of cached reply per slot
-  csa.back = {0, 4096, 4096, 0, 2, 1};
-  CompoundBuilder cs;
-  cs.CreateSession(csa);
-  auto session = run(cs);
-  ASSERT_TRUE(session.ok() && session->CreateSession())
-      << (session.ok() ? session->Describe() : session.status().ToString());
-  ASSERT_EQ(1024u, session->CreateSession()->csr_fore_chan_attrs.ca_maxresponsesize_cached);
-  nfs4client::SessionId sid;
-  std::memcpy(sid.data(), session->CreateSession()->csr_sessionid, sid.size());
-  sequenceid4 seq = 0;
+  auto s = RawSession::Open(server_->port(), "cachethis-test", 1 << 16, 1024);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(1024u, s->fore().ca_maxresponsesize_cached);  // 1 KiB of cached reply per slot
   auto in_session = [&](CompoundBuilder& ops, bool cachethis) {
-    CompoundBuilder b;
-    b.Sequence(sid, ++seq, 0, 0, cachethis);
-    for (size_t i = 0; i < ops.size(); ++i) b.Raw(ops.at(i));
-    auto r = run(b);
+    auto r = s->InSession(ops, cachethis);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r;
   };

@@ -1,6 +1,8 @@
 // READDIR (RFC 8881 18.23). Cookies are the namespace's per-directory entry cookies (stable
 // while the directory changes), shifted past 0, 1 and 2, which RFC 8881 18.23.3 reserves.
 // The cookie verifier is constant: a cookie never expires, so it never needs checking.
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "nfs4/ops/common.h"
@@ -30,9 +32,19 @@ const AttrBitmap kInodeAttrs = {FATTR4_CHANGE,      FATTR4_SIZE,        FATTR4_F
                                 FATTR4_TIME_ACCESS, FATTR4_TIME_CREATE, FATTR4_TIME_METADATA,
                                 FATTR4_TIME_MODIFY};
 
+// What fits of the session's reply after the results before this one (ca_maxresponsesize, and
+// ca_maxresponsesize_cached when the reply is cached), less the op's status and opcode.
+size_t ReplyRoomBytes(const CompoundContext& ctx) {
+  if (!ctx.slot) return SIZE_MAX;
+  uint64_t limit = std::min(ctx.slot->max_response_bytes(), ctx.slot->max_cached_response_bytes());
+  uint64_t used = ctx.reply_bytes + 8;
+  return limit > used ? size_t(std::min<uint64_t>(limit - used, SIZE_MAX)) : 0;
+}
+
 struct Filler {
   CompoundContext& ctx;
   const READDIR4args& args;
+  size_t maxcount;  // args.maxcount, or less when the session's reply has less room (18.23.3)
   FsAttrs fs;
   AttrBitmap requested;
   bool with_inodes = true;
@@ -64,7 +76,7 @@ struct Filler {
     if (error != NFS4_OK) return false;
     size_t entry_dir_bytes = 8 + 4 + Pad4(e.name.size());
     size_t bytes = 4 + entry_dir_bytes + 4 + 4 * attrs.mask.WordCount() + 4 + Pad4(attrs.vals.size());
-    if (used_bytes + bytes > args.maxcount || (args.dircount && dir_bytes + entry_dir_bytes > args.dircount)) {
+    if (used_bytes + bytes > maxcount || (args.dircount && dir_bytes + entry_dir_bytes > args.dircount)) {
       return false;
     }
     used_bytes += bytes;
@@ -95,7 +107,11 @@ nfsstat4 ReadDir(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status != NFS4_OK) return out.status;
   if (a.cookie == 1 || a.cookie == 2) return out.status = NFS4ERR_BAD_COOKIE;
   if (!MayAccessInode(ctx, dir, kMayRead)) return out.status = NFS4ERR_ACCESS;
-  Filler filler{ctx, a, ctx.mds.fs_attrs(), AttrBitmap::FromWire(a.attr_request)};
+  // A reply the session cannot carry is not built: the listing stops where the room ends
+  // (the server may return fewer entries than maxcount allows, 18.23.3).
+  const size_t room = ReplyRoomBytes(ctx);
+  const size_t maxcount = std::min<size_t>(a.maxcount, room);
+  Filler filler{ctx, a, maxcount, ctx.mds.fs_attrs(), AttrBitmap::FromWire(a.attr_request)};
   filler.with_inodes = !(filler.requested & kInodeAttrs).Empty();
   uint64_t cookie = a.cookie == 0 ? 0 : a.cookie - kCookieShift;
   bool eof = false, full = false;
@@ -119,7 +135,10 @@ nfsstat4 ReadDir(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     // An empty page ends the listing whatever it says, so this loop always ends.
     eof = !full && (page->eof || page->entries.empty());
   }
-  if (filler.count == 0 && !eof) return out.status = NFS4ERR_TOOSMALL;
+  if (filler.count == 0 && !eof) {
+    // Not one entry fit: the client's maxcount is too small, or the session's reply is.
+    return out.status = room < a.maxcount ? NFS4ERR_REP_TOO_BIG : NFS4ERR_TOOSMALL;
+  }
   auto& ok = out.READDIR4res_u.resok4;
   std::memset(ok.cookieverf, 0, NFS4_VERIFIER_SIZE);
   ok.reply.entries = filler.head;
