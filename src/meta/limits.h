@@ -12,9 +12,11 @@ inline constexpr size_t kNameBytesMax = 255;
 inline constexpr size_t kSymlinkTargetBytesMax = 4095;
 // Link count of one inode (ext4's EXT4_LINK_MAX); directories count subdirectories + 2.
 inline constexpr uint32_t kLinksMax = 65000;
-// Depth walked when checking that a directory is not moved into its own subtree. A deeper
-// parent chain than this is a corrupted (cyclic) tree, not a user error.
-inline constexpr uint32_t kDirDepthMax = 4096;
+// Parent pointers followed when checking that a directory is not moved into its own subtree
+// (and by fsck). Not a limit on trees clients may build (POSIX and Linux set none on depth:
+// PATH_MAX bounds one path string, not the tree); a longer chain means a cycle, which only
+// corruption makes. A walk reads one inode per level.
+inline constexpr uint32_t kDirDepthMax = 1u << 22;
 
 // One READDIR page. The protocol layer also bounds by bytes; this bounds memory per call.
 inline constexpr uint32_t kReadDirEntriesMax = 16384;

@@ -16,6 +16,18 @@ using testing::FileArgs;
 
 class NamespaceTest : public testing::NamespaceFixture {};
 
+// No depth limit on directories (as on a local file system): a directory moved across
+// parents at the bottom of a tree 5000 deep is checked against its own subtree like any other,
+// and fsck (after each test) walks the chain.
+TEST_F(NamespaceTest, DeepTreesRenameAcrossParents) {
+  FileId cur = kRootFileId;
+  for (int depth = 0; depth < 5000; ++depth) cur = MakeDir(cur, "d");
+  FileId a = MakeDir(cur, "a");
+  FileId b = MakeDir(cur, "b");
+  ASSERT_TRUE(ns_->Rename(cur, "a", b, "a").ok());
+  EXPECT_CODE(ns_->Rename(cur, "b", a, "b"), Code::kInvalid);  // b holds a now: b into a is a cycle
+}
+
 TEST_F(NamespaceTest, FirstOpenMakesAnEmptyRootThatSurvivesReopen) {
   Inode root = Get(kRootFileId);
   EXPECT_TRUE(root.is_dir());
