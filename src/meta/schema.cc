@@ -8,6 +8,8 @@ namespace {
 
 // Inode record flags (version 3 on); an unknown bit is corruption.
 constexpr uint32_t kInodeFlagDataPastSize = 1;
+constexpr uint32_t kInodeFlagExclusiveCreated = 2;
+constexpr uint32_t kInodeFlagsKnown = kInodeFlagDataPastSize | kInodeFlagExclusiveCreated;
 
 Status Corrupt(const char* what) {
   return Status(Code::kCorruption, std::string("bad ") + what + " record");
@@ -121,7 +123,8 @@ std::string EncodeInode(const Inode& n) {
   e.Varint(n.xattr_count);
   e.Varint(n.xattr_bytes);
   e.Varint(n.xattr_cookies_issued);
-  e.Varint(n.data_past_size ? kInodeFlagDataPastSize : 0);
+  e.Varint((n.data_past_size ? kInodeFlagDataPastSize : 0) |
+           (n.exclusive_created ? kInodeFlagExclusiveCreated : 0));
   return e.Take();
 }
 
@@ -152,8 +155,11 @@ Result<Inode> DecodeInode(FileId fileid, std::string_view value) {
   }
   if (ok && version >= kInodeRecordVersion) {
     uint32_t flags = 0;
-    ok = d.Varint32(&flags) && (flags & ~kInodeFlagDataPastSize) == 0;
+    ok = d.Varint32(&flags) && (flags & ~kInodeFlagsKnown) == 0;
     n.data_past_size = (flags & kInodeFlagDataPastSize) != 0;
+    n.exclusive_created = (flags & kInodeFlagExclusiveCreated) != 0;
+  } else {
+    n.exclusive_created = n.create_verifier != 0;  // before the flag, a verifier said it
   }
   if (!ok || !d.Done()) return Corrupt("inode");
   return n;

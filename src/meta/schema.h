@@ -107,6 +107,7 @@ struct Inode {
   DeviceNumber rdev;             // block and character devices
   std::string symlink_target;    // symlinks
   uint64_t create_verifier = 0;  // regular files made by an exclusive create; else 0
+  bool exclusive_created = false;  // made by an exclusive create (its verifier may be 0)
   // Directories only (encoded only when type == kDir).
   uint64_t next_dir_cookie = 0;  // cookie the next entry added to this directory gets
   FileId parent = 0;             // ".." (the root is its own parent)

@@ -35,7 +35,10 @@ Result<CreateResult> CreateExisting(Txn& txn, const Inode& dir, std::string_view
   const Status exists(Code::kExists, "'" + std::string(name) + "' exists");
   if (args.how == CreateMode::kGuarded || existing.type != FileType::kReg) return exists;
   META_ASSIGN_OR_RETURN(Inode inode, LockInode(txn, existing.child));
-  if (args.how == CreateMode::kExclusive && inode.create_verifier != args.verifier) return exists;
+  if (args.how == CreateMode::kExclusive &&
+      (!inode.exclusive_created || inode.create_verifier != args.verifier)) {
+    return exists;  // another create's file, or another exclusive create's (verifier 0 too)
+  }
   return CreateResult{std::move(inode), false, ChangeOf(dir)};
 }
 
@@ -55,7 +58,10 @@ Inode NewInode(const OpContext& ctx, FileId fileid, const CreateArgs& args) {
     n.symlink_target = args.symlink_target;
     n.size_bytes = args.symlink_target.size();
   }
-  if (args.how == CreateMode::kExclusive) n.create_verifier = args.verifier;
+  if (args.how == CreateMode::kExclusive) {
+    n.create_verifier = args.verifier;
+    n.exclusive_created = true;
+  }
   return n;
 }
 

@@ -135,6 +135,22 @@ TEST_F(NamespaceTest, BadNamesAreRefused) {
   EXPECT_OK(ns_->Create(kRootFileId, "\xff\xfe not utf-8", FileArgs()));
 }
 
+// Verifier 0 is a verifier like any other (RFC 8881 18.16.3): an exclusive create with it
+// matches only a file an exclusive create with it made, not one made otherwise (whose stored
+// verifier is also 0).
+TEST_F(NamespaceTest, AnExclusiveCreateWithVerifierZeroMatchesOnlyItsOwnFile) {
+  MakeFile(kRootFileId, "plain");
+  CreateArgs zero = FileArgs();
+  zero.how = CreateMode::kExclusive;
+  zero.verifier = 0;
+  EXPECT_CODE(ns_->Create(kRootFileId, "plain", zero), Code::kExists);
+  ASSIGN_OR_FAIL(CreateResult made, ns_->Create(kRootFileId, "x", zero));
+  EXPECT_TRUE(made.created);
+  ASSIGN_OR_FAIL(CreateResult again, ns_->Create(kRootFileId, "x", zero));  // a retransmission
+  EXPECT_FALSE(again.created);
+  EXPECT_EQ(again.inode.fileid, made.inode.fileid);
+}
+
 TEST_F(NamespaceTest, UncheckedAndExclusiveCreateReturnTheExistingFile) {
   CreateArgs a = FileArgs();
   a.how = CreateMode::kExclusive;

@@ -113,8 +113,27 @@ TEST(SchemaTest, DataPastSizeRoundTripsAndVersionTwoInodesHaveItClear) {
   EXPECT_EQ(v2_back, file);
 
   std::string unknown_flag = EncodeInode(file);
-  unknown_flag.back() = 2;
+  unknown_flag.back() = 4;
   EXPECT_CODE(DecodeInode(42, unknown_flag), Code::kCorruption);
+}
+
+// Version 3's flags also say a file came from an exclusive create (its verifier may be 0);
+// before them a nonzero verifier said so.
+TEST(SchemaTest, ExclusiveCreatedRoundTripsAndOlderRecordsTakeItFromTheVerifier) {
+  Inode file;
+  file.fileid = 42;
+  file.exclusive_created = true;
+  file.create_verifier = 0;
+  ASSIGN_OR_FAIL(Inode back, DecodeInode(42, EncodeInode(file)));
+  EXPECT_EQ(back, file);
+
+  file.exclusive_created = false;
+  file.create_verifier = 7;
+  std::string v2 = EncodeInode(file);
+  v2.resize(v2.size() - 1);
+  v2[0] = static_cast<char>(kInodeRecordVersionNoDataPastSize);
+  ASSIGN_OR_FAIL(Inode v2_back, DecodeInode(42, v2));
+  EXPECT_TRUE(v2_back.exclusive_created);
 }
 
 TEST(SchemaTest, XattrRecordsRoundTripAndRejectDamage) {
