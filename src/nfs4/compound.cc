@@ -190,7 +190,8 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
   CompoundContext ctx(call, mds, arena);
   ctx.minorversion = minorversion;
   ctx.op_count = op_count;
-  ctx.request_bytes = args.size() + 40;  // the call header is a few words more
+  // RFC 8881 18.36.3: the channel's sizes count the RPC header (not the record mark).
+  ctx.request_bytes = call.header.bytes + args.size();
   ReplyBuilder reply{out, out.size()};
   reply.Begin(tag);
   // RFC 8881 16.2.3: an unsupported minor version gets an empty result array.
@@ -250,7 +251,7 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
       AppendStatusOnly(reply, status == NFS4ERR_OP_ILLEGAL ? uint32_t(OP_ILLEGAL) : opnum, status);
       break;
     }
-    ctx.reply_bytes = out.size() - reply.start;
+    ctx.reply_bytes = out.size() - reply.start + rpc::kAcceptedReplyHeaderBytes;
     if (ctx.slot && (info->flags & kChangesState) &&
         ctx.reply_bytes + kStateChangeResultBytesMax > ctx.slot->max_cached_response_bytes()) {
       // Refused before it runs: the client may retry it in a smaller compound, and the error
@@ -283,7 +284,7 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     reply.results++;
     reply.status = status;
     if (ctx.slot) {
-      size_t reply_bytes = out.size() - reply.start;
+      size_t reply_bytes = out.size() - reply.start + rpc::kAcceptedReplyHeaderBytes;
       nfsstat4 too_big = reply_bytes > ctx.slot->max_response_bytes() ? NFS4ERR_REP_TOO_BIG
                          : reply_bytes > ctx.slot->max_cached_response_bytes()
                              ? NFS4ERR_REP_TOO_BIG_TO_CACHE

@@ -59,8 +59,9 @@ struct CompoundContext {
   size_t op_index = 0;  // of the operation running now
   size_t op_count = 0;  // as the client declared
   uint64_t request_bytes = 0;  // of the whole call
-  // Of the reply so far (header and the results before this operation's): with the slot's
-  // max_response_bytes, what room an operation's result has (GETXATTR, LISTXATTRS).
+  // Of the reply so far (the RPC reply header, the COMPOUND header and the results before this
+  // operation's): with the slot's max_response_bytes, what room an operation's result has
+  // (GETXATTR, LISTXATTRS, READ_PLUS, READDIR).
   uint64_t reply_bytes = 0;
   std::optional<FileHandle> current_fh;
   std::optional<FileHandle> saved_fh;

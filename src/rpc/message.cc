@@ -67,6 +67,7 @@ ParseOutcome ParseCall(std::span<const uint8_t> record, CallHeader& h,
       return ParseOutcome::kBadCred;
   }
   args = r.Rest();
+  h.bytes = record.size() - args.size();
   return ParseOutcome::kOk;
 }
 

@@ -55,6 +55,7 @@ struct Credential {
 };
 
 struct CallHeader {
+  size_t bytes = 0;  // the header's length on the wire, credential included (ParseCall)
   uint32_t xid = 0;
   uint32_t rpcvers = 0;
   uint32_t prog = 0;

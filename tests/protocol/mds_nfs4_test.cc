@@ -935,7 +935,8 @@ TEST_F(MdsExportRulesTest, AFlavorTheRuleDoesNotTakeGetsWrongsecAndSecinfoSaysWh
 class RawSession {
  public:
   static std::unique_ptr<RawSession> Open(uint16_t port, const std::string& owner,
-                                          uint32_t maxresponsesize, uint32_t cached) {
+                                          uint32_t maxresponsesize, uint32_t cached,
+                                          uint32_t maxrequestsize = 1 << 16) {
     auto self = std::unique_ptr<RawSession>(new RawSession);
     auto c = rpc::Client::Connect("127.0.0.1", port);
     EXPECT_TRUE(c.ok());
@@ -949,7 +950,7 @@ class RawSession {
     nfs4client::CreateSessionArgs csa;
     csa.clientid = e->ExchangeId()->eir_clientid;
     csa.sequence = e->ExchangeId()->eir_sequenceid;
-    csa.fore = {0, 1 << 16, maxresponsesize, cached, 16, 1};
+    csa.fore = {0, maxrequestsize, maxresponsesize, cached, 16, 1};
     csa.back = {0, 4096, 4096, 0, 2, 1};
     CompoundBuilder cs;
     cs.CreateSession(csa);
@@ -977,6 +978,15 @@ class RawSession {
     return Run(b);
   }
   const channel_attrs4& fore() const { return fore_; }
+  // The COMPOUND arguments InSession would send for `ops` (the RPC call header comes on top).
+  size_t ArgsBytes(const CompoundBuilder& ops) const {
+    CompoundBuilder b;
+    b.Sequence(sid_, seq_ + 1, 0, 0, false);
+    for (size_t i = 0; i < ops.size(); ++i) b.Raw(ops.at(i));
+    std::vector<uint8_t> args;
+    EXPECT_TRUE(b.Encode(args, 1).ok());
+    return args.size();
+  }
 
  private:
   RawSession() = default;
@@ -1032,6 +1042,34 @@ TEST_F(MdsNfs4Test, ReaddirStopsWhereTheSessionsReplyRoomEnds) {
   EXPECT_NFS4(NFS4_OK, c->FirstError()) << c->Describe();
   ASSERT_NE(nullptr, c->Readdir());
   EXPECT_FALSE(c->Readdir()->reply.eof);
+}
+
+// RFC 8881 18.36.3: ca_maxrequestsize counts the whole RPC call, its header and credential
+// included (not the record mark). A call whose COMPOUND fits but whose AUTH_SYS header takes
+// it over is NFS4ERR_REQ_TOO_BIG.
+TEST_F(MdsNfs4Test, TheRequestSizeLimitCountsTheRpcHeader) {
+  CompoundBuilder lookup;
+  lookup.PutRootFh().Lookup(std::string(200, 'n'));
+  // The call header: 40 bytes and the AUTH_SYS body (stamp, machine name "manifold", uid, gid,
+  // no groups: 28 bytes), 68 in all. A limit 50 bytes over the arguments fits them (and the 40
+  // bytes the old count assumed), not the call.
+  size_t args = 0;
+  {
+    auto probe = RawSession::Open(server_->port(), "req-size-probe", 4096, 1024);
+    ASSERT_TRUE(probe);
+    args = probe->ArgsBytes(lookup);
+  }
+  auto s = RawSession::Open(server_->port(), "req-size-test", 4096, 1024, uint32_t(args + 50));
+  ASSERT_TRUE(s);
+  ASSERT_EQ(args + 50, s->fore().ca_maxrequestsize);
+  auto r = s->InSession(lookup, false);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NFS4(NFS4ERR_REQ_TOO_BIG, r->FirstError()) << r->Describe();
+  auto bigger = RawSession::Open(server_->port(), "req-size-fits", 4096, 1024, uint32_t(args + 68));
+  ASSERT_TRUE(bigger);
+  auto ok = bigger->InSession(lookup, false);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_NFS4(NFS4ERR_NOENT, ok->FirstError()) << ok->Describe();  // it ran
 }
 
 // RFC 8881 2.10.6.4: NFS4ERR_REP_TOO_BIG_TO_CACHE means the operation was not done, so that
