@@ -674,6 +674,23 @@ TEST_F(MdsNfs42Test, PastMaxfilesizeIsFbig) {
   EXPECT_NFS4(NFS4ERR_FBIG, StatusOf(alloc));
 }
 
+// An OPEN that would set the size past maxfilesize is refused before any open state is made or
+// changed: an open the owner has already is not upgraded behind its back (its stateid's seqid
+// stays, so the owner's CLOSE still matches), and no new open is left.
+TEST_F(MdsNfs42Test, AnOpenSettingASizePastMaxfilesizeIsFbigAndLeavesNoOpen) {
+  auto f = MakeFile("f", {{0, Pattern(10, 1)}});
+  const size_t stateids = state_->Stats().stateids;
+  nfs4client::AttrSet huge;
+  huge.size = uint64_t(INT64_MAX);
+  CompoundBuilder b;
+  b.PutFh(root_).Open(nfs4client::OpenArgs::Create(c_->open_owner(), "f", huge));
+  EXPECT_NFS4(NFS4ERR_FBIG, StatusOf(b));
+  EXPECT_EQ(stateids, state_->Stats().stateids);
+  EXPECT_EQ(10u, *SizeAndChange(f).size);
+  Status closed = c_->Close(f);
+  EXPECT_TRUE(closed.ok()) << "the refused OPEN changed the owner's open: " << closed.ToString();
+}
+
 TEST_F(MdsNfs42Test, NonRegularFilesGetIsdirSymlinkOrWrongType) {
   auto fifo_fh = [&] {
     CompoundBuilder b;

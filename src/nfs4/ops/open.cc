@@ -220,6 +220,10 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (out.status == NFS4_OK && t.truncate_to && !(a.share_access & OPEN4_SHARE_ACCESS_WRITE)) {
     out.status = NFS4ERR_INVAL;
   }
+  // Refused before any state is made: the size step below cannot fail for this reason then.
+  if (out.status == NFS4_OK && t.truncate_to && *t.truncate_to > ctx.mds.data().file_bytes_max()) {
+    out.status = NFS4ERR_FBIG;
+  }
   if (out.status != NFS4_OK) return out.status;
   auto guard = ctx.mds.GuardOpen(t.inode.fileid);  // until the open is recorded
   out.status = StillThere(ctx, a.claim.claim, t);
@@ -239,8 +243,13 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     size.caller = &ctx.id;  // a truncate without privilege drops the set-id bits
     auto done = ctx.mds.SetAttr(t.inode.fileid, size);
     if (!done.ok()) {
-      // A new open goes again; an upgraded one keeps its wider access (the client still holds
-      // its earlier stateid and will close it).
+      // A new open goes again, with a delegation it brought (the client never learns its
+      // stateid, so could never return it); an upgraded one keeps its wider access (the
+      // client still holds its earlier stateid and will close it).
+      if (opened.delegation.type == OPEN_DELEGATE_READ ||
+          opened.delegation.type == OPEN_DELEGATE_WRITE) {
+        ctx.mds.state().RemoveRecallable(ctx.clientid, opened.delegation.stateid);
+      }
       if (!opened.upgraded) {
         CLOSE4args close{opened.stateid.seqid, opened.stateid};
         ctx.mds.state().Close(ctx.clientid, t.inode.fileid, close);
