@@ -152,6 +152,7 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
                            off_t(a.offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
+        if (errno != EBADF) NewVerifier();  // what this file held unstable may be gone
         res.status = errno == EBADF ? NFS3ERR_ROFS : Nfs3StatusFromErrno(errno);
         return;
       }
@@ -161,9 +162,9 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
   stable_how committed = UNSTABLE;
   uint32_t stable = RawEnum(a.stable);
   if (stable == DATA_SYNC || stable == FILE_SYNC) {
-    int rc = stable == FILE_SYNC ? ::fsync(fd->get()) : ::fdatasync(fd->get());
-    if (rc != 0) {
-      res.status = Nfs3StatusFromErrno(errno);
+    if (int err = SyncFileData(fd->get(), stable == FILE_SYNC); err != 0) {
+      NewVerifier();  // the write-back error may have taken other clients' unstable data
+      res.status = Nfs3StatusFromErrno(err);
       return;
     }
     committed = stable_how(stable);
@@ -173,7 +174,7 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
   FillPostOpFd(fd->get(), export_.fsid(), ok.file_wcc.after);
   ok.count = uint32_t(done);
   ok.committed = committed;
-  std::memcpy(ok.verf, verifier_.data(), NFS3_WRITEVERFSIZE);
+  std::memcpy(ok.verf, write_verifier().data(), NFS3_WRITEVERFSIZE);
 }
 
 void Nfs3Program::Commit(Req& r, COMMIT3args& a, COMMIT3res& res) {
@@ -195,14 +196,15 @@ void Nfs3Program::Commit(Req& r, COMMIT3args& a, COMMIT3res& res) {
   }
   // The whole file is flushed: fdatasync has no range form that also syncs metadata needed
   // to read the data back (sync_file_range does not).
-  if (::fdatasync(fd->get()) != 0) {
-    res.status = Nfs3StatusFromErrno(errno);
+  if (int err = SyncFileData(fd->get(), false); err != 0) {
+    NewVerifier();  // every client's unstable data in this file must come again
+    res.status = Nfs3StatusFromErrno(err);
     return;
   }
   auto& ok = res.COMMIT3res_u.resok;
   FillPreOp(st, ok.file_wcc.before);
   FillPostOpFd(fd->get(), export_.fsid(), ok.file_wcc.after);
-  std::memcpy(ok.verf, verifier_.data(), NFS3_WRITEVERFSIZE);
+  std::memcpy(ok.verf, write_verifier().data(), NFS3_WRITEVERFSIZE);
 }
 
 nfsstat3 Nfs3Program::ApplySattr(Req& r, int path_fd, const struct stat& st, const sattr3& s) {

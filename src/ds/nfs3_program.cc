@@ -13,10 +13,32 @@
 namespace manifold::ds {
 
 Nfs3Program::Nfs3Program(Export& exp, DsOptions options) : export_(exp), options_(options) {
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(verifier_.data()), int(verifier_.size())) != 1) {
-    uint64_t now = uint64_t(::time(nullptr)) ^ uint64_t(::getpid()) << 32;
-    std::memcpy(verifier_.data(), &now, sizeof(now));
+  NewVerifier();
+}
+
+void Nfs3Program::NewVerifier() {
+  const uint64_t old = verifier_.load();
+  uint64_t v = old;
+  while (v == old) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), int(sizeof(v))) != 1) {
+      v = old + (uint64_t(::time(nullptr)) ^ uint64_t(::getpid()) << 32) + 1;
+    }
   }
+  verifier_.store(v);
+}
+
+std::array<char, NFS3_WRITEVERFSIZE> Nfs3Program::write_verifier() const {
+  static_assert(NFS3_WRITEVERFSIZE == sizeof(uint64_t));
+  std::array<char, NFS3_WRITEVERFSIZE> out;
+  const uint64_t v = verifier_.load();
+  std::memcpy(out.data(), &v, out.size());
+  return out;
+}
+
+int Nfs3Program::SyncFileData(int fd, bool metadata_too) {
+  if (options_.sync_file_data) return options_.sync_file_data(fd, metadata_too);
+  int rc = metadata_too ? ::fsync(fd) : ::fdatasync(fd);
+  return rc == 0 ? 0 : errno;
 }
 
 #define MANIFOLD_NFS3_PROC(NUM, ARGS, RES, METHOD)                                     \

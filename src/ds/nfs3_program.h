@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -31,6 +32,10 @@ struct DsOptions {
   // RFC 1813 (e.g. 3.3.8): namespace and attribute changes are on stable storage before the
   // reply. Off only with --unsafe-async-metadata (like knfsd's "async" export option).
   bool sync_metadata = true;
+  // Makes a file's data stable for WRITE (DATA_SYNC, FILE_SYNC) and COMMIT: 0 or an errno.
+  // Unset: fdatasync or fsync. Tests set it to inject the write-back errors a failing disk
+  // gives.
+  std::function<int(int fd, bool metadata_too)> sync_file_data;
 };
 
 class Nfs3Program : public rpc::Program {
@@ -43,9 +48,11 @@ class Nfs3Program : public rpc::Program {
                        std::vector<uint8_t>& out) override;
   bool RunsInline(const rpc::CallHeader& header, std::span<const uint8_t> args) const override;
 
-  // The write verifier (RFC 1813 3.3.7): changes on every start of the server so that
-  // clients resend UNSTABLE writes that a restart may have lost.
-  const std::array<char, NFS3_WRITEVERFSIZE>& write_verifier() const { return verifier_; }
+  // The write verifier (RFC 1813 3.3.7): changes on every start of the server, and after a
+  // write or sync of file data fails (as knfsd's does), so that clients resend UNSTABLE writes
+  // that may be lost: the kernel reports a write-back error to one fsync only, and every
+  // client's data in the file may have been in the pages that failed.
+  std::array<char, NFS3_WRITEVERFSIZE> write_verifier() const;
   // Objects made durable (fsync, shared fsync or syncfs) after namespace and attribute
   // changes (tests).
   uint64_t metadata_syncs() const { return metadata_syncs_.load(std::memory_order_relaxed); }
@@ -97,7 +104,11 @@ class Nfs3Program : public rpc::Program {
 
   Export& export_;
   DsOptions options_;
-  std::array<char, NFS3_WRITEVERFSIZE> verifier_{};
+  // A new write verifier, different from the last one.
+  void NewVerifier();
+  int SyncFileData(int fd, bool metadata_too);
+
+  std::atomic<uint64_t> verifier_{0};
   std::atomic<uint64_t> metadata_syncs_{0};
   SyncBatcher dir_syncs_;
   std::array<std::mutex, kWriteLockStripes> write_locks_;  // by inode number

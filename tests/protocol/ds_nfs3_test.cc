@@ -642,6 +642,35 @@ TEST_F(DsNfs3Test, AWriterWhoIsNotTheOwnerMayTruncateAndTouch) {
   EXPECT_NFS3(NFS3_OK, Commit(fh, Root()));
 }
 
+// The kernel reports a write-back error to one fsync only, and the pages that failed may have
+// held any client's UNSTABLE data in the file. So a failed sync changes the write verifier (as
+// knfsd's does): every client's next COMMIT sees a new one and sends its data again.
+TEST_F(DsNfs3Test, AFailedSyncChangesTheWriteVerifier) {
+  std::atomic<bool> fail{false};
+  ds::DsOptions o;
+  o.sync_file_data = [&fail](int fd, bool metadata_too) {
+    if (fail.load()) return EIO;
+    return (metadata_too ? ::fsync(fd) : ::fdatasync(fd)) == 0 ? 0 : errno;
+  };
+  StartServer(o);
+  Fh fh = CreateFile(root_, "f");
+  auto verf = [](const char* v) { return std::string(v, NFS3_WRITEVERFSIZE); };
+  auto w = Write(fh, 0, "abc", UNSTABLE);
+  ASSERT_NFS3(NFS3_OK, w);
+  const std::string before = verf(w->WRITE3res_u.resok.verf);
+  fail = true;
+  EXPECT_NFS3(NFS3ERR_IO, Commit(fh));
+  EXPECT_NFS3(NFS3ERR_IO, Write(fh, 0, "abc", FILE_SYNC));
+  fail = false;
+  auto c = Commit(fh);
+  ASSERT_NFS3(NFS3_OK, c);
+  const std::string after = verf(c->COMMIT3res_u.resok.verf);
+  EXPECT_NE(before, after) << "a COMMIT after a failed sync kept the verifier";
+  auto again = Write(fh, 0, "abc", UNSTABLE);  // steady again until the next failure
+  ASSERT_NFS3(NFS3_OK, again);
+  EXPECT_EQ(after, verf(again->WRITE3res_u.resok.verf));
+}
+
 TEST_F(DsNfs3Test, SetAttrTimesFromClientAndServer) {
   Fh fh = CreateFile(root_, "f");
   nfstime3 at{1000000000, 5}, mt{1100000000, 7};
