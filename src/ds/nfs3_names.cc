@@ -2,10 +2,12 @@
 // RENAME, LINK. Each resolves its handles as root, then changes the namespace with the
 // caller's identity (BecomeCaller) so the kernel enforces directory permissions and sticky bits.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 
 #include "ds/nfs3_program.h"
@@ -31,6 +33,15 @@ void FinishWcc(Export& exp, int dir_fd, wcc_data& wcc) {
 }
 
 // Whether a create's attributes ask for anything besides the mode (applied at creation).
+// An EXCLUSIVE create's verifier, kept as the new file's atime and mtime seconds. Each half
+// loses its top bit (as knfsd's do): a file system with 32-bit signed times would clamp larger
+// values, and the client's retry would then find another verifier.
+std::array<time_t, 2> ExclusiveVerifierTimes(const char* verf) {
+  uint32_t v[2];
+  std::memcpy(v, verf, sizeof(v));
+  return {time_t(v[0] & 0x7fffffffu), time_t(v[1] & 0x7fffffffu)};
+}
+
 bool SetsMoreThanMode(const sattr3& s) {
   return s.uid.set_it || s.gid.set_it || s.size.set_it || s.atime.set_it != DONT_CHANGE ||
          s.mtime.set_it != DONT_CHANGE;
@@ -116,10 +127,9 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
         res.status = NFS3ERR_EXIST;
       } else if (exclusive) {
         // RFC 1813 3.3.8: a retried EXCLUSIVE create with the same verifier succeeds.
-        uint32_t v[2];
-        std::memcpy(v, how.createhow3_u.verf, sizeof(v));
-        bool same = S_ISREG(est.st_mode) && uint32_t(est.st_atim.tv_sec) == v[0] &&
-                    uint32_t(est.st_mtim.tv_sec) == v[1];
+        const auto v = ExclusiveVerifierTimes(how.createhow3_u.verf);
+        bool same = S_ISREG(est.st_mode) && est.st_atim.tv_sec == v[0] &&
+                    est.st_mtim.tv_sec == v[1];
         res.status = same ? NFS3_OK : NFS3ERR_EXIST;
       } else if (!S_ISREG(est.st_mode)) {
         res.status = S_ISDIR(est.st_mode) ? NFS3ERR_ISDIR : NFS3ERR_EXIST;
@@ -129,11 +139,19 @@ void Nfs3Program::Create(Req& r, CREATE3args& a, CREATE3res& res) {
         return;
       }
     } else if (exclusive) {
-      // Keep the verifier in atime/mtime (as other servers do) until the client's SETATTR.
-      uint32_t v[2];
-      std::memcpy(v, how.createhow3_u.verf, sizeof(v));
-      struct timespec ts[2] = {{time_t(v[0]), 0}, {time_t(v[1]), 0}};
-      ::utimensat(dir.get(), name, ts, AT_SYMLINK_NOFOLLOW);
+      // Keep the verifier in atime/mtime (as other servers do) until the client's SETATTR: a
+      // retry must find it, or it gets NFS3ERR_EXIST for its own file.
+      const auto v = ExclusiveVerifierTimes(how.createhow3_u.verf);
+      struct timespec ts[2] = {{v[0], 0}, {v[1], 0}};
+      if (::utimensat(dir.get(), name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+        res.status = Nfs3StatusFromErrno(errno);
+        if (::unlinkat(dir.get(), name, 0) != 0) {  // made by this call: no one else's file
+          spdlog::warn("nfs3 {}: EXCLUSIVE create of '{}' failed and left the file: {}",
+                       r.ctx.peer, name, std::strerror(errno));
+        }
+        FinishWcc(export_, dir.get(), wcc);
+        return;
+      }
     }
   }
   if (attrs && SetsMoreThanMode(*attrs)) {

@@ -927,6 +927,14 @@ TEST_F(DsNfs3Test, CreateExclusiveRetryWithTheSameVerifierSucceedsAndAnotherIsEx
   // An ordinary existing file is not mistaken for an exclusive create.
   HostFile("plain", "p");
   EXPECT_NFS3(NFS3ERR_EXIST, Create(root_, "plain", EXCLUSIVE, Root(), Sattr(), verf_a));
+  // A verifier with the top bits set (Linux's jiffies often have it) is kept as times a file
+  // system with 32-bit signed seconds can hold, so its retry matches too.
+  const char verf_high[8] = {'\xff', '\xff', '\xff', '\xff', '\x80', 0, 0, 1};
+  ASSERT_NFS3(NFS3_OK, Create(root_, "high", EXCLUSIVE, Root(), Sattr(), verf_high));
+  EXPECT_NFS3(NFS3_OK, Create(root_, "high", EXCLUSIVE, Root(), Sattr(), verf_high));
+  struct stat st = HostStat("high");
+  EXPECT_LE(st.st_atim.tv_sec, INT32_MAX);
+  EXPECT_LE(st.st_mtim.tv_sec, INT32_MAX);
 }
 
 TEST_F(DsNfs3Test, CreateWithABadNameIsRejected) {
