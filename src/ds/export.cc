@@ -239,7 +239,10 @@ HandleError Export::OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& 
   std::string proc = "/proc/self/fd/" + std::to_string(path_fd.get());
   BecomeRoot();  // the server checks each READ/WRITE against the caller itself
   int fd = ::open(proc.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0 && (errno == EROFS || errno == ETXTBSY || errno == EACCES)) {
+  // Files that cannot be opened for writing are still read: a read-only file system, a
+  // running binary, an immutable or append-only file (EPERM, even for root). A WRITE to them
+  // then finds a read-only descriptor (NFS3ERR_ROFS).
+  if (fd < 0 && (errno == EROFS || errno == ETXTBSY || errno == EACCES || errno == EPERM)) {
     fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
   }
   if (fd < 0) return errno == ESTALE ? HandleError::kStale : HandleError::kIo;

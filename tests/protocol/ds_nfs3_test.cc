@@ -7,6 +7,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -669,6 +671,36 @@ TEST_F(DsNfs3Test, AFailedSyncChangesTheWriteVerifier) {
   auto again = Write(fh, 0, "abc", UNSTABLE);  // steady again until the next failure
   ASSERT_NFS3(NFS3_OK, again);
   EXPECT_EQ(after, verf(again->WRITE3res_u.resok.verf));
+}
+
+// An immutable file (chattr +i) cannot be opened for writing, even by root; it is still read
+// (as knfsd serves it), and a WRITE is refused without changing it.
+TEST_F(DsNfs3Test, AnImmutableFileIsReadAndNotWritten) {
+  HostFile("i", "immutable bytes");
+  int fd = ::open(Path("i").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  int flags = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) {
+    ::close(fd);
+    GTEST_SKIP() << "no file flags on this file system: " << std::strerror(errno);
+  }
+  flags |= FS_IMMUTABLE_FL;
+  int set = ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  int set_errno = errno;
+  if (set != 0) {
+    ::close(fd);
+    GTEST_SKIP() << "cannot set the immutable flag here: " << std::strerror(set_errno);
+  }
+  Fh fh = LookupFh(root_, "i");
+  auto r = Read(fh, 0, 100);
+  auto w = Write(fh, 0, "x", FILE_SYNC);
+  flags &= ~FS_IMMUTABLE_FL;
+  EXPECT_EQ(0, ::ioctl(fd, FS_IOC_SETFLAGS, &flags));  // or the temporary folder stays
+  ::close(fd);
+  ASSERT_NFS3(NFS3_OK, r);
+  EXPECT_EQ("immutable bytes", DataOf(r->READ3res_u.resok));
+  EXPECT_NE(NFS3_OK, w->status);
+  EXPECT_EQ("immutable bytes", HostRead("i"));
 }
 
 TEST_F(DsNfs3Test, SetAttrTimesFromClientAndServer) {
