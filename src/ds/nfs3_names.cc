@@ -32,7 +32,6 @@ void FinishWcc(Export& exp, int dir_fd, wcc_data& wcc) {
   FillPostOpFd(dir_fd, exp.fsid(), wcc.after);
 }
 
-// Whether a create's attributes ask for anything besides the mode (applied at creation).
 // An EXCLUSIVE create's verifier, kept as the new file's atime and mtime seconds. Each half
 // loses its top bit (as knfsd's do): a file system with 32-bit signed times would clamp larger
 // values, and the client's retry would then find another verifier.
@@ -42,6 +41,7 @@ std::array<time_t, 2> ExclusiveVerifierTimes(const char* verf) {
   return {time_t(v[0] & 0x7fffffffu), time_t(v[1] & 0x7fffffffu)};
 }
 
+// Whether a create's attributes ask for anything besides the mode (applied at creation).
 bool SetsMoreThanMode(const sattr3& s) {
   return s.uid.set_it || s.gid.set_it || s.size.set_it || s.atime.set_it != DONT_CHANGE ||
          s.mtime.set_it != DONT_CHANGE;

@@ -14,6 +14,8 @@ using asio::ip::tcp;
 namespace {
 // Bytes read per read_some when not reading straight into a large fragment.
 constexpr size_t kReadChunkBytes = 64 * 1024;
+
+size_t WireBytes(const Reply& r) { return r.head.size() + r.tail.size; }
 }  // namespace
 
 Connection::Connection(tcp::socket socket, asio::thread_pool& workers,
@@ -133,7 +135,7 @@ bool Connection::Saturated() const {
 
 void Connection::Queue(Reply reply) {
   if (closed_) return;
-  queued_bytes_ += reply.head.size() + reply.tail.size;
+  queued_bytes_ += WireBytes(reply);
   writes_.push_back(std::move(reply));
   DoWrite();
 }
@@ -178,9 +180,8 @@ void Connection::DoWrite() {
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      boost::system::error_code ec, size_t) {
                       self->writing_ = false;
-                      const Reply& sent = self->writes_.front();
                       const bool was_saturated = self->Saturated();
-                      self->queued_bytes_ -= sent.head.size() + sent.tail.size;
+                      self->queued_bytes_ -= WireBytes(self->writes_.front());
                       self->writes_.pop_front();
                       if (ec) return self->Abort();
                       if (was_saturated && !self->Saturated()) self->resume_.cancel();
@@ -192,7 +193,7 @@ void Connection::DropQueued() {
   // A write under way still owns the front reply's buffers until it completes.
   size_t keep = writing_ && !writes_.empty() ? 1 : 0;
   while (writes_.size() > keep) {
-    queued_bytes_ -= writes_.back().head.size() + writes_.back().tail.size;
+    queued_bytes_ -= WireBytes(writes_.back());
     writes_.pop_back();
   }
 }

@@ -523,30 +523,56 @@ TEST_F(MdsNfs42Test, AllocateExtendsTheSizeBacksHolesAndKeepsWrittenBytes) {
 
 // RFC 7862 15.1: nothing a client wrote may be lost to ALLOCATE's zeros. A WRITE that arrives
 // after ALLOCATE read a hole and before it wrote the zeros must wait for it.
+// A WRITE another client sends from inside a volume hook, to see whether the step the hook
+// interrupts holds it off. Fire (in the hook; the first call only) starts it and waits 300 ms,
+// ample for a WRITE nothing holds; Join (on the test thread, after the hook fired) waits for it
+// and says whether it finished inside the hook.
+class WriteFromHook {
+ public:
+  WriteFromHook(Nfs4Client& client, const nfs4client::OpenFile& file, uint64_t offset,
+                std::vector<uint8_t> data)
+      : client_(client), file_(file), offset_(offset), data_(std::move(data)) {}
+  ~WriteFromHook() {
+    if (writer_.joinable()) writer_.join();
+  }
+  void Fire() {
+    if (fired_.exchange(true)) return;
+    writer_ = std::thread([this] {
+      auto w = client_.Write(file_, offset_, data_);
+      EXPECT_TRUE(w.ok()) << w.status().ToString();
+      wrote_ = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    wrote_inside_ = wrote_.load();
+    hook_done_ = true;  // after writer_ was set: the test thread may join it
+  }
+  bool fired() const { return hook_done_.load(); }
+  bool Join() {
+    writer_.join();
+    return wrote_inside_.load();
+  }
+
+ private:
+  Nfs4Client& client_;
+  nfs4client::OpenFile file_;
+  uint64_t offset_;
+  std::vector<uint8_t> data_;
+  std::atomic<bool> fired_{false}, hook_done_{false}, wrote_{false}, wrote_inside_{false};
+  std::thread writer_;
+};
+
 TEST_F(MdsNfs42Test, AllocateHoldsOffAWriteBetweenItsReadAndItsZeros) {
   auto f = MakeFile("f", {{0, Pattern(4096, 1)}, {65536, Pattern(4096, 2)}});  // a hole between
   auto other = Connect(2);
   ASSERT_TRUE(other);
   nfs4client::OpenFile anon{f.fh, nfs4client::AnonymousStateid(), {}, {}};
   const auto ys = std::vector<uint8_t>(4096, 'y');
-  std::atomic<bool> fired{false}, hook_done{false}, wrote{false}, wrote_inside{false};
-  std::thread writer;
-  volume_->set_read_hook([&](const std::string&, uint64_t) {
-    if (fired.exchange(true)) return;
-    writer = std::thread([&] {
-      auto w = other->Write(anon, 8192, ys);
-      EXPECT_TRUE(w.ok()) << w.status().ToString();
-      wrote = true;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ample for an unheld WRITE
-    wrote_inside = wrote.load();
-    hook_done = true;  // after `writer` was set: the test thread may join it
-  });
+  WriteFromHook write(*other, anon, 8192, ys);
+  volume_->set_read_hook([&](const std::string&, uint64_t) { write.Fire(); });
   ASSERT_TRUE(c_->Allocate(f, 0, 65536 + 4096).ok());
   volume_->set_read_hook(nullptr);
-  ASSERT_TRUE(hook_done);
-  writer.join();
-  EXPECT_FALSE(wrote_inside) << "a WRITE ran inside ALLOCATE's read-check-write";
+  ASSERT_TRUE(write.fired());
+  EXPECT_FALSE(write.Join()) << "a WRITE ran inside ALLOCATE's read-check-write";
   EXPECT_TRUE(ReadAll(f, 8192, 4096) == ys);
 }
 
@@ -559,27 +585,17 @@ TEST_F(MdsNfs42Test, AWriteWaitsForAShrinkToCutTheData) {
   ASSERT_TRUE(other);
   nfs4client::OpenFile anon{f.fh, nfs4client::AnonymousStateid(), {}, {}};
   const auto ys = std::vector<uint8_t>(4096, 'y');
-  std::atomic<bool> fired{false}, hook_done{false}, wrote{false}, wrote_inside{false};
-  std::thread writer;
+  WriteFromHook write(*other, anon, 0, ys);
   volume_->set_truncate_hook([&](const std::string&, uint64_t) {
-    if (fired.exchange(true)) return Status::Ok();
-    writer = std::thread([&] {
-      auto w = other->Write(anon, 0, ys);
-      EXPECT_TRUE(w.ok()) << w.status().ToString();
-      wrote = true;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ample for an unheld WRITE
-    wrote_inside = wrote.load();
-    hook_done = true;  // after `writer` was set: the test thread may join it
+    write.Fire();
     return Status::Ok();
   });
   CompoundBuilder shrink;
   shrink.PutFh(f.fh).SetAttr(f.stateid, {.size = 100});
   EXPECT_NFS4(NFS4_OK, StatusOf(shrink));
   volume_->set_truncate_hook(nullptr);
-  ASSERT_TRUE(hook_done);
-  writer.join();
-  EXPECT_FALSE(wrote_inside) << "a WRITE ran between a shrink's new size and its cut";
+  ASSERT_TRUE(write.fired());
+  EXPECT_FALSE(write.Join()) << "a WRITE ran between a shrink's new size and its cut";
   EXPECT_EQ(4096u, *SizeAndChange(f).size);
   EXPECT_TRUE(ReadAll(f, 0, 4096) == ys);
 }

@@ -1,5 +1,6 @@
 #include "nfs4/ops/common.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "nfs4/status_map.h"
@@ -167,11 +168,12 @@ nfsstat4 CheckNameLoss(CompoundContext& ctx, const meta::Inode& dir, std::string
   return s;
 }
 
-uint64_t ResultBytesLeft(const CompoundContext& ctx) {
+uint64_t ResultBytesLeft(const CompoundContext& ctx, bool within_cache) {
   constexpr uint64_t kResultHeadBytes = 8;  // resop and status
   if (!ctx.slot) return UINT64_MAX;
   uint64_t used = ctx.reply_bytes + kResultHeadBytes;
   uint64_t max = ctx.slot->max_response_bytes();
+  if (within_cache) max = std::min(max, ctx.slot->max_cached_response_bytes());
   return max > used ? max - used : 0;
 }
 

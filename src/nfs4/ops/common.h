@@ -79,7 +79,8 @@ void FillChangeInfo(const meta::DirChange& change, change_info4& out);
 void* ArenaAlloc(CompoundContext& ctx, size_t bytes);
 // Bytes the session still allows this operation's result (RFC 8881 18.46.3,
 // ca_maxresponsesize): the slot's maximum less the reply so far and the result's opnum and
-// status. Unbounded without a session.
-uint64_t ResultBytesLeft(const CompoundContext& ctx);
+// status. Unbounded without a session. `within_cache`: also within ca_maxresponsesize_cached
+// when the reply is cached (for results sized to fit, not refused when too big).
+uint64_t ResultBytesLeft(const CompoundContext& ctx, bool within_cache = false);
 
 }  // namespace manifold::nfs4::ops

@@ -2,7 +2,6 @@
 // while the directory changes), shifted past 0, 1 and 2, which RFC 8881 18.23.3 reserves.
 // The cookie verifier is constant: a cookie never expires, so it never needs checking.
 #include <algorithm>
-#include <cstdint>
 #include <cstring>
 
 #include "nfs4/ops/common.h"
@@ -31,15 +30,6 @@ const AttrBitmap kInodeAttrs = {FATTR4_CHANGE,      FATTR4_SIZE,        FATTR4_F
                                 FATTR4_OWNER_GROUP, FATTR4_RAWDEV,      FATTR4_SPACE_USED,
                                 FATTR4_TIME_ACCESS, FATTR4_TIME_CREATE, FATTR4_TIME_METADATA,
                                 FATTR4_TIME_MODIFY};
-
-// What fits of the session's reply after the results before this one (ca_maxresponsesize, and
-// ca_maxresponsesize_cached when the reply is cached), less the op's status and opcode.
-size_t ReplyRoomBytes(const CompoundContext& ctx) {
-  if (!ctx.slot) return SIZE_MAX;
-  uint64_t limit = std::min(ctx.slot->max_response_bytes(), ctx.slot->max_cached_response_bytes());
-  uint64_t used = ctx.reply_bytes + 8;
-  return limit > used ? size_t(std::min<uint64_t>(limit - used, SIZE_MAX)) : 0;
-}
 
 struct Filler {
   CompoundContext& ctx;
@@ -109,8 +99,8 @@ nfsstat4 ReadDir(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   if (!MayAccessInode(ctx, dir, kMayRead)) return out.status = NFS4ERR_ACCESS;
   // A reply the session cannot carry is not built: the listing stops where the room ends
   // (the server may return fewer entries than maxcount allows, 18.23.3).
-  const size_t room = ReplyRoomBytes(ctx);
-  const size_t maxcount = std::min<size_t>(a.maxcount, room);
+  const uint64_t room = ResultBytesLeft(ctx, /*within_cache=*/true);
+  const size_t maxcount = size_t(std::min<uint64_t>(a.maxcount, room));
   Filler filler{ctx, a, maxcount, ctx.mds.fs_attrs(), AttrBitmap::FromWire(a.attr_request)};
   filler.with_inodes = !(filler.requested & kInodeAttrs).Empty();
   uint64_t cookie = a.cookie == 0 ? 0 : a.cookie - kCookieShift;
