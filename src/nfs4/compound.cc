@@ -216,6 +216,7 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     return rpc::AcceptStat::kSuccess;
   }
   ctx.id = Mds::IdentityOf(call.header.cred, *ctx.export_rule);
+  bool state_only = true;  // every operation so far carries kStateOnly
   for (uint32_t i = 0; i < op_count; ++i) {
     ctx.op_index = i;
     uint32_t opnum = rest.size() >= 4 ? rpc::GetU32(rest.data()) : uint32_t(OP_ILLEGAL);
@@ -259,6 +260,7 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
       AppendStatusOnly(reply, opnum, NFS4ERR_REP_TOO_BIG_TO_CACHE);
       break;
     }
+    state_only = state_only && (info->flags & kStateOnly);
     nfs_resop4 res;
     std::memset(&res, 0, sizeof(res));
     res.resop = nfs_opnum4(opnum);
@@ -300,6 +302,8 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
   }
   reply.Finish();
   if (ctx.slot) ctx.slot->Complete({out.data() + reply.start, out.size() - reply.start});
+  // A retry's cached reply (returned above) waits: it may carry any operation's result.
+  if (state_only && reply.status == NFS4_OK && call.wait_for_gate) *call.wait_for_gate = false;
   return rpc::AcceptStat::kSuccess;
 }
 

@@ -103,6 +103,12 @@ enum OpFlags : uint32_t {
   // must mean it was not done (RFC 8881 2.10.6.4). Its result is small (under
   // kStateChangeResultBytesMax); results that can be large (READ, READDIR, GETATTR) only read.
   kChangesState = 1u << 6,
+  // Its result rests on the current filehandle and on in-memory state only (sessions, opens,
+  // locks, delegations), never on a namespace record: a COMPOUND of only such operations that
+  // succeeds is answered without waiting for the namespace's next sync (rpc::ReplyGate), since
+  // it tells the client of no change a crash could take back. A failed one waits as every
+  // other reply does: an error may rest on such a change.
+  kStateOnly = 1u << 7,
 };
 
 // The most bytes the result of a kChangesState operation takes (OPEN with a delegation and an

@@ -11,6 +11,7 @@ constexpr uint32_t kFh = kNeedsCurrentFh;
 constexpr uint32_t kIn = kInline;
 constexpr uint32_t kCo = kCommits | kChangesState;
 constexpr uint32_t kCh = kChangesState;
+constexpr uint32_t kSt = kStateOnly;
 
 struct Row {
   uint32_t opnum;
@@ -20,35 +21,36 @@ struct Row {
 // Sorted by opnum; FindOp indexes a dense array built from it.
 constexpr Row kRows[] = {
     {OP_ACCESS, {"ACCESS", ops::Access, kFh | kIn}},
-    {OP_CLOSE, {"CLOSE", ops::Close, kFh | kCo}},
+    {OP_CLOSE, {"CLOSE", ops::Close, kFh | kCo | kSt}},
     {OP_COMMIT, {"COMMIT", ops::Commit, kFh}},
     {OP_CREATE, {"CREATE", ops::Create, kFh | kCo}},
     {OP_DELEGPURGE, {"DELEGPURGE", nullptr, 0}},  // no CLAIM_DELEGATE_PREV (RFC 8881 18.5)
-    {OP_DELEGRETURN, {"DELEGRETURN", ops::DelegReturn, kFh | kIn | kCh}},
+    {OP_DELEGRETURN, {"DELEGRETURN", ops::DelegReturn, kFh | kIn | kCh | kSt}},
     {OP_GETATTR, {"GETATTR", ops::GetAttr, kFh | kIn}},
-    {OP_GETFH, {"GETFH", ops::GetFh, kFh | kIn}},
+    {OP_GETFH, {"GETFH", ops::GetFh, kFh | kIn | kSt}},
     {OP_LINK, {"LINK", ops::Link, kFh | kCo}},
-    {OP_LOCK, {"LOCK", ops::Lock, kFh | kIn | kCh}},
-    {OP_LOCKT, {"LOCKT", ops::LockT, kFh | kIn}},
-    {OP_LOCKU, {"LOCKU", ops::LockU, kFh | kIn | kCh}},
+    {OP_LOCK, {"LOCK", ops::Lock, kFh | kIn | kCh | kSt}},
+    {OP_LOCKT, {"LOCKT", ops::LockT, kFh | kIn | kSt}},
+    {OP_LOCKU, {"LOCKU", ops::LockU, kFh | kIn | kCh | kSt}},
     {OP_LOOKUP, {"LOOKUP", ops::Lookup, kFh | kIn}},
     {OP_LOOKUPP, {"LOOKUPP", ops::LookupP, kFh | kIn}},
     {OP_NVERIFY, {"NVERIFY", ops::NVerify, kFh | kIn}},
     {OP_OPEN, {"OPEN", ops::Open, kFh | kCo}},
     {OP_OPENATTR, {"OPENATTR", nullptr, 0}},  // no named attributes (RFC 8881 5.3)
     {OP_OPEN_CONFIRM, {"OPEN_CONFIRM", nullptr, kMinor0Only}},
-    {OP_OPEN_DOWNGRADE, {"OPEN_DOWNGRADE", ops::OpenDowngrade, kFh | kIn | kCh}},
-    {OP_PUTFH, {"PUTFH", ops::PutFh, kIn}},
-    {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, kIn}},  // the public fh is the root (RFC 8881 18.20)
-    {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, kIn}},
+    {OP_OPEN_DOWNGRADE, {"OPEN_DOWNGRADE", ops::OpenDowngrade, kFh | kIn | kCh | kSt}},
+    {OP_PUTFH, {"PUTFH", ops::PutFh, kIn | kSt}},
+    // The public filehandle is the root (RFC 8881 18.20).
+    {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, kIn | kSt}},
+    {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, kIn | kSt}},
     {OP_READ, {"READ", ops::Read, kFh}},
     {OP_READDIR, {"READDIR", ops::ReadDir, kFh | kIn}},
     {OP_READLINK, {"READLINK", ops::ReadLink, kFh | kIn}},
     {OP_REMOVE, {"REMOVE", ops::Remove, kFh | kCo}},
     {OP_RENAME, {"RENAME", ops::Rename, kFh | kCo}},
     {OP_RENEW, {"RENEW", nullptr, kMinor0Only}},
-    {OP_RESTOREFH, {"RESTOREFH", ops::RestoreFh, kIn}},
-    {OP_SAVEFH, {"SAVEFH", ops::SaveFh, kFh | kIn}},
+    {OP_RESTOREFH, {"RESTOREFH", ops::RestoreFh, kIn | kSt}},
+    {OP_SAVEFH, {"SAVEFH", ops::SaveFh, kFh | kIn | kSt}},
     {OP_SECINFO, {"SECINFO", ops::SecInfo, kFh | kIn}},
     {OP_SETATTR, {"SETATTR", ops::SetAttr, kFh | kCo}},
     {OP_SETCLIENTID, {"SETCLIENTID", nullptr, kMinor0Only}},
@@ -61,7 +63,7 @@ constexpr Row kRows[] = {
     {OP_EXCHANGE_ID, {"EXCHANGE_ID", ops::ExchangeId, kSessionless}},
     {OP_CREATE_SESSION, {"CREATE_SESSION", ops::CreateSession, kSessionless}},
     {OP_DESTROY_SESSION, {"DESTROY_SESSION", ops::DestroySession, kSessionless}},
-    {OP_FREE_STATEID, {"FREE_STATEID", ops::FreeStateid, kIn | kCh}},
+    {OP_FREE_STATEID, {"FREE_STATEID", ops::FreeStateid, kIn | kCh | kSt}},
     {OP_GET_DIR_DELEGATION, {"GET_DIR_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.39)
     // pNFS layout operations arrive with the layout issue (DESIGN.md section 4).
     {OP_GETDEVICEINFO, {"GETDEVICEINFO", nullptr, 0}},
@@ -70,9 +72,9 @@ constexpr Row kRows[] = {
     {OP_LAYOUTGET, {"LAYOUTGET", nullptr, kFh}},
     {OP_LAYOUTRETURN, {"LAYOUTRETURN", nullptr, 0}},
     {OP_SECINFO_NO_NAME, {"SECINFO_NO_NAME", ops::SecInfoNoName, kFh | kIn}},
-    {OP_SEQUENCE, {"SEQUENCE", ops::Sequence, kIn}},
+    {OP_SEQUENCE, {"SEQUENCE", ops::Sequence, kIn | kSt}},
     {OP_SET_SSV, {"SET_SSV", nullptr, 0}},  // SP4_SSV is not offered (RFC 8881 18.47)
-    {OP_TEST_STATEID, {"TEST_STATEID", ops::TestStateid, kIn}},
+    {OP_TEST_STATEID, {"TEST_STATEID", ops::TestStateid, kIn | kSt}},
     {OP_WANT_DELEGATION, {"WANT_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.49)
     {OP_DESTROY_CLIENTID, {"DESTROY_CLIENTID", ops::DestroyClientId, kSessionless}},
     {OP_RECLAIM_COMPLETE, {"RECLAIM_COMPLETE", ops::ReclaimComplete, kCh}},

@@ -97,7 +97,8 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     return reply;
   }
   AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
-  CallContext ctx{header, peer, std::move(connection), &reply.tail, on_io_thread};
+  bool wait_for_gate = true;
+  CallContext ctx{header, peer, std::move(connection), &reply.tail, on_io_thread, &wait_for_gate};
   AcceptStat stat = program.Call(ctx, args, out);
   if (stat != AcceptStat::kSuccess) {
     if (stat == AcceptStat::kGarbageArgs) {
@@ -109,7 +110,8 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     reply.tail = ReplyTail{};
   }
   WriteRecordMark(out, reply.tail.size);
-  if (ReplyGate* gate = program.reply_gate()) {
+  ReplyGate* gate = program.reply_gate();
+  if (gate != nullptr && (wait_for_gate || stat != AcceptStat::kSuccess)) {
     reply.gate = gate;
     reply.gate_mark = gate->Mark();
   }

@@ -65,6 +65,9 @@ struct CallContext {
   // True when the call runs on the I/O thread that read it (Program::RunsInline): it must not
   // wait for anything that thread delivers, such as a reply on the backchannel.
   bool on_io_thread = false;
+  // A procedure whose reply rests on no change its program's ReplyGate holds back sets this
+  // false: the reply then goes at once. Null where there is no gate to skip.
+  bool* wait_for_gate = nullptr;
 };
 
 class Program {

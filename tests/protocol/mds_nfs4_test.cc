@@ -980,6 +980,7 @@ class RawSession {
     auto e = self->Run(eid);
     EXPECT_TRUE(e.ok() && e->ExchangeId()) << (e.ok() ? e->Describe() : e.status().ToString());
     if (!e.ok() || !e->ExchangeId()) return nullptr;
+    self->clientid_ = e->ExchangeId()->eir_clientid;
     nfs4client::CreateSessionArgs csa;
     csa.clientid = e->ExchangeId()->eir_clientid;
     csa.sequence = e->ExchangeId()->eir_sequenceid;
@@ -1010,6 +1011,21 @@ class RawSession {
     for (size_t i = 0; i < ops.size(); ++i) b.Raw(ops.at(i));
     return Run(b);
   }
+  // The whole RPC call (no record mark) InSession would send for `ops`, which takes the
+  // slot's next sequence id: for a test that hands it to a Dispatcher itself.
+  std::vector<uint8_t> Call(const CompoundBuilder& ops) {
+    CompoundBuilder b;
+    b.Sequence(sid_, ++seq_, 0, 0, false);
+    for (size_t i = 0; i < ops.size(); ++i) b.Raw(ops.at(i));
+    std::vector<uint8_t> args;
+    EXPECT_TRUE(b.Encode(args, 1).ok());
+    std::vector<uint8_t> call;
+    rpc::AppendCall(call, ++xid_, NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND,
+                    rpc::AuthSysCred(0, 0));
+    call.insert(call.end(), args.begin(), args.end());
+    return call;
+  }
+  clientid4 clientid() const { return clientid_; }
   const channel_attrs4& fore() const { return fore_; }
   // The COMPOUND arguments InSession would send for `ops` (the RPC call header comes on top).
   size_t ArgsBytes(const CompoundBuilder& ops) const {
@@ -1025,9 +1041,57 @@ class RawSession {
   RawSession() = default;
   std::unique_ptr<rpc::Client> rpc_;
   nfs4client::SessionId sid_{};
+  clientid4 clientid_ = 0;
   sequenceid4 seq_ = 0;
+  uint32_t xid_ = 0;
   channel_attrs4 fore_{};
 };
+
+// A reply waits for the namespace's sync only when it may tell of a change (rpc::ReplyGate):
+// a compound of operations on in-memory state alone (SEQUENCE, PUTFH, CLOSE, ...) that
+// succeeds is answered at once, so that a CLOSE does not wait for other clients' creates to
+// be synced. A failure, anything that reads the namespace, and a retry's cached reply wait.
+TEST_F(MdsNfs4Test, OnlyRepliesThatMayTellOfAChangeWaitForTheSync) {
+  auto s = RawSession::Open(server_->port(), "reply-gate-test", 1 << 16, 4096);
+  ASSERT_TRUE(s);
+  const nfs4client::StateOwner owner{s->clientid(), "gate-owner"};
+  CompoundBuilder reclaimed;
+  reclaimed.ReclaimComplete();
+  ASSERT_TRUE(s->InSession(reclaimed, false).ok());
+  CompoundBuilder create;
+  create.PutRootFh().Open(nfs4client::OpenArgs::Create(owner, "f", {.mode = 0644})).GetFh();
+  auto made = s->InSession(create, false);
+  ASSERT_TRUE(made.ok() && made->Open()) << (made.ok() ? made->Describe() : "");
+  const nfs4client::FileHandle fh = made->Fh();
+  const stateid4 open_stateid = made->Open()->stateid;
+
+  rpc::Dispatcher dispatcher;
+  dispatcher.Add(std::make_shared<nfs4::Nfs4Program>(*mds_));
+  std::vector<uint8_t> last_call;
+  auto waits = [&](const CompoundBuilder& ops) {
+    last_call = s->Call(ops);
+    auto reply = dispatcher.DispatchReply(last_call, "127.0.0.1:700", nullptr);
+    EXPECT_TRUE(reply.has_value());
+    return reply.has_value() && reply->gate != nullptr;
+  };
+  CompoundBuilder getattr;
+  getattr.PutFh(fh).GetAttr(nfs4client::MakeBitmap({FATTR4_SIZE}));
+  EXPECT_TRUE(waits(getattr));
+  CompoundBuilder lookup;
+  lookup.PutRootFh().Lookup("f");
+  EXPECT_TRUE(waits(lookup));
+  CompoundBuilder putfh;
+  putfh.PutFh(fh).GetFh();
+  EXPECT_FALSE(waits(putfh));
+  CompoundBuilder close;
+  close.PutFh(fh).Close(open_stateid);
+  EXPECT_FALSE(waits(close));
+  // The same call again is a retry: its cached reply waits.
+  auto retry = dispatcher.DispatchReply(last_call, "127.0.0.1:700", nullptr);
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_NE(nullptr, retry->gate);
+  EXPECT_TRUE(waits(close));  // closed already: an error, which waits
+}
 
 // RFC 8881 18.23.3: the server may return fewer entries than maxcount allows. A listing whose
 // maxcount is more than the session's reply can carry stops where the room ends, instead of
