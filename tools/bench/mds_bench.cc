@@ -5,10 +5,15 @@
 //
 //   manifold-bench-mds [options] HOST:PORT
 //
-// --sessions S sessions, each its own Nfs4Client (its own TCP connection, client id and session)
-// driven by its own thread with one compound in flight, each working in its own directory
-// (--dir PATH/run-<pid>-<n>-s<i>; PATH is created if missing, its parent must exist). Phases, in
-// this order (--phases picks a subset), each for --seconds, all sessions starting together:
+// --sessions S sessions, each its own client id and session (set up by an Nfs4Client) with one
+// compound in flight, each working in its own directory (--dir PATH/run-<pid>-<n>-s<i>; PATH is
+// created if missing, its parent must exist). The measured compounds go on a second TCP
+// connection per session, bound to it with BIND_CONN_TO_SESSION, on the session's highest slot
+// (the Nfs4Client keeps the low slots for set-up and clean-up), and --client-threads T event
+// loops (epoll, default 1) drive them, session i by loop i % T: on two cores every client thread
+// that sleeps while its server works costs that server a wake-up per reply, often of the other
+// core, which would measure the client's threading rather than the server. Phases, in this order
+// (--phases picks a subset), each for --seconds, all sessions starting together:
 //   create   PUTFH dir, OPEN (CREATE GUARDED4, CLAIM_NULL, mode 0644, WANT_NO_DELEG), GETFH;
 //            then PUTFH file, CLOSE. One op = one new empty file = 2 compounds. The server must
 //            make the create stable before it replies (RFC 8881 18.16.4, both servers claim it).
@@ -35,9 +40,17 @@
 // Exit status: 0 every phase passed; 1 any unexpected status (an op failed, a listing was wrong,
 // a connection was lost); 2 bad usage.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -53,6 +66,8 @@
 #include <vector>
 
 #include "nfs4client/session.h"
+#include "rpc/message.h"
+#include "rpc/record.h"
 #include "bench_util.h"
 
 namespace {
@@ -62,12 +77,19 @@ using namespace manifold::nfs4client;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kSessionsMax = 1024;
+constexpr int kClientThreadsMax = 64;
+// The largest reply record a measured compound may get (a READDIR page is 32 KiB).
+constexpr size_t kReplyBytesMax = 1 << 20;
+// A phase fails when no reply at all came for this long.
+constexpr std::chrono::seconds kReplyWaitMax{60};
+constexpr int kEpollEventsMax = 64;
 
 struct Options {
   std::string host;
   uint16_t port = 2049;
   std::string dir = "/mdsbench";
   int sessions = 1;
+  int client_threads = 1;
   double seconds = 10;
   uint64_t create_count = 0;  // 0: time-bound create phase
   std::vector<std::string> phases{"create", "stat", "readdir", "remove"};
@@ -79,7 +101,8 @@ struct Options {
 
 void Usage(FILE* f) {
   std::fprintf(f,
-               "usage: manifold-bench-mds [--sessions S] [--seconds T] [--dir PATH]\n"
+               "usage: manifold-bench-mds [--sessions S] [--client-threads T] [--seconds T]\n"
+               "         [--dir PATH]\n"
                "         [--phases create,stat,readdir,remove] [--create-count N] [--keep]\n"
                "         [--minor-version 1|2] [--label L] [--server-pid PID[,PID...]] HOST:PORT\n");
 }
@@ -108,6 +131,19 @@ struct PhaseStats {
   std::vector<uint32_t> lat_us;   // per op (readdir: per listing)
 };
 
+// The bench's own connection of a session: blocking sends, replies read without blocking.
+struct Wire {
+  int fd = -1;
+  rpc::RecordParser parser{kReplyBytesMax};
+  uint32_t xid = 0;
+  Wire() = default;
+  Wire(const Wire&) = delete;
+  Wire& operator=(const Wire&) = delete;
+  ~Wire() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 struct Session {
   int index = 0;
   std::unique_ptr<Nfs4Client> client;
@@ -116,6 +152,22 @@ struct Session {
   std::vector<std::string> names;  // files created and not yet removed, in creation order
   uint64_t next_name = 0;
   PhaseStats stats;
+
+  Wire wire;
+  uint32_t minor_version = 1;
+  slotid4 slot = 0;
+  sequenceid4 seq = 0;  // the slot's last sequence id
+
+  // The operation in flight, in the current phase.
+  bool counted = false;      // create with --create-count: ends after `quota` files
+  uint64_t quota = 0;
+  Clock::time_point op_start;
+  int step = 0;              // create: 0 OPEN sent, 1 CLOSE sent
+  std::string name;          // create: the file; remove: the name sent
+  size_t stat_next = 0;      // stat: the next name, round robin
+  ReaddirArgs listing;       // readdir: the next page's cookie and verifier
+  uint64_t listed = 0;       // readdir: entries of this listing so far
+  bool done = false;         // no more operations in this phase
 };
 
 uint32_t Micros(Clock::duration d) {
@@ -123,61 +175,183 @@ uint32_t Micros(Clock::duration d) {
   return us > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(us);
 }
 
-// OPEN GUARDED + GETFH, then CLOSE. false on any unexpected status.
-bool CreateOne(Session& s) {
-  std::string name = "f" + std::to_string(s.next_name++);
-  OpenArgs a;
-  a.share_access = OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
-  a.owner = s.client->open_owner();
-  a.how = OpenHow::Guarded(AttrSet{.mode = 0644});
-  a.claim = OpenClaim::Null(name);
-  CompoundBuilder c("create");
-  c.PutFh(s.dir).Open(a).GetFh();
-  auto r = s.client->Run(c);
-  if (!r.ok()) return Fail(s.index, "OPEN " + name + ": " + r.status().ToString()), false;
-  if (!r->ok()) return Fail(s.index, "OPEN " + name + ": " + r->Describe()), false;
-  const OPEN4resok* ok = r->Open();
-  if (ok->delegation.delegation_type != OPEN_DELEGATE_NONE &&
-      ok->delegation.delegation_type != OPEN_DELEGATE_NONE_EXT) {
-    // Asked for none; returning it would cost a compound the other server does not pay.
-    return Fail(s.index, "OPEN " + name + ": a delegation despite WANT_NO_DELEG"), false;
-  }
-  FileHandle fh = r->Fh();
-  stateid4 sid = ok->stateid;
-  CompoundBuilder cl("close");
-  cl.PutFh(fh).Close(sid);
-  auto rc = s.client->Run(cl);
-  if (!rc.ok()) return Fail(s.index, "CLOSE " + name + ": " + rc.status().ToString()), false;
-  if (!rc->ok()) return Fail(s.index, "CLOSE " + name + ": " + rc->Describe()), false;
-  s.names.push_back(std::move(name));
-  return true;
+const rpc::Credential& BenchCred() {
+  static const rpc::Credential cred = rpc::AuthSysCred(0, 0, {}, "manifold-bench-mds");
+  return cred;
 }
 
-bool StatOne(Session& s, size_t i, const Bitmap& attrs) {
-  const std::string& name = s.names[i % s.names.size()];
-  CompoundBuilder c("stat");
-  c.PutFh(s.dir).Lookup(name).GetAttr(attrs);
-  auto r = s.client->Run(c);
-  if (!r.ok()) return Fail(s.index, "LOOKUP+GETATTR " + name + ": " + r.status().ToString()), false;
-  if (!r->ok()) return Fail(s.index, "LOOKUP+GETATTR " + name + ": " + r->Describe()), false;
-  auto at = r->Attributes();
-  if (!at || !at->type || *at->type != NF4REG || !at->size || *at->size != 0) {
-    return Fail(s.index, "GETATTR " + name + ": not an empty regular file"), false;
+// Sends SEQUENCE (on the session's bench slot) + `ops` on the bench connection, or `ops` alone.
+Status Send(Session& s, const CompoundBuilder& ops, bool sequence = true) {
+  std::vector<uint8_t> record(rpc::kRecordMarkBytes);
+  rpc::AppendCall(record, ++s.wire.xid, NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, BenchCred());
+  CompoundBuilder seq;
+  if (sequence) seq.Sequence(s.client->sessionid(), ++s.seq, s.slot, s.slot, false);
+  if (Status st = ops.Encode(record, s.minor_version, sequence ? &seq.at(0) : nullptr); !st.ok()) {
+    return st;
   }
-  return true;
+  rpc::WriteRecordMark(record);
+  size_t sent = 0;
+  while (sent < record.size()) {
+    ssize_t n = ::send(s.wire.fd, record.data() + sent, record.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status(Code::kUnavailable, std::string("send: ") + std::strerror(errno));
+    sent += static_cast<size_t>(n);
+  }
+  return Status::Ok();
 }
 
-// One full listing; its entries must be exactly the session's files.
-bool ListOne(Session& s, uint64_t* entries) {
-  auto r = s.client->Readdir(s.dir, MakeBitmap({FATTR4_TYPE, FATTR4_FILEID}), 1 << 24);
-  if (!r.ok()) return Fail(s.index, "READDIR: " + r.status().ToString()), false;
-  if (r->size() != s.names.size()) {
-    return Fail(s.index, "READDIR: " + std::to_string(r->size()) + " entries, expected " +
-                             std::to_string(s.names.size())),
-           false;
+// Reads what the bench connection has; appends every whole reply's results. An error when the
+// connection is lost or a reply is not an accepted, successful RPC reply to the last call.
+Status Receive(Session& s, std::vector<CompoundResult>& out) {
+  uint8_t chunk[64 * 1024];
+  ssize_t n = ::recv(s.wire.fd, chunk, sizeof chunk, MSG_DONTWAIT);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) return Status::Ok();
+  if (n <= 0) {
+    return Status(Code::kUnavailable,
+                  n == 0 ? "connection closed by the server" : std::strerror(errno));
   }
-  *entries = r->size();
-  return true;
+  if (Status st = s.wire.parser.Consume({chunk, static_cast<size_t>(n)}); !st.ok()) return st;
+  std::vector<uint8_t> record;
+  while (s.wire.parser.Pop(record)) {
+    rpc::ReplyHeader h;
+    std::span<const uint8_t> results;
+    if (!rpc::ParseReply(record, h, results) || h.xid != s.wire.xid) {
+      return Status(Code::kCorruption, "not a reply to the call in flight");
+    }
+    if (!h.accepted || h.accept_stat != rpc::AcceptStat::kSuccess) {
+      return Status(Code::kCorruption, "RPC call not accepted");
+    }
+    auto r = CompoundResult::Decode(results);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(*r));
+  }
+  return Status::Ok();
+}
+
+// A second connection for the session, bound to it for fore-channel calls (RFC 8881 18.34).
+Status OpenWire(Session& s, const std::string& host, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    return Status(Code::kInvalid, "HOST must be an IPv4 address: " + host);
+  }
+  s.wire.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s.wire.fd < 0) return Status(Code::kUnavailable, std::strerror(errno));
+  int one = 1;
+  ::setsockopt(s.wire.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(s.wire.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    return Status(Code::kUnavailable, std::string("connect: ") + std::strerror(errno));
+  }
+  uint32_t slots = s.client->fore_channel().maxrequests;
+  if (slots < 3) return Status(Code::kLimit, "the session has fewer than 3 slots");
+  s.slot = slots - 1;
+  s.minor_version = s.client->minor_version();
+  CompoundBuilder bind("bind");
+  bind.BindConnToSession(s.client->sessionid(), CDFC4_FORE);
+  if (Status st = Send(s, bind, false); !st.ok()) return st;
+  std::vector<CompoundResult> got;
+  while (got.empty()) {
+    pollfd p{s.wire.fd, POLLIN, 0};
+    if (::poll(&p, 1, int(std::chrono::milliseconds(kReplyWaitMax).count())) <= 0) {
+      return Status(Code::kUnavailable, "no reply to BIND_CONN_TO_SESSION");
+    }
+    if (Status st = Receive(s, got); !st.ok()) return st;
+  }
+  if (!got[0].ok()) return Status(Code::kUnavailable, got[0].Describe());
+  return Status::Ok();
+}
+
+// Sends the first (or only) compound of the phase's next operation; s.done when there is none.
+Status BeginOp(Session& s, const std::string& phase, Clock::time_point deadline) {
+  auto now = Clock::now();
+  if (s.counted ? s.stats.ops >= s.quota : now >= deadline) {
+    s.done = true;
+    return Status::Ok();
+  }
+  s.op_start = now;
+  CompoundBuilder c(phase);
+  if (phase == "create") {
+    s.name = "f" + std::to_string(s.next_name++);
+    OpenArgs a;
+    a.share_access = OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
+    a.owner = s.client->open_owner();
+    a.how = OpenHow::Guarded(AttrSet{.mode = 0644});
+    a.claim = OpenClaim::Null(s.name);
+    c.PutFh(s.dir).Open(a).GetFh();
+    s.step = 0;
+  } else if (phase == "stat") {
+    if (s.names.empty()) return Status(Code::kInvalid, "stat: no files (run create first)");
+    c.PutFh(s.dir)
+        .Lookup(s.names[s.stat_next++ % s.names.size()])
+        .GetAttr(MakeBitmap({FATTR4_TYPE, FATTR4_CHANGE, FATTR4_SIZE, FATTR4_FILEID,
+                             FATTR4_MODE, FATTR4_TIME_MODIFY}));
+  } else if (phase == "readdir") {
+    s.listing = ReaddirArgs{};
+    s.listing.attrs = MakeBitmap({FATTR4_TYPE, FATTR4_FILEID});
+    s.listed = 0;
+    c.PutFh(s.dir).Readdir(s.listing);
+  } else {  // remove
+    if (s.names.empty()) {
+      s.done = true;
+      return Status::Ok();
+    }
+    s.name = s.names.back();
+    c.PutFh(s.dir).Remove(s.name);
+  }
+  return Send(s, c);
+}
+
+// Checks a reply of the operation in flight; sends its next compound or counts it done
+// (*finished). An error names what was wrong.
+Status OnReply(Session& s, const std::string& phase, const CompoundResult& r, bool* finished) {
+  *finished = false;
+  if (!r.ok()) return Status(Code::kInvalid, phase + " " + s.name + ": " + r.Describe());
+  if (phase == "create" && s.step == 0) {
+    const OPEN4resok* ok = r.Open();
+    if (ok->delegation.delegation_type != OPEN_DELEGATE_NONE &&
+        ok->delegation.delegation_type != OPEN_DELEGATE_NONE_EXT) {
+      // Asked for none; returning it would cost a compound the other server does not pay.
+      return Status(Code::kInvalid, "OPEN " + s.name + ": a delegation despite WANT_NO_DELEG");
+    }
+    CompoundBuilder cl("close");
+    cl.PutFh(r.Fh()).Close(ok->stateid);
+    s.step = 1;
+    return Send(s, cl);
+  }
+  if (phase == "create") {
+    s.names.push_back(s.name);
+    s.stats.ops++;
+  } else if (phase == "stat") {
+    auto at = r.Attributes();
+    if (!at || !at->type || *at->type != NF4REG || !at->size || *at->size != 0) {
+      return Status(Code::kInvalid, "GETATTR: not an empty regular file");
+    }
+    s.stats.ops++;
+  } else if (phase == "readdir") {
+    std::vector<DirEntry> page = r.Entries();
+    const READDIR4resok* ok = r.Readdir();
+    if (page.empty() && !ok->reply.eof) return Status(Code::kInvalid, "READDIR: an empty page");
+    s.listed += page.size();
+    if (!ok->reply.eof) {
+      std::memcpy(s.listing.cookieverf.data(), ok->cookieverf, s.listing.cookieverf.size());
+      s.listing.cookie = page.back().cookie;
+      CompoundBuilder c("readdir");
+      c.PutFh(s.dir).Readdir(s.listing);
+      return Send(s, c);
+    }
+    if (s.listed != s.names.size()) {
+      return Status(Code::kInvalid, "READDIR: " + std::to_string(s.listed) +
+                                        " entries, expected " + std::to_string(s.names.size()));
+    }
+    s.stats.ops += s.listed;
+  } else {
+    s.names.pop_back();
+    s.stats.ops++;
+  }
+  s.stats.lat_us.push_back(Micros(Clock::now() - s.op_start));
+  *finished = true;
+  return Status::Ok();
 }
 
 bool RemoveOne(Session& s, const std::string& name) {
@@ -189,37 +363,61 @@ bool RemoveOne(Session& s, const std::string& name) {
   return true;
 }
 
-void RunPhase(Session& s, const std::string& phase, const Options& o, uint64_t create_quota) {
-  s.stats = {};
-  auto start = Clock::now();
-  auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                              std::chrono::duration<double>(o.seconds));
-  Bitmap stat_attrs = MakeBitmap({FATTR4_TYPE, FATTR4_CHANGE, FATTR4_SIZE, FATTR4_FILEID,
-                                  FATTR4_MODE, FATTR4_TIME_MODIFY});
-  size_t i = 0;
-  bool count_mode = phase == "create" && create_quota > 0;
-  while (!g_failed.load(std::memory_order_relaxed)) {
-    auto t0 = Clock::now();
-    if (count_mode ? s.stats.ops >= create_quota : t0 >= deadline) break;
-    if (phase == "create") {
-      if (!CreateOne(s)) return;
-      s.stats.ops++;
-    } else if (phase == "stat") {
-      if (s.names.empty()) return Fail(s.index, "stat: no files (run create first)");
-      if (!StatOne(s, i++, stat_attrs)) return;
-      s.stats.ops++;
-    } else if (phase == "readdir") {
-      uint64_t n = 0;
-      if (!ListOne(s, &n)) return;
-      s.stats.ops += n;
-    } else if (phase == "remove") {
-      if (s.names.empty()) break;
-      if (!RemoveOne(s, s.names.back())) return;
-      s.names.pop_back();
-      s.stats.ops++;
+// One client thread: drives its sessions through the phase until each is done.
+void DriveSessions(std::vector<Session*> mine, const std::string& phase,
+                   Clock::time_point deadline) {
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return Fail(mine[0]->index, std::string("epoll: ") + std::strerror(errno));
+  size_t active = 0;
+  for (Session* s : mine) {
+    s->stats = {};
+    s->done = false;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = s;
+    if (::epoll_ctl(ep, EPOLL_CTL_ADD, s->wire.fd, &ev) != 0) {
+      Fail(s->index, std::string("epoll_ctl: ") + std::strerror(errno));
+      break;
     }
-    s.stats.lat_us.push_back(Micros(Clock::now() - t0));
+    if (Status st = BeginOp(*s, phase, deadline); !st.ok()) {
+      Fail(s->index, st.ToString());
+      break;
+    }
+    if (!s->done) active++;
   }
+  auto last_reply = Clock::now();
+  std::vector<CompoundResult> got;
+  epoll_event evs[kEpollEventsMax];
+  while (active > 0 && !g_failed.load(std::memory_order_relaxed)) {
+    int n = ::epoll_wait(ep, evs, kEpollEventsMax, 1000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Fail(mine[0]->index, std::string("epoll_wait: ") + std::strerror(errno));
+      break;
+    }
+    if (n == 0 && Clock::now() - last_reply > kReplyWaitMax) {
+      Fail(mine[0]->index, phase + ": no reply for " + std::to_string(kReplyWaitMax.count()) +
+                               " s");
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      Session& s = *static_cast<Session*>(evs[i].data.ptr);
+      got.clear();
+      Status st = Receive(s, got);
+      for (size_t k = 0; st.ok() && k < got.size(); ++k) {
+        last_reply = Clock::now();
+        bool finished = false;
+        st = OnReply(s, phase, got[k], &finished);
+        if (st.ok() && finished) st = BeginOp(s, phase, deadline);
+        if (st.ok() && s.done) active--;
+      }
+      if (!st.ok()) {
+        Fail(s.index, st.ToString());
+        break;
+      }
+    }
+  }
+  ::close(ep);
 }
 
 bool ParseArgs(int argc, char** argv, Options& o) {
@@ -233,6 +431,7 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       return argv[++i];
     };
     if (a == "--sessions") o.sessions = std::atoi(next());
+    else if (a == "--client-threads") o.client_threads = std::atoi(next());
     else if (a == "--seconds") o.seconds = std::atof(next());
     else if (a == "--dir") o.dir = next();
     else if (a == "--create-count") o.create_count = std::strtoull(next(), nullptr, 10);
@@ -270,7 +469,8 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       return false;
     }
   }
-  if (o.host.empty() || o.sessions < 1 || o.sessions > kSessionsMax || o.seconds <= 0 ||
+  if (o.host.empty() || o.sessions < 1 || o.sessions > kSessionsMax || o.client_threads < 1 ||
+      o.client_threads > kClientThreadsMax || o.seconds <= 0 ||
       (o.minor_version != 1 && o.minor_version != 2) || o.dir.empty() || o.dir[0] != '/') {
     return false;
   }
@@ -323,6 +523,9 @@ int main(int argc, char** argv) {
         auto d = s.client->Mkdir(*base, s.dir_name, 0755);
         if (!d.ok()) return Fail(i, "mkdir " + s.dir_name + ": " + d.status().ToString());
         s.dir = *d;
+        if (Status st = OpenWire(s, o.host, o.port); !st.ok()) {
+          return Fail(i, "bench connection: " + st.ToString());
+        }
       });
     }
     for (auto& th : t) th.join();
@@ -334,24 +537,30 @@ int main(int argc, char** argv) {
   uint64_t quota_each = o.create_count ? (o.create_count + n - 1) / n : 0;
   for (const std::string& phase : o.phases) {
     if (g_failed) break;
-    std::barrier sync(n + 1);
-    std::vector<std::thread> t;
+    const bool counted = phase == "create" && quota_each > 0;
     for (int i = 0; i < n; ++i) {
-      uint64_t quota = 0;
-      if (quota_each) {
-        uint64_t before = quota_each * static_cast<uint64_t>(i);
-        quota = before >= o.create_count ? 0 : std::min(quota_each, o.create_count - before);
-        if (quota == 0) quota = UINT64_MAX;  // unreachable: n > create_count; no work wanted
-      }
-      t.emplace_back([&, i, quota] {
+      uint64_t before = quota_each * static_cast<uint64_t>(i);
+      sessions[i].counted = counted;
+      sessions[i].quota =
+          before >= o.create_count ? 0 : std::min(quota_each, o.create_count - before);
+    }
+    const int threads = std::min(o.client_threads, n);
+    std::barrier sync(threads + 1);
+    auto deadline = Clock::time_point::max();
+    std::vector<std::thread> t;
+    for (int th = 0; th < threads; ++th) {
+      std::vector<Session*> mine;
+      for (int i = th; i < n; i += threads) mine.push_back(&sessions[i]);
+      t.emplace_back([&, mine] {
         sync.arrive_and_wait();
-        if (quota == UINT64_MAX) return;
-        RunPhase(sessions[i], phase, o, quota);
+        DriveSessions(mine, phase, deadline);
       });
     }
     std::optional<double> cpu_before = bench::ProcessCpuSeconds(o.server_pids);
-    sync.arrive_and_wait();
     auto start = Clock::now();
+    deadline = start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(o.seconds));
+    sync.arrive_and_wait();
     for (auto& th : t) th.join();
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     std::optional<double> cpu_after = bench::ProcessCpuSeconds(o.server_pids);
