@@ -523,12 +523,17 @@ int main(int argc, char** argv) {
         auto d = s.client->Mkdir(*base, s.dir_name, 0755);
         if (!d.ok()) return Fail(i, "mkdir " + s.dir_name + ": " + d.status().ToString());
         s.dir = *d;
-        if (Status st = OpenWire(s, o.host, o.port); !st.ok()) {
-          return Fail(i, "bench connection: " + st.ToString());
-        }
       });
     }
     for (auto& th : t) th.join();
+  }
+  // The measured connections one after the other, so that a server that hands out new
+  // connections to its threads in turn spreads them evenly (the set-up connections above came
+  // in whatever order the threads made them).
+  for (int i = 0; i < n && !g_failed; ++i) {
+    if (Status st = OpenWire(sessions[i], o.host, o.port); !st.ok()) {
+      Fail(i, "bench connection: " + st.ToString());
+    }
   }
   if (g_failed) return 1;
   std::fprintf(stderr, "manifold-bench-mds: %d session(s) to %s:%u, directories %s/%s-s*\n", n,
