@@ -90,6 +90,12 @@ Result<ReadDirResult> Namespace::ReadDir(FileId dir, uint64_t cookie, uint32_t m
       [&](Txn& txn) { return ops::ReadDir(txn, dir, cookie, max_entries, with_attrs); });
 }
 
+Status Namespace::ScanDir(FileId dir, uint64_t cookie, bool with_attrs, const DirVisitor& visit,
+                          bool* eof) {
+  return runner_.Read(
+      [&](Txn& txn) { return ops::ScanDir(txn, dir, cookie, with_attrs, visit, eof); });
+}
+
 // ---- namespace mutations ----
 
 Result<CreateResult> Namespace::Create(FileId parent, std::string_view name,

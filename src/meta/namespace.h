@@ -143,6 +143,10 @@ struct DirEntry {
   std::optional<Inode> attrs;  // when asked for, from the same snapshot
 };
 
+// Called for each entry of a directory scan; returns false to stop. It may move from the entry
+// (the scan refills it for the next one).
+using DirVisitor = std::function<bool(DirEntry& entry)>;
+
 struct ReadDirResult {
   std::vector<DirEntry> entries;
   bool eof = false;
@@ -199,6 +203,10 @@ class Namespace {
   // (<= kReadDirEntriesMax). kInvalid for a cookie this directory never issued.
   Result<ReadDirResult> ReadDir(FileId dir, uint64_t cookie, uint32_t max_entries,
                                 bool with_attrs = false);
+  // The same entries handed to `visit` one at a time from one snapshot and one iterator, until
+  // it returns false (the caller's reply is full) or the directory ends (*eof = true). Nothing
+  // is read past the entry the visitor refused.
+  Status ScanDir(FileId dir, uint64_t cookie, bool with_attrs, const DirVisitor& visit, bool* eof);
 
   // ---- namespace mutations ----
   // Any type; kDir makes a directory (args.how must be kGuarded).

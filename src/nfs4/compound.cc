@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "nfs4/mds.h"
 #include "rpc/xdr_codec.h"
@@ -15,8 +16,10 @@ namespace manifold::nfs4 {
 namespace {
 
 // Appends a result arm; a result that cannot be encoded is a server bug.
-bool AppendResult(std::vector<uint8_t>& out, nfs_resop4& res) {
-  return rpc::XdrEncode(out, xdrproc_t(xdr_nfs_resop4), &res);
+bool AppendResult(std::vector<uint8_t>& out, nfs_resop4& res, size_t result_bytes = 0) {
+  // The op number and status come before the operation's own result.
+  const size_t guess = result_bytes ? result_bytes + 8 : rpc::kXdrBytesGuess;
+  return rpc::XdrEncode(out, xdrproc_t(xdr_nfs_resop4), &res, guess);
 }
 
 // The rules every operation shares (RFC 8881 2.10.6.2, 16.2.3, 18.46.3); checked once here
@@ -277,7 +280,8 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
       return rpc::AcceptStat::kSuccess;
     }
     size_t before = out.size();
-    if (!AppendResult(out, res)) {
+    const size_t result_bytes = std::exchange(ctx.result_bytes, 0);
+    if (!AppendResult(out, res, result_bytes)) {
       spdlog::error("nfs4 {}: cannot encode the result of {}", call.peer, info->name);
       out.resize(before);
       AppendStatusOnly(reply, opnum, NFS4ERR_SERVERFAULT);

@@ -63,6 +63,9 @@ struct CompoundContext {
   // operation's): with the slot's max_response_bytes, what room an operation's result has
   // (GETXATTR, LISTXATTRS, READ_PLUS, READDIR).
   uint64_t reply_bytes = 0;
+  // Set by an operation that knows how many bytes its result encodes to (READDIR): the result
+  // is then encoded in one pass (rpc::XdrEncode with a room guess). Reset after each operation.
+  size_t result_bytes = 0;
   std::optional<FileHandle> current_fh;
   std::optional<FileHandle> saved_fh;
   // RFC 8881 16.2.3.1.2: the current stateid, set by operations that return a stateid.

@@ -99,7 +99,7 @@ Status CompoundBuilder::Encode(std::vector<uint8_t>& out, uint32_t minor_version
   args.minorversion = minor_version_.value_or(minor_version);
   args.argarray.argarray_len = u_int(all.size());
   args.argarray.argarray_val = all.data();
-  if (!rpc::XdrEncode(out, xdrproc_t(xdr_COMPOUND4args), &args)) {
+  if (!rpc::XdrEncode(out, xdrproc_t(xdr_COMPOUND4args), &args, rpc::kXdrBytesGuess)) {
     return Status(Code::kInvalid, "cannot encode COMPOUND of " + std::to_string(all.size()) +
                                       " ops (an item over its XDR bound?)");
   }

@@ -117,7 +117,7 @@ AcceptStat RunXdrProc(std::span<const uint8_t> in, std::vector<uint8_t>& out, xd
   std::memset(static_cast<void*>(&res), 0, sizeof(res));
   Arena arena;
   fn(*args, res, arena);
-  if (!XdrEncode(out, xres, &res)) return AcceptStat::kSystemErr;
+  if (!XdrEncode(out, xres, &res, kXdrBytesGuess)) return AcceptStat::kSystemErr;
   return AcceptStat::kSuccess;
 }
 

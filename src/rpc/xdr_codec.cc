@@ -106,4 +106,16 @@ bool XdrEncode(std::vector<uint8_t>& out, xdrproc_t proc, void* obj) {
   return true;
 }
 
+bool XdrEncode(std::vector<uint8_t>& out, xdrproc_t proc, void* obj, size_t room_guess) {
+  const size_t at = out.size();
+  out.resize(at + room_guess);
+  XDR xdrs;
+  xdrmem_create(&xdrs, reinterpret_cast<char*>(out.data() + at), u_int(room_guess), XDR_ENCODE);
+  bool ok = proc(&xdrs, obj);
+  u_int used = xdr_getpos(&xdrs);
+  xdr_destroy(&xdrs);
+  out.resize(ok ? at + used : at);
+  return ok || XdrEncode(out, proc, obj);  // did not fit (or cannot be encoded at all)
+}
+
 }  // namespace manifold::rpc

@@ -62,6 +62,12 @@ void XdrFree(xdrproc_t proc, void* obj);
 // Appends the XDR encoding of `obj` to `out`. Returns false if the object cannot be encoded
 // (for example an array over its declared bound): a server bug, never a client's fault.
 bool XdrEncode(std::vector<uint8_t>& out, xdrproc_t proc, void* obj);
+// The same in one pass when the encoding fits in `room_guess` bytes (XdrEncode sizes the
+// object with a first pass of the encoder); a guess too small costs a failed pass.
+bool XdrEncode(std::vector<uint8_t>& out, xdrproc_t proc, void* obj, size_t room_guess);
+// The room guessed for a call's arguments or a procedure's results whose size is not known:
+// most are far smaller; a larger one costs a failed pass, then a sized one.
+inline constexpr size_t kXdrBytesGuess = 1024;
 
 // Owns a decoded rpcgen object and frees it on scope exit.
 template <typename T>

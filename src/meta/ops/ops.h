@@ -25,6 +25,8 @@ Result<Inode> LookupParent(Txn& txn, FileId dir);
 Result<Inode> GetAttr(Txn& txn, FileId fileid, std::optional<uint32_t> generation);
 Result<ReadDirResult> ReadDir(Txn& txn, FileId dir, uint64_t cookie, uint32_t max_entries,
                               bool with_attrs);
+Status ScanDir(Txn& txn, FileId dir, uint64_t cookie, bool with_attrs, const DirVisitor& visit,
+               bool* eof, uint64_t* dir_change = nullptr);
 
 // Namespace mutations
 Result<CreateResult> Create(Txn& txn, const OpContext& ctx, FileId parent, std::string_view name,

@@ -26,33 +26,55 @@ Status CheckCookie(const Inode& dir, uint64_t cookie) {
 
 }  // namespace
 
+Status ScanDir(Txn& txn, FileId dir_id, uint64_t cookie, bool with_attrs,
+               const DirVisitor& visit, bool* eof, uint64_t* dir_change) {
+  *eof = false;
+  META_ASSIGN_OR_RETURN(Inode dir, ReadInode(txn, dir_id));
+  if (!dir.is_dir()) return Status(Code::kNotDir, "readdir of a non-directory");
+  META_RETURN_IF_ERROR(CheckCookie(dir, cookie));
+  if (dir_change) *dir_change = dir.change;
+  const uint64_t start = cookie == 0 ? kFirstDirCookie : cookie + 1;
+  std::unique_ptr<KvIterator> it = txn.NewIterator(Cf::kDirCookies, DirCookieKey(dir_id, start),
+                                                   PrefixSuccessor(DirentPrefix(dir_id)));
+  DirEntry entry;  // refilled for each entry: its name keeps its buffer
+  for (; it->Valid(); it->Next()) {
+    META_ASSIGN_OR_RETURN(DirCookieEntry e, DecodeDirCookie(it->value()));
+    entry.name.assign(e.name);
+    entry.fileid = e.child;
+    entry.type = e.type;
+    entry.cookie = DirCookieFromKey(it->key());
+    entry.attrs.reset();
+    if (with_attrs) {
+      META_ASSIGN_OR_RETURN(Inode attrs, ReadInode(txn, entry.fileid));
+      entry.attrs = std::move(attrs);
+    }
+    if (!visit(entry)) return it->status();
+  }
+  META_RETURN_IF_ERROR(it->status());
+  *eof = true;
+  return Status::Ok();
+}
+
 Result<ReadDirResult> ReadDir(Txn& txn, FileId dir_id, uint64_t cookie, uint32_t max_entries,
                               bool with_attrs) {
   if (max_entries == 0 || max_entries > kReadDirEntriesMax) {
     return Status(Code::kInvalid, "max_entries must be 1.." + std::to_string(kReadDirEntriesMax));
   }
-  META_ASSIGN_OR_RETURN(Inode dir, ReadInode(txn, dir_id));
-  if (!dir.is_dir()) return Status(Code::kNotDir, "readdir of a non-directory");
-  META_RETURN_IF_ERROR(CheckCookie(dir, cookie));
-
   ReadDirResult out;
-  out.dir_change = dir.change;
   out.entries.reserve(std::min(max_entries, kReadDirReserveMax));
-  const uint64_t start = cookie == 0 ? kFirstDirCookie : cookie + 1;
-  std::unique_ptr<KvIterator> it = txn.NewIterator(Cf::kDirCookies, DirCookieKey(dir_id, start),
-                                                   PrefixSuccessor(DirentPrefix(dir_id)));
-  for (; it->Valid() && out.entries.size() < max_entries; it->Next()) {
-    META_ASSIGN_OR_RETURN(DirCookieEntry e, DecodeDirCookie(it->value()));
-    DirEntry entry{std::move(e.name), e.child, e.type, DirCookieFromKey(it->key()), std::nullopt};
-    if (with_attrs) {
-      META_ASSIGN_OR_RETURN(Inode attrs, ReadInode(txn, entry.fileid));
-      entry.attrs = std::move(attrs);
+  // One entry past the page tells whether the directory ends with it.
+  bool more = false;
+  auto keep = [&](DirEntry& e) {
+    if (out.entries.size() == max_entries) {
+      more = true;
+      return false;
     }
-    out.entries.push_back(std::move(entry));
-  }
-  META_RETURN_IF_ERROR(it->status());
-  out.eof = !it->Valid();
-  META_RETURN_IF_ERROR(it->status());
+    out.entries.push_back(std::move(e));
+    return true;
+  };
+  bool eof = false;
+  META_RETURN_IF_ERROR(ScanDir(txn, dir_id, cookie, with_attrs, keep, &eof, &out.dir_change));
+  out.eof = eof && !more;
   return out;
 }
 

@@ -13,10 +13,6 @@ namespace manifold::nfs4::ops {
 namespace {
 
 constexpr uint64_t kCookieShift = 2;
-// Entries asked of the namespace per page while filling one reply. (Pages sized to what is
-// left of the reply, up to 1024 entries, were measured slower: the last page of each reply
-// reads entries that do not fit.)
-constexpr uint32_t kEntriesPerPage = 128;
 // READDIR4resok's fixed part: cookieverf, "no more entries", eof.
 constexpr size_t kFixedBytes = NFS4_VERIFIER_SIZE + 4 + 4;
 
@@ -104,27 +100,17 @@ nfsstat4 ReadDir(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   Filler filler{ctx, a, maxcount, ctx.mds.fs_attrs(), AttrBitmap::FromWire(a.attr_request)};
   filler.with_inodes = !(filler.requested & kInodeAttrs).Empty();
   uint64_t cookie = a.cookie == 0 ? 0 : a.cookie - kCookieShift;
-  bool eof = false, full = false;
-  while (!full && !eof) {
-    auto page = ctx.mds.ns().ReadDir(dir.fileid, cookie, kEntriesPerPage, filler.with_inodes);
-    if (!page.ok()) {
-      // A cookie this directory never issued (RFC 8881 18.23.3).
-      out.status = page.status().code() == Code::kInvalid ? NFS4ERR_BAD_COOKIE
-                                                           : ToNfs4(page.status());
-      return out.status;
-    }
-    for (const meta::DirEntry& e : page->entries) {
-      nfsstat4 error = NFS4_OK;
-      if (!filler.Add(e, error)) {
-        if (error != NFS4_OK) return out.status = error;
-        full = true;
-        break;
-      }
-      cookie = e.cookie;
-    }
-    // An empty page ends the listing whatever it says, so this loop always ends.
-    eof = !full && (page->eof || page->entries.empty());
+  // One pass over the directory that stops at the first entry the reply has no room for.
+  nfsstat4 error = NFS4_OK;
+  auto add = [&](meta::DirEntry& e) { return filler.Add(e, error); };
+  bool eof = false;
+  Status scanned = ctx.mds.ns().ScanDir(dir.fileid, cookie, filler.with_inodes, add, &eof);
+  if (!scanned.ok()) {
+    // A cookie this directory never issued (RFC 8881 18.23.3).
+    out.status = scanned.code() == Code::kInvalid ? NFS4ERR_BAD_COOKIE : ToNfs4(scanned);
+    return out.status;
   }
+  if (error != NFS4_OK) return out.status = error;
   if (filler.count == 0 && !eof) {
     // Not one entry fit: the client's maxcount is too small, or the session's reply is.
     return out.status = room < a.maxcount ? NFS4ERR_REP_TOO_BIG : NFS4ERR_TOOSMALL;
@@ -133,6 +119,7 @@ nfsstat4 ReadDir(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   std::memset(ok.cookieverf, 0, NFS4_VERIFIER_SIZE);
   ok.reply.entries = filler.head;
   ok.reply.eof = eof;
+  ctx.result_bytes = 4 + filler.used_bytes;  // status, then what maxcount counts
   return NFS4_OK;
 }
 

@@ -288,6 +288,14 @@ TEST(CompoundBuilder, EveryHelperRoundTripsByteForByte) {
   std::vector<uint8_t> again;
   ASSERT_TRUE(rpc::XdrEncode(again, xdrproc_t(xdr_COMPOUND4args), d.get()));
   EXPECT_EQ(again, bytes);
+  // One pass with a room guess: too small (then sized), exact or larger, after other bytes.
+  for (size_t guess : {size_t(0), size_t(7), bytes.size() - 1, bytes.size(), bytes.size() * 3}) {
+    std::vector<uint8_t> guessed = {0xAB, 0xCD};
+    ASSERT_TRUE(rpc::XdrEncode(guessed, xdrproc_t(xdr_COMPOUND4args), d.get(), guess)) << guess;
+    ASSERT_EQ(guessed.size(), bytes.size() + 2) << guess;
+    EXPECT_EQ(std::vector<uint8_t>(guessed.begin() + 2, guessed.end()), bytes) << guess;
+    EXPECT_EQ(guessed[0], 0xAB);
+  }
 
   const createtype4& dev = d->argarray.argarray_val[13].nfs_argop4_u.opcreate.objtype;
   EXPECT_EQ(dev.type, NF4BLK);
