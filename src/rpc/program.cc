@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <future>
 
 #include "rpc/record.h"
@@ -9,8 +11,21 @@
 namespace manifold::rpc {
 
 void* Arena::Alloc(size_t bytes) {
-  blocks_.push_back(std::make_unique_for_overwrite<uint8_t[]>(bytes == 0 ? 1 : bytes));
-  return blocks_.back().get();
+  constexpr size_t kAlign = alignof(std::max_align_t);  // what operator new[] gives a block
+  bytes = (std::max<size_t>(bytes, 1) + kAlign - 1) & ~(kAlign - 1);
+  if (bytes > kSharedBytesMax) {
+    blocks_.push_back(std::make_unique_for_overwrite<uint8_t[]>(bytes));
+    return blocks_.back().get();
+  }
+  if (bytes > left_) {
+    blocks_.push_back(std::make_unique_for_overwrite<uint8_t[]>(kBlockBytes));
+    next_ = blocks_.back().get();
+    left_ = kBlockBytes;
+  }
+  void* p = next_;
+  next_ += bytes;
+  left_ -= bytes;
+  return p;
 }
 
 char* Arena::CopyString(std::string_view s) {

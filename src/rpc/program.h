@@ -91,10 +91,11 @@ class Program {
 };
 
 // Memory for a procedure's results that must live until they are encoded. rpcgen result
-// structs hold raw pointers; handlers point them into an Arena, never into locals.
+// structs hold raw pointers; handlers point them into an Arena, never into locals. Small
+// allocations are cut from shared blocks (a READDIR reply makes four per entry).
 class Arena {
  public:
-  void* Alloc(size_t bytes);
+  void* Alloc(size_t bytes);  // aligned for any fundamental type, not initialised
   template <typename T>
   T* Make() {
     auto* p = static_cast<T*>(Alloc(sizeof(T)));
@@ -104,7 +105,13 @@ class Arena {
   char* CopyString(std::string_view s);
 
  private:
+  static constexpr size_t kBlockBytes = 4096;
+  // Larger allocations get a block of their own (the current block keeps its room).
+  static constexpr size_t kSharedBytesMax = kBlockBytes / 4;
+
   std::vector<std::unique_ptr<uint8_t[]>> blocks_;
+  uint8_t* next_ = nullptr;  // the free part of the current shared block
+  size_t left_ = 0;
 };
 
 // Runs one rpcgen-typed procedure: decode Args, call fn(args, res, arena), encode Res.

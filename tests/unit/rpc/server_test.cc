@@ -916,3 +916,31 @@ TEST(ClientTest, ConnectFailuresAreErrorsNotCrashes) {
 
 }  // namespace
 }  // namespace manifold::rpc
+
+namespace manifold::rpc {
+namespace {
+
+// Small allocations share blocks, large ones get their own; each is aligned for any type and
+// none overlaps another (each is filled with its own byte and checked afterwards).
+TEST(ArenaTest, AllocationsAreAlignedAndDoNotOverlap) {
+  Arena arena;
+  std::vector<std::pair<uint8_t*, size_t>> got;
+  for (size_t i = 0; i < 2000; ++i) {
+    size_t bytes = i % 97 == 0 ? 5000 + i : i % 41;  // zero, small and large
+    auto* p = static_cast<uint8_t*>(arena.Alloc(bytes));
+    ASSERT_NE(nullptr, p);
+    EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(p) % alignof(std::max_align_t)) << i;
+    std::memset(p, int(i & 0xff), bytes);
+    got.emplace_back(p, bytes);
+  }
+  for (size_t i = 0; i < got.size(); ++i) {
+    for (size_t k = 0; k < got[i].second; ++k) {
+      ASSERT_EQ(uint8_t(i & 0xff), got[i].first[k]) << "allocation " << i << " byte " << k;
+    }
+  }
+  char* s = arena.CopyString("name");
+  EXPECT_STREQ("name", s);
+}
+
+}  // namespace
+}  // namespace manifold::rpc
