@@ -107,10 +107,13 @@ enum OpFlags : uint32_t {
   // kStateChangeResultBytesMax); results that can be large (READ, READDIR, GETATTR) only read.
   kChangesState = 1u << 6,
   // Its result rests on the current filehandle and on in-memory state only (sessions, opens,
-  // locks, delegations), never on a namespace record: a COMPOUND of only such operations that
-  // succeeds is answered without waiting for the namespace's next sync (rpc::ReplyGate), since
-  // it tells the client of no change a crash could take back. A failed one waits as every
-  // other reply does: an error may rest on such a change.
+  // locks, delegations), never on a namespace record, and it grants no state: a COMPOUND of
+  // only such operations that succeeds is answered without waiting for the namespace's next
+  // sync (rpc::ReplyGate), since it tells the client of no change a crash could take back. A
+  // failed one waits as every other reply does: an error may rest on such a change. OPEN and
+  // LOCK grant state and wait: a grant may rest on a client record dropped or marked unable to
+  // reclaim (lease expiry, the end of grace, RFC 8881 8.4.3), which must be durable before a
+  // conflicting grant is told, or a restart would let the old owner reclaim over it.
   kStateOnly = 1u << 7,
 };
 

@@ -29,7 +29,7 @@ constexpr Row kRows[] = {
     {OP_GETATTR, {"GETATTR", ops::GetAttr, kFh | kIn}},
     {OP_GETFH, {"GETFH", ops::GetFh, kFh | kIn | kSt}},
     {OP_LINK, {"LINK", ops::Link, kFh | kCo}},
-    {OP_LOCK, {"LOCK", ops::Lock, kFh | kIn | kCh | kSt}},
+    {OP_LOCK, {"LOCK", ops::Lock, kFh | kIn | kCh}},
     {OP_LOCKT, {"LOCKT", ops::LockT, kFh | kIn | kSt}},
     {OP_LOCKU, {"LOCKU", ops::LockU, kFh | kIn | kCh | kSt}},
     {OP_LOOKUP, {"LOOKUP", ops::Lookup, kFh | kIn}},

@@ -89,33 +89,31 @@ bool XdrDecode(std::span<const uint8_t> in, xdrproc_t proc, void* obj) {
 
 void XdrFree(xdrproc_t proc, void* obj) { xdr_free(proc, reinterpret_cast<char*>(obj)); }
 
-bool XdrEncode(std::vector<uint8_t>& out, xdrproc_t proc, void* obj) {
-  unsigned long size = xdr_sizeof(proc, obj);  // 0 for both "empty" and "cannot encode"
-  size_t at = out.size();
-  out.resize(at + size);
-  XDR xdrs;
-  xdrmem_create(&xdrs, reinterpret_cast<char*>(out.data() + at), u_int(size), XDR_ENCODE);
-  bool ok = proc(&xdrs, obj);
-  u_int used = xdr_getpos(&xdrs);
-  xdr_destroy(&xdrs);
-  if (!ok) {
-    out.resize(at);
-    return false;
-  }
-  out.resize(at + used);
-  return true;
-}
+namespace {
 
-bool XdrEncode(std::vector<uint8_t>& out, xdrproc_t proc, void* obj, size_t room_guess) {
+// Appends the encoding when it fits in `room` bytes; otherwise leaves `out` as it was.
+bool EncodeInRoom(std::vector<uint8_t>& out, xdrproc_t proc, void* obj, size_t room) {
   const size_t at = out.size();
-  out.resize(at + room_guess);
+  out.resize(at + room);
   XDR xdrs;
-  xdrmem_create(&xdrs, reinterpret_cast<char*>(out.data() + at), u_int(room_guess), XDR_ENCODE);
+  xdrmem_create(&xdrs, reinterpret_cast<char*>(out.data() + at), u_int(room), XDR_ENCODE);
   bool ok = proc(&xdrs, obj);
   u_int used = xdr_getpos(&xdrs);
   xdr_destroy(&xdrs);
   out.resize(ok ? at + used : at);
-  return ok || XdrEncode(out, proc, obj);  // did not fit (or cannot be encoded at all)
+  return ok;
+}
+
+}  // namespace
+
+bool XdrEncode(std::vector<uint8_t>& out, xdrproc_t proc, void* obj) {
+  // 0 for both "empty" and "cannot encode"; the encoder tells them apart.
+  return EncodeInRoom(out, proc, obj, xdr_sizeof(proc, obj));
+}
+
+bool XdrEncode(std::vector<uint8_t>& out, xdrproc_t proc, void* obj, size_t room_guess) {
+  // A failure here is "did not fit" or "cannot be encoded at all": the sized pass tells.
+  return EncodeInRoom(out, proc, obj, room_guess) || XdrEncode(out, proc, obj);
 }
 
 }  // namespace manifold::rpc

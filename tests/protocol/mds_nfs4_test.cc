@@ -1068,11 +1068,20 @@ TEST_F(MdsNfs4Test, OnlyRepliesThatMayTellOfAChangeWaitForTheSync) {
   rpc::Dispatcher dispatcher;
   dispatcher.Add(std::make_shared<nfs4::Nfs4Program>(*mds_));
   std::vector<uint8_t> last_call;
+  std::optional<nfs4client::CompoundResult> last;  // the decoded reply of the last call
   auto waits = [&](const CompoundBuilder& ops) {
     last_call = s->Call(ops);
     auto reply = dispatcher.DispatchReply(last_call, "127.0.0.1:700", nullptr);
     EXPECT_TRUE(reply.has_value());
-    return reply.has_value() && reply->gate != nullptr;
+    if (!reply) return false;
+    rpc::ReplyHeader h;
+    std::span<const uint8_t> results;
+    std::span<const uint8_t> record(reply->head);
+    EXPECT_TRUE(rpc::ParseReply(record.subspan(rpc::kRecordMarkBytes), h, results));
+    auto decoded = nfs4client::CompoundResult::Decode(results);
+    EXPECT_TRUE(decoded.ok());
+    if (decoded.ok()) last = std::move(*decoded);
+    return reply->gate != nullptr;
   };
   CompoundBuilder getattr;
   getattr.PutFh(fh).GetAttr(nfs4client::MakeBitmap({FATTR4_SIZE}));
@@ -1083,9 +1092,20 @@ TEST_F(MdsNfs4Test, OnlyRepliesThatMayTellOfAChangeWaitForTheSync) {
   CompoundBuilder putfh;
   putfh.PutFh(fh).GetFh();
   EXPECT_FALSE(waits(putfh));
+  // A LOCK grants state and waits (it may conflict with a client dropped unsynced); a LOCKU
+  // releases and does not.
+  CompoundBuilder lock;
+  lock.PutFh(fh).LockNew(WRITE_LT, 0, 10, open_stateid, {s->clientid(), "gate-locker"});
+  EXPECT_TRUE(waits(lock));
+  ASSERT_TRUE(last && last->Lock()) << (last ? last->Describe() : "");
+  CompoundBuilder unlock;
+  unlock.PutFh(fh).LockU(WRITE_LT, last->Lock()->lock_stateid, 0, 10);
+  EXPECT_FALSE(waits(unlock));
+  ASSERT_TRUE(last && last->ok()) << last->Describe();
   CompoundBuilder close;
   close.PutFh(fh).Close(open_stateid);
   EXPECT_FALSE(waits(close));
+  ASSERT_TRUE(last && last->ok()) << last->Describe();
   // The same call again is a retry: its cached reply waits.
   auto retry = dispatcher.DispatchReply(last_call, "127.0.0.1:700", nullptr);
   ASSERT_TRUE(retry.has_value());
