@@ -1,5 +1,7 @@
 // READ, WRITE, COMMIT and SETATTR: procedures on a file's data and attributes.
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,21 @@
 #include "rpc/xdr_codec.h"
 
 namespace manifold::ds {
+
+namespace {
+
+// Why a file's descriptor was opened read-only (Export::IoFd), for a WRITE it refuses: an
+// immutable or append-only file refuses even root (NFS3ERR_PERM, as knfsd answers); otherwise
+// the file system is read-only or the file a running binary (NFS3ERR_ROFS).
+nfsstat3 ReadOnlyWriteStatus(int fd) {
+  int flags = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+    return NFS3ERR_PERM;
+  }
+  return NFS3ERR_ROFS;
+}
+
+}  // namespace
 
 namespace {
 
@@ -153,7 +170,7 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno != EBADF) NewVerifier();  // what this file held unstable may be gone
-        res.status = errno == EBADF ? NFS3ERR_ROFS : Nfs3StatusFromErrno(errno);
+        res.status = errno == EBADF ? ReadOnlyWriteStatus(fd->get()) : Nfs3StatusFromErrno(errno);
         return;
       }
       done += size_t(n);
