@@ -170,7 +170,7 @@ LockResult FileStateTable::LockTest(clientid4 clientid, uint64_t fileid, const L
   ByteRange r;
   nfsstat4 st = RangeFromOffsetLength(args.offset, args.length, &r);
   if (st != NFS4_OK) return {st};
-  if (grace_.InGrace(now)) return {NFS4ERR_GRACE};
+  if (grace_.InGrace()) return {NFS4ERR_GRACE};
   LockResult res;
   auto f = files_.find(fileid);
   if (f == files_.end()) return res;

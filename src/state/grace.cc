@@ -11,9 +11,9 @@ void GracePeriod::Start(Instant now, Duration length, std::set<std::string> know
   end_ = now + length;
 }
 
-bool GracePeriod::InGrace(Instant now) {
+bool GracePeriod::InGrace() {
   std::lock_guard lock(mu_);
-  return InGraceLocked(now);
+  return BlocksNonReclaimLocked();
 }
 
 bool GracePeriod::DueToEnd(Instant now) {
@@ -62,7 +62,7 @@ nfsstat4 GracePeriod::CheckReclaim(clientid4 clientid, Instant now) {
 
 nfsstat4 GracePeriod::CheckNonReclaim(clientid4 clientid, Instant now) {
   std::lock_guard lock(mu_);
-  if (InGraceLocked(now)) return NFS4ERR_GRACE;  // 8.4.2.1
+  if (BlocksNonReclaimLocked()) return NFS4ERR_GRACE;  // 8.4.2.1
   auto it = clients_.find(clientid);
   // 18.51.3: "If non-reclaim locking operations are done before the RECLAIM_COMPLETE, an
   // NFS4ERR_GRACE error will be returned."

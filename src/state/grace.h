@@ -29,8 +29,9 @@ class GracePeriod {
   // grace period at all.
   void Start(Instant now, Duration length, std::set<std::string> known_owners);
 
-  // True from Start until the time runs out or End.
-  bool InGrace(Instant now);
+  // True from Start until End: what could conflict with a reclaim is refused until then
+  // (BlocksNonReclaimLocked), even once the time is up.
+  bool InGrace();
   // True when the grace period is over by time but End has not run yet (the caller then does
   // the end-of-grace record cleanup and calls End).
   bool DueToEnd(Instant now);
@@ -65,7 +66,14 @@ class GracePeriod {
     bool may_reclaim = false;
     bool completed = false;
   };
+  // Reclaims stop when the period's time is up...
   bool InGraceLocked(Instant now) const { return active_ && now < end_; }
+  // ...but what could conflict with a reclaim (a non-reclaim OPEN or LOCK, LOCKT, I/O with a
+  // special stateid) waits until the period has ended (End, which StateManager calls after the
+  // records of owners that did not finish reclaiming are rewritten; the expirer does it within
+  // a second of the time being up). A grant told between the two could rest on records not yet
+  // rewritten, and after a crash such an owner could reclaim over it (RFC 8881 8.4.3).
+  bool BlocksNonReclaimLocked() const { return active_; }
 
   std::mutex mu_;
   bool active_ = false;

@@ -309,7 +309,7 @@ uint32_t StateManager::RevokeClientState(clientid4 clientid, RevokeReason reason
 
 // ---- introspection ----
 
-bool StateManager::InGrace() { return grace_.InGrace(clock_.Now()); }
+bool StateManager::InGrace() { return grace_.InGrace(); }
 
 StateStats StateManager::Stats() {
   StateStats st;
@@ -325,7 +325,7 @@ StateStats StateManager::Stats() {
     st.stateids = files_.stateid_count();
     st.files = files_.file_count();
   }
-  st.in_grace = grace_.InGrace(clock_.Now());
+  st.in_grace = grace_.InGrace();
   return st;
 }
 

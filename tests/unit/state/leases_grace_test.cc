@@ -162,6 +162,29 @@ TEST_F(GraceTest, GraceEndsByTimeAndForgetsOwnersThatNeverCameBack) {
   EXPECT_STAT(NFS4ERR_NO_GRACE, server->Open(Reclaim(a.clientid, "oa", 1, RW)).status);
 }
 
+// RFC 8881 8.4.3: once its time is up, reclaims stop at once, but nothing that could conflict
+// with one is granted until the end of grace has rewritten the records of owners that did not
+// finish (here: dropped client-a's), so that no grant is told before that is on stable storage.
+TEST_F(GraceTest, GrantsWaitForTheEndOfGraceNotOnlyForItsTime) {
+  MountedClient b = Mount(server, "client-b", 1, 2);
+  MountedClient a = Mount(server, "client-a", 1, 1, false);
+  server.clock.Advance(std::chrono::seconds(server.limits.grace_time_effective_s() - 1));
+  for (const MountedClient* c : {&a, &b}) {  // both keep their leases
+    server->Sequence(SeqArgs(c->session, 1), 1, server.clock.Now(), {2, 100}).lease->Complete({});
+  }
+  server.clock.Advance(std::chrono::seconds(1));
+  EXPECT_STAT(NFS4ERR_NO_GRACE, server->Open(Reclaim(a.clientid, "oa", 1, RW)).status);
+  EXPECT_STAT(NFS4ERR_GRACE, server->Open(OpenReq(b.clientid, "ob", 1, RW)).status);
+  EXPECT_STAT(NFS4ERR_GRACE, server->LockTest(b.clientid, 1, LocktArgs(READ_LT, 0, 1, "x")).status);
+  stateid4 anonymous{};
+  EXPECT_STAT(NFS4ERR_GRACE, server->CheckIo(b.clientid, anonymous, 1, true));
+  EXPECT_TRUE(server->InGrace());
+  server->ExpireClients(server.clock.Now());  // ends the grace period
+  EXPECT_FALSE(server->InGrace());
+  EXPECT_FALSE(DecodeClientRecord("client-a", server.store.Get("client-a"))->reclaim_complete);
+  EXPECT_STAT(NFS4_OK, server->Open(OpenReq(b.clientid, "ob", 1, RW)).status);
+}
+
 TEST_F(GraceTest, AClientThatDidNotFinishReclaimingLosesItsRightsForTheNextRestart) {
   MountedClient a = Mount(server, "client-a", 1, 1, false);
   ASSERT_STAT(NFS4_OK, server->Open(Reclaim(a.clientid, "oa", 1, RW)).status);
@@ -236,7 +259,11 @@ TEST(Grace, GraceTimeIsConfigurable) {
   Mount(server, "a");
   server.Restart();
   EXPECT_TRUE(server->InGrace());
-  server.clock.Advance(std::chrono::seconds(5));
+  server.clock.Advance(std::chrono::seconds(4));
+  server->ExpireClients(server.clock.Now());
+  EXPECT_TRUE(server->InGrace());
+  server.clock.Advance(std::chrono::seconds(1));
+  server->ExpireClients(server.clock.Now());  // ends it once its time is up
   EXPECT_FALSE(server->InGrace());
 }
 
