@@ -3,7 +3,7 @@
 // It measures any NFSv4.1 server (manifold-mds, NFS-Ganesha, a filer) with exactly the same
 // client, so that figures of different servers compare (see docs/benchmarks.md).
 //
-//   manifold-bench-mds [options] HOST:PORT
+//   manifold-bench-mds [options] HOST:PORT     (HOST: an IPv4 address)
 //
 // --sessions S sessions, each its own client id and session (set up by an Nfs4Client) with one
 // compound in flight, each working in its own directory (--dir PATH/run-<pid>-<n>-s<i>; PATH is
