@@ -241,7 +241,7 @@ HandleError Export::OpenForIo(std::span<const uint8_t> fh, std::shared_ptr<Fd>& 
   int fd = ::open(proc.c_str(), O_RDWR | O_CLOEXEC);
   // Files that cannot be opened for writing are still read: a read-only file system, a
   // running binary, an immutable or append-only file (EPERM, even for root). A WRITE to them
-  // then finds a read-only descriptor (NFS3ERR_ROFS).
+  // then finds a read-only descriptor (Nfs3Program::Write tells PERM from ROFS).
   if (fd < 0 && (errno == EROFS || errno == ETXTBSY || errno == EACCES || errno == EPERM)) {
     fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
   }

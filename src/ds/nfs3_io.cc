@@ -28,10 +28,6 @@ nfsstat3 ReadOnlyWriteStatus(int fd) {
   return NFS3ERR_ROFS;
 }
 
-}  // namespace
-
-namespace {
-
 std::string ProcPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 // READ needs read permission, or execute permission so that a client can run a binary

@@ -97,7 +97,7 @@ FileStateTable::Locker FileStateTable::ResolveLocker(clientid4 clientid, uint64_
 // Non-reclaims wait for the grace period and for the client's RECLAIM_COMPLETE (18.51.3).
 nfsstat4 FileStateTable::CheckLockGrace(clientid4 clientid, bool reclaim, const Locker& lk,
                                         Instant now) {
-  if (!reclaim) return grace_.CheckNonReclaim(clientid, now);
+  if (!reclaim) return grace_.CheckNonReclaim(clientid);
   nfsstat4 st = grace_.CheckReclaim(clientid, now);
   if (st != NFS4_OK) return st;
   return lk.open->reclaimed ? NFS4_OK : NFS4ERR_RECLAIM_BAD;
@@ -163,8 +163,8 @@ LockResult FileStateTable::Lock(clientid4 clientid, uint64_t fileid, const LOCK4
 // 18.11.4: LOCKT tests for a conflict as LOCK would and never creates state; the lock-owner
 // need not exist. During the grace period the answer could miss locks still to be reclaimed:
 // NFS4ERR_GRACE.
-LockResult FileStateTable::LockTest(clientid4 clientid, uint64_t fileid, const LOCKT4args& args,
-                                    Instant now) {
+LockResult FileStateTable::LockTest(clientid4 clientid, uint64_t fileid,
+                                    const LOCKT4args& args) {
   nfs_lock_type4 type;
   if (!NormalizeLockType(args.locktype, &type)) return {NFS4ERR_INVAL};
   ByteRange r;

@@ -365,7 +365,7 @@ OpenResult FileStateTable::Open(const OpenRequest& req, Instant now) {
   ClientFiles* cf = FindClient(req.clientid);
   if (cf == nullptr) return {NFS4ERR_EXPIRED};  // dropped while this compound ran
   st = req.reclaim ? grace_.CheckReclaim(req.clientid, now)
-                   : grace_.CheckNonReclaim(req.clientid, now);
+                   : grace_.CheckNonReclaim(req.clientid);
   if (st != NFS4_OK) return {st};
   if (req.delegation) {
     // 18.16.3 CLAIM_DELEGATE_CUR: the client's own, live delegation on this very file.

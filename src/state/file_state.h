@@ -152,15 +152,14 @@ class FileStateTable {
 
   // ---- byte-range locks (9.2-9.6, 18.10-18.12) ----
   LockResult Lock(clientid4 clientid, uint64_t fileid, const LOCK4args& args, Instant now);
-  LockResult LockTest(clientid4 clientid, uint64_t fileid, const LOCKT4args& args, Instant now);
+  LockResult LockTest(clientid4 clientid, uint64_t fileid, const LOCKT4args& args);
   StateidResult Unlock(clientid4 clientid, uint64_t fileid, const LOCKU4args& args);
 
   // ---- stateids (8.2, 18.48, 18.38) ----
   nfsstat4 TestStateid(clientid4 clientid, const stateid4& stateid);
   nfsstat4 FreeStateid(clientid4 clientid, const stateid4& stateid);
   // I/O through the MDS (READ, WRITE, SETATTR of size): see CheckIo in state_manager.h.
-  nfsstat4 CheckIo(clientid4 clientid, const stateid4& stateid, uint64_t fileid, bool want_write,
-                   Instant now);
+  nfsstat4 CheckIo(clientid4 clientid, const stateid4& stateid, uint64_t fileid, bool want_write);
 
   // ---- delegations and layouts: registry only ----
   StateidResult RecordRecallable(clientid4 clientid, uint64_t fileid, StateidType type,

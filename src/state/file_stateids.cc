@@ -51,7 +51,7 @@ nfsstat4 FileStateTable::FreeStateid(clientid4 clientid, const stateid4& stateid
 //  - Byte-range locks are advisory (POSIX): they never fail I/O (no NFS4ERR_LOCKED).
 //  - A layout stateid is not an I/O stateid: NFS4ERR_BAD_STATEID.
 nfsstat4 FileStateTable::CheckIo(clientid4 clientid, const stateid4& stateid, uint64_t fileid,
-                                 bool want_write, Instant now) {
+                                 bool want_write) {
   bool anonymous = IsAnonymousStateid(stateid);
   if (anonymous || IsReadBypassStateid(stateid)) {
     if (grace_.InGrace()) return NFS4ERR_GRACE;

@@ -60,7 +60,7 @@ nfsstat4 GracePeriod::CheckReclaim(clientid4 clientid, Instant now) {
   return NFS4_OK;
 }
 
-nfsstat4 GracePeriod::CheckNonReclaim(clientid4 clientid, Instant now) {
+nfsstat4 GracePeriod::CheckNonReclaim(clientid4 clientid) {
   std::lock_guard lock(mu_);
   if (BlocksNonReclaimLocked()) return NFS4ERR_GRACE;  // 8.4.2.1
   auto it = clients_.find(clientid);

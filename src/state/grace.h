@@ -49,7 +49,7 @@ class GracePeriod {
   nfsstat4 CheckReclaim(clientid4 clientid, Instant now);
   // For a non-reclaim OPEN/LOCK: NFS4ERR_GRACE during the grace period, and before the client's
   // RECLAIM_COMPLETE (18.51.3).
-  nfsstat4 CheckNonReclaim(clientid4 clientid, Instant now);
+  nfsstat4 CheckNonReclaim(clientid4 clientid);
 
   // 18.51.4: NFS4ERR_COMPLETE_ALREADY for a second RECLAIM_COMPLETE.
   nfsstat4 CheckReclaimComplete(clientid4 clientid);

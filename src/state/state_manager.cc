@@ -214,7 +214,7 @@ LockResult StateManager::Lock(clientid4 clientid, uint64_t fileid, const LOCK4ar
 
 LockResult StateManager::LockTest(clientid4 clientid, uint64_t fileid, const LOCKT4args& args) {
   std::lock_guard lock(files_.mu());
-  return files_.LockTest(clientid, fileid, args, clock_.Now());
+  return files_.LockTest(clientid, fileid, args);
 }
 
 StateidResult StateManager::Unlock(clientid4 clientid, uint64_t fileid, const LOCKU4args& args) {
@@ -244,7 +244,7 @@ nfsstat4 StateManager::CheckIo(clientid4 clientid, const stateid4& stateid, uint
     if (nfsstat4 st = BreakDelegations(clientid, fileid, want_write); st != NFS4_OK) return st;
   }
   std::lock_guard lock(files_.mu());
-  return files_.CheckIo(clientid, stateid, fileid, want_write, clock_.Now());
+  return files_.CheckIo(clientid, stateid, fileid, want_write);
 }
 
 // ---- registry ----

@@ -263,8 +263,8 @@ class StateManager {
   ExpiredClient DropClientLocked(Client& c, bool delete_record);
   // DropClientLocked, unless `still_idle` (checked under the sessions lock, before anything
   // goes) says no; then nullopt and nothing changes.
-  std::optional<ExpiredClient> DropClientIfLocked(Client& c, bool delete_record,
-                                                  const std::function<bool(const Client&)>& still_idle);
+  std::optional<ExpiredClient> DropClientIfLocked(
+      Client& c, bool delete_record, const std::function<bool(const Client&)>& still_idle);
   void EndGraceLocked();
   void PutRecordLocked(const Client& c, bool reclaim_complete, const char* why);
   // SEQUENCE (sessions.cc).

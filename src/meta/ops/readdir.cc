@@ -62,18 +62,29 @@ Result<ReadDirResult> ReadDir(Txn& txn, FileId dir_id, uint64_t cookie, uint32_t
   }
   ReadDirResult out;
   out.entries.reserve(std::min(max_entries, kReadDirReserveMax));
-  // One entry past the page tells whether the directory ends with it.
+  // One entry past the page tells whether the directory ends with it; only the page's entries
+  // get their inodes read.
   bool more = false;
+  Status attrs_read = Status::Ok();
   auto keep = [&](DirEntry& e) {
     if (out.entries.size() == max_entries) {
       more = true;
       return false;
     }
+    if (with_attrs) {
+      Result<Inode> attrs = ReadInode(txn, e.fileid);
+      if (!attrs.ok()) {
+        attrs_read = attrs.status();
+        return false;
+      }
+      e.attrs = std::move(*attrs);
+    }
     out.entries.push_back(std::move(e));
     return true;
   };
   bool eof = false;
-  META_RETURN_IF_ERROR(ScanDir(txn, dir_id, cookie, with_attrs, keep, &eof, &out.dir_change));
+  META_RETURN_IF_ERROR(ScanDir(txn, dir_id, cookie, false, keep, &eof, &out.dir_change));
+  META_RETURN_IF_ERROR(attrs_read);
   out.eof = eof && !more;
   return out;
 }
