@@ -1720,6 +1720,37 @@ TEST_F(DsNfs3Test, LookupWithANameOver255BytesIsGarbageArgs) {
   EXPECT_NFS3(NFS3_OK, GetAttr(root_));
 }
 
+// libtirpc's xdr_string would hand "a\0b" to the server as "a": a name or symlink target with a
+// NUL inside fails to decode instead (as knfsd answers), and nothing named "a" appears.
+TEST_F(DsNfs3Test, ANameOrSymlinkTargetWithANulInsideIsGarbageArgs) {
+  auto create = [&](const std::string& name) {
+    Bytes args = FhArg(root_);
+    rpc::XdrWriter w(args);
+    w.String(name);
+    w.U32(uint32_t(UNCHECKED));
+    for (int i = 0; i < 6; ++i) w.U32(0);  // sattr3: nothing set
+    return RawCall(NFS_PROGRAM, NFS_V3, NFSPROC3_CREATE, args);
+  };
+  EXPECT_STREQ(rpc::AcceptStatName(create(std::string("a\0b", 3))), "GARBAGE_ARGS");
+  EXPECT_STREQ(rpc::AcceptStatName(create(std::string("a\0", 2))), "GARBAGE_ARGS");
+  EXPECT_NFS3(NFS3ERR_NOENT, Lookup(root_, "a"));
+  EXPECT_STREQ(rpc::AcceptStatName(create("a")), "SUCCESS");
+  EXPECT_NFS3(NFS3_OK, Lookup(root_, "a"));
+
+  auto symlink = [&](const std::string& target) {
+    Bytes args = FhArg(root_);
+    rpc::XdrWriter w(args);
+    w.String("l");
+    for (int i = 0; i < 6; ++i) w.U32(0);  // sattr3: nothing set
+    w.String(target);
+    return RawCall(NFS_PROGRAM, NFS_V3, NFSPROC3_SYMLINK, args);
+  };
+  EXPECT_STREQ(rpc::AcceptStatName(symlink(std::string("x\0y", 3))), "GARBAGE_ARGS");
+  EXPECT_NFS3(NFS3ERR_NOENT, Lookup(root_, "l"));
+  EXPECT_STREQ(rpc::AcceptStatName(symlink("x")), "SUCCESS");
+  EXPECT_NFS3(NFS3_OK, Lookup(root_, "l"));
+}
+
 TEST_F(DsNfs3Test, WriteWithDataOverOneMebibyteIsGarbageArgs) {
   Fh fh = CreateFile(root_, "f");
   auto write = [&](size_t len) {
