@@ -2,6 +2,8 @@
 # e2e: the benchmark clients (tools/bench) against a local cluster, briefly, so that they keep
 # working and keep checking what they measure: manifold-bench-mds with 4 sessions on 2 client
 # threads through every phase, and manifold-bench-nfs3 through every test against manifold-ds.
+# Then the MDS is killed and restarted while a client it knows has not reclaimed: the bench's
+# OPENs get NFS4ERR_GRACE, and the bench must wait and send them again, not fail.
 # A client exits 1 on any unexpected status, wrong listing, wrong data or lost connection; the
 # test also checks that every phase reported operations, no error and the servers' CPU per op.
 #
@@ -34,6 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A short lease: the grace period after the restart below lasts one lease.
+export MANIFOLD_LEASE_TIME_S=5
 if ! "$root/tools/local-cluster" up --dir "$tmp/cluster" --port-base "$port_base" \
      --bin-dir "$bin_dir" >"$tmp/up.log" 2>&1; then
   cat "$tmp/up.log"
@@ -72,6 +76,35 @@ if "$bench_dir/manifold-bench-nfs3" --size 8 --seconds 1 --concurrency 1,4 --thr
 else
   cat "$tmp/nfs3.err"
   fail "manifold-bench-nfs3 exited with an error"
+fi
+
+# A client the restarted MDS will wait for: a bench killed in the middle of its creates.
+"$bench_dir/manifold-bench-mds" --sessions 1 --phases create --seconds 60 \
+  "127.0.0.1:$MDS_PORT" >/dev/null 2>&1 &
+bench_pid=$!
+sleep 1
+{ kill -9 "$bench_pid"; wait "$bench_pid"; } 2>/dev/null
+mds_pid=$(cat "$tmp/cluster/pids/mds.pid")
+kill -9 "$mds_pid"
+while kill -0 "$mds_pid" 2>/dev/null; do sleep 0.1; done
+if ! "$root/tools/local-cluster" up --dir "$tmp/cluster" --port-base "$port_base" \
+     --bin-dir "$bin_dir" >"$tmp/up2.log" 2>&1; then
+  cat "$tmp/up2.log"
+  fail "local-cluster up after the MDS was killed"
+  exit 1
+fi
+if "$bench_dir/manifold-bench-mds" --sessions 2 --seconds 0.5 --phases create,remove \
+     "127.0.0.1:$MDS_PORT" >"$tmp/grace.json" 2>"$tmp/grace.err"; then
+  retries=$(jq -s '[.[] | select(.phase == "create") | .retries] | add // 0' "$tmp/grace.json")
+  created=$(jq -s '[.[] | select(.phase == "create") | .ops] | add // 0' "$tmp/grace.json")
+  if [ "$retries" -ge 1 ] && [ "$created" -ge 1 ]; then
+    pass "manifold-bench-mds in the grace period: $retries retries, $created files created"
+  else
+    fail "manifold-bench-mds in the grace period: $retries retries, $created files created"
+  fi
+else
+  cat "$tmp/grace.err"
+  fail "manifold-bench-mds in the grace period exited with an error"
 fi
 
 [ "$fails" -eq 0 ] && echo "$name: all passed" || echo "$name: $fails failed"

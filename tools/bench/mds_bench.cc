@@ -36,8 +36,10 @@
 //
 // Prints one JSON line per phase on stdout (progress and errors on stderr):
 //   {"label":..,"phase":"create","sessions":16,"ops":N,"seconds":S,"ops_per_s":R,
-//    "p50_us":..,"p99_us":..,"errors":0[,"server_cpu_us_per_op":C]}
-// Exit status: 0 every phase passed; 1 any unexpected status (an op failed, a listing was wrong,
+//    "p50_us":..,"p99_us":..,"retries":0,"errors":0[,"server_cpu_us_per_op":C]}
+// "retries": compounds sent again because the server answered NFS4ERR_DELAY or NFS4ERR_GRACE
+// (after 10 ms and 500 ms); such an operation's latency includes the wait.
+// Exit status: 0 every phase passed; 1 any other unexpected status (an op failed, a listing was wrong,
 // a connection was lost); 2 bad usage.
 
 #include <arpa/inet.h>
@@ -83,6 +85,10 @@ constexpr size_t kReplyBytesMax = 1 << 20;
 // A phase fails when no reply at all came for this long.
 constexpr std::chrono::seconds kReplyWaitMax{60};
 constexpr int kEpollEventsMax = 64;
+// A compound answered NFS4ERR_DELAY or NFS4ERR_GRACE is sent again after this long
+// (RFC 8881 15.1.1.3, 15.1.9.2): the server asks the client to wait, not to give up.
+constexpr std::chrono::milliseconds kDelayRetryWait{10};
+constexpr std::chrono::milliseconds kGraceRetryWait{500};
 
 struct Options {
   std::string host;
@@ -128,6 +134,7 @@ std::string JsonString(const std::string& s) {
 
 struct PhaseStats {
   uint64_t ops = 0;               // ops (readdir: entries)
+  uint64_t retries = 0;           // compounds sent again after NFS4ERR_DELAY or NFS4ERR_GRACE
   std::vector<uint32_t> lat_us;   // per op (readdir: per listing)
 };
 
@@ -168,6 +175,8 @@ struct Session {
   ReaddirArgs listing;       // readdir: the next page's cookie and verifier
   uint64_t listed = 0;       // readdir: entries of this listing so far
   bool done = false;         // no more operations in this phase
+  std::optional<CompoundBuilder> sent;              // the compound in flight, without SEQUENCE
+  std::optional<Clock::time_point> retry_at;        // when to send it again (DELAY, GRACE)
 };
 
 uint32_t Micros(Clock::duration d) {
@@ -181,7 +190,8 @@ const rpc::Credential& BenchCred() {
 }
 
 // Sends SEQUENCE (on the session's bench slot) + `ops` on the bench connection, or `ops` alone.
-Status Send(Session& s, const CompoundBuilder& ops, bool sequence = true) {
+// A sequenced compound is kept in s.sent, to be sent again if the server says to wait.
+Status Send(Session& s, CompoundBuilder ops, bool sequence = true) {
   std::vector<uint8_t> record(rpc::kRecordMarkBytes);
   rpc::AppendCall(record, ++s.wire.xid, NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, BenchCred());
   CompoundBuilder seq;
@@ -197,6 +207,7 @@ Status Send(Session& s, const CompoundBuilder& ops, bool sequence = true) {
     if (n <= 0) return Status(Code::kUnavailable, std::string("send: ") + std::strerror(errno));
     sent += static_cast<size_t>(n);
   }
+  if (sequence) s.sent = std::move(ops);
   return Status::Ok();
 }
 
@@ -249,7 +260,7 @@ Status OpenWire(Session& s, const std::string& host, uint16_t port) {
   s.minor_version = s.client->minor_version();
   CompoundBuilder bind("bind");
   bind.BindConnToSession(s.client->sessionid(), CDFC4_FORE);
-  if (Status st = Send(s, bind, false); !st.ok()) return st;
+  if (Status st = Send(s, std::move(bind), false); !st.ok()) return st;
   std::vector<CompoundResult> got;
   while (got.empty()) {
     pollfd p{s.wire.fd, POLLIN, 0};
@@ -299,13 +310,21 @@ Status BeginOp(Session& s, const std::string& phase, Clock::time_point deadline)
     s.name = s.names.back();
     c.PutFh(s.dir).Remove(s.name);
   }
-  return Send(s, c);
+  return Send(s, std::move(c));
 }
 
 // Checks a reply of the operation in flight; sends its next compound or counts it done
 // (*finished). An error names what was wrong.
 Status OnReply(Session& s, const std::string& phase, const CompoundResult& r, bool* finished) {
   *finished = false;
+  if (r.status() == NFS4ERR_DELAY || r.status() == NFS4ERR_GRACE) {
+    // A SEQUENCE that failed did not use the slot's sequence id (RFC 8881 18.46.3): the retry
+    // sends the same one. Otherwise the retry is a new request on the slot.
+    if (r.size() == 1 && r.op(0) == OP_SEQUENCE) s.seq--;
+    s.retry_at = Clock::now() + (r.status() == NFS4ERR_GRACE ? kGraceRetryWait : kDelayRetryWait);
+    s.stats.retries++;
+    return Status::Ok();
+  }
   if (!r.ok()) return Status(Code::kInvalid, phase + " " + s.name + ": " + r.Describe());
   if (phase == "create" && s.step == 0) {
     const OPEN4resok* ok = r.Open();
@@ -317,7 +336,7 @@ Status OnReply(Session& s, const std::string& phase, const CompoundResult& r, bo
     CompoundBuilder cl("close");
     cl.PutFh(r.Fh()).Close(ok->stateid);
     s.step = 1;
-    return Send(s, cl);
+    return Send(s, std::move(cl));
   }
   if (phase == "create") {
     s.names.push_back(s.name);
@@ -345,7 +364,7 @@ Status OnReply(Session& s, const std::string& phase, const CompoundResult& r, bo
       s.listing.cookie = last_cookie;
       CompoundBuilder c("readdir");
       c.PutFh(s.dir).Readdir(s.listing);
-      return Send(s, c);
+      return Send(s, std::move(c));
     }
     if (s.listed != s.names.size()) {
       return Status(Code::kInvalid, "READDIR: " + std::to_string(s.listed) +
@@ -396,7 +415,21 @@ void DriveSessions(std::vector<Session*> mine, const std::string& phase,
   std::vector<CompoundResult> got;
   epoll_event evs[kEpollEventsMax];
   while (active > 0 && !g_failed.load(std::memory_order_relaxed)) {
-    int n = ::epoll_wait(ep, evs, kEpollEventsMax, 1000);
+    // Compounds the server asked to wait for go again when their time comes.
+    auto now = Clock::now();
+    auto wake = now + std::chrono::seconds(1);
+    for (Session* s : mine) {
+      if (!s->retry_at) continue;
+      if (*s->retry_at <= now) {
+        s->retry_at.reset();
+        last_reply = now;  // waiting as told is not a server that stopped answering
+        if (Status st = Send(*s, std::move(*s->sent)); !st.ok()) Fail(s->index, st.ToString());
+      } else {
+        wake = std::min(wake, *s->retry_at);
+      }
+    }
+    int timeout_ms = int(std::chrono::ceil<std::chrono::milliseconds>(wake - now).count());
+    int n = ::epoll_wait(ep, evs, kEpollEventsMax, timeout_ms);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       Fail(mine[0]->index, std::string("epoll_wait: ") + std::strerror(errno));
@@ -579,6 +612,7 @@ int main(int argc, char** argv) {
     PhaseStats all;
     for (auto& s : sessions) {
       all.ops += s.stats.ops;
+      all.retries += s.stats.retries;
       all.lat_us.insert(all.lat_us.end(), s.stats.lat_us.begin(), s.stats.lat_us.end());
     }
     std::sort(all.lat_us.begin(), all.lat_us.end());
@@ -601,10 +635,10 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"label\":%s,\"phase\":\"%s\",\"sessions\":%d,\"ops\":%" PRIu64
         ",\"seconds\":%.3f,\"ops_per_s\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"samples\":%zu,"
-        "\"errors\":%d%s}\n",
+        "\"retries\":%" PRIu64 ",\"errors\":%d%s}\n",
         JsonString(o.label).c_str(), phase.c_str(), n, all.ops, secs,
         secs > 0 ? static_cast<double>(all.ops) / secs : 0.0, pct(0.50), pct(0.99),
-        all.lat_us.size(), g_failed ? 1 : 0, cpu_field.c_str());
+        all.lat_us.size(), all.retries, g_failed ? 1 : 0, cpu_field.c_str());
     std::fflush(stdout);
   }
 
