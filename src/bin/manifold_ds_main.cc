@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   std::string pid_file, rpcbind_mode = "auto";
   bool root_squash = false, unsafe_async = false;
   size_t threads = 0, fd_cache = ds::kFdCacheEntriesMaxDefault;
+  uint32_t io_spin_us = rpc::kIoSpinUsDefault;
   app.add_option("--export", export_dir, "directory to export")->required();
   app.add_option("--listen", listen, "address:port for NFS v3 and MOUNT v3 (TCP)");
   app.add_option("--export-path", export_path, "path clients mount (default: the directory)");
@@ -51,6 +52,9 @@ int main(int argc, char** argv) {
                "requires them stable: a crash may lose acknowledged creates)");
   app.add_option("--threads", threads, "procedure threads (default: 4 per core)");
   app.add_option("--fd-cache", fd_cache, "open files kept for I/O");
+  app.add_option("--io-spin-us", io_spin_us,
+                 "microseconds an idle I/O thread polls before it sleeps (0: never)")
+      ->check(CLI::Range(uint32_t(0), rpc::kIoSpinUsMax));
   app.add_option("--log-file", log_file, "log file (default: stderr)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_option("--pid-file", pid_file, "write the process id here");
@@ -116,6 +120,7 @@ int main(int argc, char** argv) {
   server_options.address = host;
   server_options.port = port;
   server_options.worker_threads = threads;
+  server_options.io_spin_us = io_spin_us;
   // A WRITE of io_bytes_max plus its headers must fit in one record.
   server_options.record_bytes_max = options.io_bytes_max + (64u << 10);
   rpc::Server server(server_options, dispatcher);

@@ -153,6 +153,7 @@ int main(int argc, char** argv) {
   server_options.address = host;
   server_options.port = port;
   server_options.record_bytes_max = MANIFOLD_NFS4_IO_MAX + (64u << 10);
+  server_options.io_spin_us = config->io_spin_us;
   rpc::Server server(server_options, dispatcher);
   if (Status s = server.Start(); !s.ok()) {
     spdlog::error("{}", s.ToString());

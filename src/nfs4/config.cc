@@ -158,8 +158,9 @@ Result<MdsConfig> ParseConfig(std::string_view text, const std::string& source) 
   if (const toml::table* server = root["server"].as_table()) {
     std::string where = source + " [server]";
     Status s = Unknown(*server, {"listen", "meta_dir", "lease_time_s", "extent_size_bytes",
-                                 "log_file", "log_level", "commit"}, where);
+                                 "log_file", "log_level", "commit", "io_spin_us"}, where);
     int64_t lease = c.lease_time_s, extent = int64_t(c.extent_size_bytes);
+    int64_t spin = c.io_spin_us;
     if (s.ok()) s = Get(*server, "listen", c.listen, where);
     if (s.ok()) s = Get(*server, "meta_dir", c.meta_dir, where);
     if (s.ok()) s = Get(*server, "lease_time_s", lease, where);
@@ -168,6 +169,7 @@ Result<MdsConfig> ParseConfig(std::string_view text, const std::string& source) 
     if (s.ok()) s = Get(*server, "log_level", c.log_level, where);
     std::string commit = c.commit_deferred ? "deferred" : "synced";
     if (s.ok()) s = Get(*server, "commit", commit, where);
+    if (s.ok()) s = Get(*server, "io_spin_us", spin, where);
     if (!s.ok()) return s;
     if (commit != "deferred" && commit != "synced") {
       return Status(Code::kInvalid, where + ": commit must be \"deferred\" or \"synced\"");
@@ -175,7 +177,12 @@ Result<MdsConfig> ParseConfig(std::string_view text, const std::string& source) 
     c.commit_deferred = commit == "deferred";
     if (lease < 5 || lease > 3600) return Status(Code::kInvalid, where + ": lease_time_s must be 5..3600");
     if (extent < (1 << 20)) return Status(Code::kInvalid, where + ": extent_size_bytes must be >= 1 MiB");
+    if (spin < 0 || spin > int64_t(rpc::kIoSpinUsMax)) {
+      return Status(Code::kInvalid,
+                    where + ": io_spin_us must be 0.." + std::to_string(rpc::kIoSpinUsMax));
+    }
     c.lease_time_s = uint32_t(lease);
+    c.io_spin_us = uint32_t(spin);
     c.extent_size_bytes = uint64_t(extent);
   }
   c.export_rules = ExportRules::Everyone(false, false, true).rules();

@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "nfs4/export_rules.h"
+#include "rpc/server.h"
 
 namespace manifold::nfs4 {
 
@@ -29,6 +30,8 @@ struct MdsConfig {
   // before it returns (changes run on worker threads). Either way no reply goes out before
   // the changes it may rest on are durable.
   bool commit_deferred = true;
+  // Microseconds an idle I/O thread polls before it sleeps (rpc::ServerOptions::io_spin_us).
+  uint32_t io_spin_us = rpc::kIoSpinUsDefault;
   // [[export.client]] tables in file order; without any, one rule for every address from the
   // [export] keys root_squash, read_only and allow_auth_none (ExportRules::Everyone).
   std::vector<ExportRule> export_rules;

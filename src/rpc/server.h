@@ -15,6 +15,12 @@
 
 namespace manifold::rpc {
 
+// How long an I/O thread that has run out of work keeps polling its sockets before it sleeps.
+// A call that arrives in that time is read at once, without the wake-up of a sleeping thread,
+// which on an idle core costs more than the call (docs/architecture.md, "The RPC server").
+inline constexpr uint32_t kIoSpinUsDefault = 50;
+inline constexpr uint32_t kIoSpinUsMax = 10000;
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: pick a free port (tests)
@@ -31,6 +37,9 @@ struct ServerOptions {
   size_t worker_threads = 0;
   // Threads reading and writing sockets (and running inline procedures). 0: one per core.
   size_t io_threads = 0;
+  // Microseconds an idle I/O thread polls before it sleeps (kIoSpinUsDefault); 0: never polls.
+  // At most kIoSpinUsMax.
+  uint32_t io_spin_us = kIoSpinUsDefault;
 };
 
 struct ServerStats {

@@ -58,6 +58,12 @@ TEST(MdsConfigTest, WrongTypesAndRangesAreErrors) {
   EXPECT_FALSE(ParseConfig("[server]\nmeta_dir = \"/m\"\nlease_time_s = 1\n", "t").ok());
   EXPECT_FALSE(ParseConfig("[server]\nmeta_dir = \"/m\"\nextent_size_bytes = 4096\n", "t").ok());
   EXPECT_FALSE(ParseConfig("[server]\nlisten = \"x:1\"\n", "t").ok());  // meta_dir required
+  EXPECT_FALSE(ParseConfig("[server]\nmeta_dir = \"/m\"\nio_spin_us = -1\n", "t").ok());
+  EXPECT_FALSE(ParseConfig("[server]\nmeta_dir = \"/m\"\nio_spin_us = 10001\n", "t").ok());
+  auto spin = ParseConfig("[server]\nmeta_dir = \"/m\"\nio_spin_us = 0\n", "t");
+  ASSERT_TRUE(spin.ok()) << spin.status().ToString();
+  EXPECT_EQ(spin->io_spin_us, 0u);
+  EXPECT_EQ(ParseConfig("[server]\nmeta_dir = \"/m\"\n", "t")->io_spin_us, rpc::kIoSpinUsDefault);
 }
 
 TEST(MdsConfigTest, CommitModeIsDeferredUnlessSaidOtherwise) {
