@@ -1,5 +1,6 @@
 #include "ds/creds.h"
 
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -48,6 +49,34 @@ void BecomeRoot() {
   ::syscall(SYS_setfsgid, 0);
   MANIFOLD_CHECK(::syscall(SYS_setgroups, 0, nullptr) == 0);
   current.root = true;
+}
+
+namespace {
+
+// Raises or lowers `capability` in this thread's effective set; returns whether it was there.
+bool SetEffective(int capability, bool raise) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};  // pid 0: this thread
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  MANIFOLD_CHECK(::syscall(SYS_capget, &header, data) == 0);
+  uint32_t& effective = data[CAP_TO_INDEX(capability)].effective;
+  const bool was = (effective & CAP_TO_MASK(capability)) != 0;
+  if (was == raise) return was;
+  if (raise) {
+    effective |= CAP_TO_MASK(capability);
+  } else {
+    effective &= ~CAP_TO_MASK(capability);
+  }
+  MANIFOLD_CHECK(::syscall(SYS_capset, &header, data) == 0);
+  return was;
+}
+
+}  // namespace
+
+CapabilityScope::CapabilityScope(int capability)
+    : capability_(capability), raised_(!SetEffective(capability, true)) {}
+
+CapabilityScope::~CapabilityScope() {
+  if (raised_) SetEffective(capability_, false);
 }
 
 bool MayAccess(const Identity& id, const struct stat& st, uint32_t want, bool owner_override) {

@@ -26,6 +26,22 @@ void BecomeCaller(const Identity& id);
 // has already checked itself.
 void BecomeRoot();
 
+// Raises one capability in this thread's effective set (from its permitted set) for the
+// scope's life: setting a non-zero fsuid clears the file system capabilities, and an operation
+// may need one back (LINK: CAP_FOWNER). Lowered again at the end of the scope if the scope
+// raised it (a caller with fsuid 0 has it already and keeps it).
+class CapabilityScope {
+ public:
+  explicit CapabilityScope(int capability);
+  ~CapabilityScope();
+  CapabilityScope(const CapabilityScope&) = delete;
+  CapabilityScope& operator=(const CapabilityScope&) = delete;
+
+ private:
+  int capability_;
+  bool raised_;
+};
+
 // MayAccess (common/identity.h) for a stat result.
 bool MayAccess(const Identity& id, const struct stat& st, uint32_t want, bool owner_override);
 

@@ -2,6 +2,7 @@
 // RENAME, LINK. Each resolves its handles as root, then changes the namespace with the
 // caller's identity (BecomeCaller) so the kernel enforces directory permissions and sticky bits.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -382,7 +383,11 @@ void Nfs3Program::Link(Req& r, LINK3args& a, LINK3res& res) {
     BecomeCaller(r.id);
     // linkat with AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc path is the unprivileged
     // way to link an open file, and the kernel checks the caller's rights on the directory.
+    // knfsd links with vfs_link, which fs.protected_hardlinks does not cover; that rule is the
+    // linkat system call's, and CAP_FOWNER passes it. Raised for this call alone, it bears on
+    // nothing else linkat checks: the directory's permission is still the caller's.
     std::string src = "/proc/self/fd/" + std::to_string(file.get());
+    CapabilityScope fowner(CAP_FOWNER);
     if (::linkat(AT_FDCWD, src.c_str(), dir.get(), a.link.name, AT_SYMLINK_FOLLOW) != 0) {
       res.status = Nfs3StatusFromErrno(errno);
     }

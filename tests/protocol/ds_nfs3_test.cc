@@ -375,12 +375,13 @@ class DsNfs3Test : public ::testing::Test {
     return Call<RENAME3res>(NFSPROC3_RENAME, a, Root());
   }
 
-  XdrOwned<LINK3res> Link(const Fh& file, const Fh& dir, const std::string& name) {
+  XdrOwned<LINK3res> Link(const Fh& file, const Fh& dir, const std::string& name,
+                          const rpc::Credential& c = Root()) {
     LINK3args a{};
     a.file = Fh3(file);
     a.link.dir = Fh3(dir);
     a.link.name = Name(name);
-    return Call<LINK3res>(NFSPROC3_LINK, a, Root());
+    return Call<LINK3res>(NFSPROC3_LINK, a, c);
   }
 
   XdrOwned<SYMLINK3res> Symlink(const Fh& dir, const std::string& name,
@@ -1083,6 +1084,27 @@ TEST_F(DsNfs3Test, LinkMakesASecondNameAndNlinkTwo) {
   EXPECT_EQ(HostStat("f").st_nlink, 2u);
   EXPECT_NFS3(NFS3ERR_EXIST, Link(fh, d, "g"));
   EXPECT_NFS3(NFS3ERR_ISDIR, Link(d, root_, "dirlink"));
+}
+
+// As on knfsd, LINK needs write and search permission on the directory only: the local
+// fs.protected_hardlinks rule (link only files you own or may read and write) is not applied.
+// The directory's permission still is.
+TEST_F(DsNfs3Test, LinkOfAnotherUsersFileNeedsOnlyTheDirectorysPermission) {
+  Fh fh = CreateFile(root_, "f", 0644);  // root's, not writable by User()
+  Fh open_dir = MakeDir(root_, "open", 0777);
+  Fh closed_dir = MakeDir(root_, "closed", 0755);
+  EXPECT_NFS3(NFS3_OK, Link(fh, open_dir, "g", User()));
+  EXPECT_EQ(HostStat("open/g").st_ino, HostStat("f").st_ino);
+  EXPECT_NFS3(NFS3ERR_ACCES, Link(fh, closed_dir, "g", User()));
+  // The raised capability is for that one call: the same thread, still as User(), cannot now
+  // chmod a file it does not own (CAP_FOWNER would let it).
+  EXPECT_NFS3(NFS3ERR_PERM, SetAttr(fh, Sattr().Mode(0666), User()));
+  EXPECT_EQ(HostStat("f").st_mode & 07777, 0644u);
+  // A caller with uid 0 keeps what it had: a LINK as root does not lower root's CAP_FOWNER.
+  Fh users = CreateFile(open_dir, "u", 0644, User());
+  EXPECT_NFS3(NFS3_OK, Link(users, open_dir, "u2", Root()));
+  EXPECT_NFS3(NFS3_OK, SetAttr(users, Sattr().Mode(0600), Root()));
+  EXPECT_EQ(HostStat("open/u").st_mode & 07777, 0600u);
 }
 
 // RFC 1813 (e.g. 3.3.8): a namespace or attribute change is on stable storage before the
