@@ -405,6 +405,8 @@ OpenResult FileStateTable::Open(const OpenRequest& req, Instant now) {
 // both, keeps the stateid and bumps its seqid.
 OpenResult FileStateTable::OpenExisting(Entry& e, FileState& f, uint32_t access, uint32_t deny,
                                         bool reclaim) {
+  OpenResult r(NFS4_OK);
+  r.before = {e.share_access, e.share_deny, e.share_pairs, e.seqid, e.reclaimed};
   e.reclaimed |= reclaim;
   CountShares(f, e.share_access, e.share_deny, -1);
   e.share_access |= access;
@@ -412,10 +414,25 @@ OpenResult FileStateTable::OpenExisting(Entry& e, FileState& f, uint32_t access,
   e.share_pairs |= SharePair(access, deny);
   CountShares(f, e.share_access, e.share_deny, +1);
   e.seqid = NextSeqid(e.seqid);
-  OpenResult r(NFS4_OK);
   r.stateid = StateidOf(e);
   r.upgraded = true;
   return r;
+}
+
+bool FileStateTable::UndoUpgrade(clientid4 clientid, uint64_t fileid, const stateid4& upgraded,
+                                 const OpenBefore& before) {
+  Found found = Lookup(clientid, upgraded, {TypeBit(StateidType::kOpen), fileid});
+  if (found.status != NFS4_OK || found.entry->seqid != upgraded.seqid) return false;
+  Entry& e = *found.entry;
+  FileState& f = File(fileid);
+  CountShares(f, e.share_access, e.share_deny, -1);
+  e.share_access = before.share_access;
+  e.share_deny = before.share_deny;
+  e.share_pairs = before.share_pairs;
+  CountShares(f, e.share_access, e.share_deny, +1);
+  e.seqid = before.seqid;
+  e.reclaimed = before.reclaimed;
+  return true;
 }
 
 OpenResult FileStateTable::OpenNew(const OpenRequest& req, ClientFiles& cf, uint32_t access,

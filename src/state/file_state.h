@@ -75,12 +75,22 @@ struct DelegationGrant {
   bool recall = false;  // READ, WRITE: a reclaimed delegation the client must return at once
 };
 
+// An upgraded open as it was before the upgrade: what UndoUpgrade puts back.
+struct OpenBefore {
+  uint32_t share_access = 0;
+  uint32_t share_deny = 0;
+  uint16_t share_pairs = 0;
+  uint32_t seqid = 0;
+  bool reclaimed = false;
+};
+
 struct OpenResult {
   OpenResult() = default;
   OpenResult(nfsstat4 s) : status(s) {}  // NOLINT: implicit by design, like Result<T>
   nfsstat4 status = NFS4_OK;
   stateid4 stateid{};
   bool upgraded = false;  // an existing open of the owner was widened (9.9)
+  OpenBefore before;      // when upgraded: the open as it was
   DelegationGrant delegation;
   std::vector<RecallRequest> recalls;
 };
@@ -148,6 +158,12 @@ class FileStateTable {
   // ---- opens (9.7, 9.9, 18.16, 18.18, 18.2) ----
   OpenResult Open(const OpenRequest& req, Instant now);
   StateidResult OpenDowngrade(clientid4 clientid, uint64_t fileid, const OPEN_DOWNGRADE4args& args);
+  // Puts an upgraded open back as it was (`before`), when the OPEN that upgraded it fails after
+  // the upgrade: the client never learns of the upgrade and goes on with the stateid it had.
+  // Only while `upgraded` is still the open's stateid (nothing changed the open since); false
+  // otherwise, and then nothing is changed.
+  bool UndoUpgrade(clientid4 clientid, uint64_t fileid, const stateid4& upgraded,
+                   const OpenBefore& before);
   StateidResult Close(clientid4 clientid, uint64_t fileid, const CLOSE4args& args);
 
   // ---- byte-range locks (9.2-9.6, 18.10-18.12) ----

@@ -197,6 +197,12 @@ StateidResult StateManager::OpenDowngrade(clientid4 clientid, uint64_t fileid,
   return files_.OpenDowngrade(clientid, fileid, args);
 }
 
+bool StateManager::UndoUpgrade(clientid4 clientid, uint64_t fileid, const stateid4& upgraded,
+                               const OpenBefore& before) {
+  std::lock_guard lock(files_.mu());
+  return files_.UndoUpgrade(clientid, fileid, upgraded, before);
+}
+
 StateidResult StateManager::Close(clientid4 clientid, uint64_t fileid, const CLOSE4args& args) {
   std::lock_guard lock(files_.mu());
   return files_.Close(clientid, fileid, args);

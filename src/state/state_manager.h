@@ -199,6 +199,9 @@ class StateManager {
   // ---- opens (9.7, 9.9, 18.16, 18.18, 18.2) ----
   OpenResult Open(const OpenRequest& req);
   StateidResult OpenDowngrade(clientid4 clientid, uint64_t fileid, const OPEN_DOWNGRADE4args& args);
+  // FileStateTable::UndoUpgrade.
+  bool UndoUpgrade(clientid4 clientid, uint64_t fileid, const stateid4& upgraded,
+                   const OpenBefore& before);
   StateidResult Close(clientid4 clientid, uint64_t fileid, const CLOSE4args& args);
   // True while any client has a live (not revoked) open of the file. Opens go by CLOSE, lease
   // expiry, revocation and a client's restart (its new client ID replaces the old one and its

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <optional>
 
+#include <spdlog/spdlog.h>
+
 #include "nfs4/ops/common.h"
 #include "nfs4/ops/ops.h"
 #include "nfs4/status_map.h"
@@ -243,14 +245,22 @@ nfsstat4 Open(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
     size.caller = &ctx.id;  // a truncate without privilege drops the set-id bits
     auto done = ctx.mds.SetAttr(t.inode.fileid, size);
     if (!done.ok()) {
-      // A new open goes again, with a delegation it brought (the client never learns its
-      // stateid, so could never return it); an upgraded one keeps its wider access (the
-      // client still holds its earlier stateid and will close it).
+      // The OPEN fails as a whole: a new open goes again, with a delegation it brought (the
+      // client never learns its stateid, so could never return it); an upgraded one is put
+      // back as it was, so that the stateid the client holds is current again and the open
+      // holds no access the client does not know of.
       if (opened.delegation.type == OPEN_DELEGATE_READ ||
           opened.delegation.type == OPEN_DELEGATE_WRITE) {
         ctx.mds.state().RemoveRecallable(ctx.clientid, opened.delegation.stateid);
       }
-      if (!opened.upgraded) {
+      if (opened.upgraded) {
+        if (!ctx.mds.state().UndoUpgrade(ctx.clientid, t.inode.fileid, opened.stateid,
+                                         opened.before)) {
+          // Another OPEN or OPEN_DOWNGRADE of the owner changed the open since; it is current.
+          spdlog::info("OPEN of file {}: the upgrade could not be undone, the open changed since",
+                       t.inode.fileid);
+        }
+      } else {
         CLOSE4args close{opened.stateid.seqid, opened.stateid};
         ctx.mds.state().Close(ctx.clientid, t.inode.fileid, close);
         ctx.mds.ReapIfOrphan(t.inode.fileid);

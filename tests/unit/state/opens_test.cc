@@ -52,6 +52,33 @@ TEST_F(OpensTest, RepeatedOpenByTheOwnerUpgradesAndBumpsSeqid) {
   EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(b, "b1", R).status);  // the union denies READ now
 }
 
+// An OPEN that fails after it upgraded the owner's open (its size step) puts the open back:
+// the client's stateid is current again, and the wider access and deny are gone.
+TEST_F(OpensTest, AnUndoneUpgradeLeavesTheOpenAsItWas) {
+  OpenResult first = Open(a, "a1", R);
+  ASSERT_STAT(NFS4_OK, first.status);
+  OpenResult second = Open(a, "a1", W, DR);
+  ASSERT_STAT(NFS4_OK, second.status);
+  ASSERT_TRUE(second.upgraded);
+  EXPECT_STAT(NFS4ERR_SHARE_DENIED, Open(b, "b1", R).status);
+  ASSERT_TRUE(server->UndoUpgrade(a.clientid, kFile, second.stateid, second.before));
+  EXPECT_STAT(NFS4_OK, server->CheckIo(a.clientid, first.stateid, kFile, false));
+  EXPECT_STAT(NFS4ERR_OPENMODE, server->CheckIo(a.clientid, first.stateid, kFile, true));
+  EXPECT_STAT(NFS4ERR_BAD_STATEID, server->CheckIo(a.clientid, second.stateid, kFile, false));
+  EXPECT_STAT(NFS4_OK, Open(b, "b1", R).status);  // no DENY_READ any more
+  // OPEN_DOWNGRADE sees only the first OPEN: READ alone is what it had.
+  EXPECT_STAT(NFS4ERR_INVAL,
+              server->OpenDowngrade(a.clientid, kFile, DowngradeArgs(first.stateid, W, DN)).status);
+  // The same undo again finds the open changed (its stateid is the first one now): no effect.
+  EXPECT_FALSE(server->UndoUpgrade(a.clientid, kFile, second.stateid, second.before));
+  // Once another OPEN of the owner has moved the open on, an old upgrade is not undone.
+  OpenResult third = Open(a, "a1", W);
+  OpenResult fourth = Open(a, "a1", R, DW);
+  ASSERT_STAT(NFS4_OK, fourth.status);
+  EXPECT_FALSE(server->UndoUpgrade(a.clientid, kFile, third.stateid, third.before));
+  EXPECT_STAT(NFS4_OK, server->CheckIo(a.clientid, fourth.stateid, kFile, true));
+}
+
 // 18.18.3: the new access and deny are the union of some of the owner's OPENs in effect
 // (what knfsd asks too): READ alone after an OPEN for BOTH is not.
 TEST_F(OpensTest, DowngradeToWhatTheOwnersOpensUniteToOnly) {
