@@ -323,6 +323,7 @@ Status RocksKv::SyncUpTo(uint64_t seq) {
   // it covered returns at once and one of the others starts the next sync for all of them.
   while (durable_seq_ < seq && sync_running_) sync_done_.wait(lock);
   if (durable_seq_ >= seq) return Status::Ok();
+  if (!sync_failed_.ok()) return sync_failed_;
   sync_running_ = true;
   // Every sequence number <= target is already appended to the WAL (RocksDB publishes a
   // sequence number after its WAL write), so one sync makes all of them durable.
@@ -336,6 +337,11 @@ Status RocksKv::SyncUpTo(uint64_t seq) {
   if (s.ok()) {
     wal_syncs_++;
     durable_seq_ = std::max<uint64_t>(durable_seq_.load(), target);
+  } else {
+    spdlog::critical("meta: a WAL sync failed ({}): no change past sequence number {} will "
+                     "be reported durable until a restart recovers the store",
+                     s.ToString(), durable_seq_.load());
+    sync_failed_ = s;
   }
   sync_done_.notify_all();
   return s;

@@ -96,7 +96,10 @@ class RocksKv final : public Kv {
   void Quiesce() override;
 
   // Early lock release: returns once the WAL is synced past sequence number `seq`. Concurrent
-  // callers share syncs (group commit). Thread-safe.
+  // callers share syncs (group commit). Thread-safe. Once a WAL sync has failed, every later
+  // call for a sequence number past what was durable then fails with that error, for the life
+  // of this RocksKv: a failed fsync may have dropped the unsynced pages, so a later sync that
+  // succeeds proves nothing about the commits before it, which others may already have read.
   Status SyncUpTo(uint64_t seq);
   uint64_t wal_syncs() const { return wal_syncs_; }
 
@@ -112,6 +115,7 @@ class RocksKv final : public Kv {
   std::mutex sync_mu_;
   std::condition_variable sync_done_;  // signalled when a WAL sync ends
   bool sync_running_ = false;          // guarded by sync_mu_
+  Status sync_failed_;                 // guarded by sync_mu_: the first failed WAL sync
   // All <= this is on disk. Written under sync_mu_; read without it by IsDurable.
   std::atomic<uint64_t> durable_seq_{0};
 

@@ -238,6 +238,38 @@ TEST_P(PowerLossTest, NothingReadIsTakenBackByAPowerCut) {
                                                      "power cut then took back";
 }
 
+// A failed WAL sync is final. The commits after the last good sync are visible in memory; a
+// failed fsync may have dropped their pages, so a later sync that succeeds proves nothing about
+// them: no answer may rest on them (and with early lock release, a creator told of the failure
+// must not see another client told of the file).
+TEST_P(PowerLossTest, AfterAFailedWalSyncNothingLaterIsReportedDurable) {
+  if (GetParam() == Commit::kSyncPerCommit) {
+    GTEST_SKIP() << "a commit is synced before it is visible: a failed one is not there";
+  }
+  Open(/*sync=*/true);
+  ASSERT_OK(ns_->Create(kRootFileId, "before", FileArgs()).status());
+  Acknowledge();
+  fs_->SetActive(false);  // the disk fails
+  Status made = ns_->Create(kRootFileId, "during", FileArgs()).status();
+  if (GetParam() == Commit::kEarlyLockRelease) {
+    EXPECT_FALSE(made.ok()) << "its sync failed";
+  } else {
+    EXPECT_OK(made);  // deferred: written unsynced; the answer waits for the sync
+    EXPECT_FALSE(ns_->WaitDurable(ns_->DurabilityMark()).ok());
+  }
+  fs_->SetActive(true);  // the disk answers again
+  if (GetParam() == Commit::kEarlyLockRelease) {
+    // A read waits for a sync covering what it saw (TxnRunner): that sync must fail.
+    EXPECT_FALSE(ns_->Lookup(kRootFileId, "during").ok())
+        << "a reader was answered with a file whose create failed";
+  } else {
+    EXPECT_FALSE(ns_->WaitDurable(ns_->DurabilityMark()).ok());
+  }
+  EXPECT_FALSE(ns_->Create(kRootFileId, "after", FileArgs()).ok() &&
+               ns_->WaitDurable(ns_->DurabilityMark()).ok())
+      << "a change after the failed sync was reported durable";
+}
+
 // Deferred durability: a commit returns before it is synced, so until its mark is durable a
 // power cut takes it back; once WhenDurable has answered, it stays. (This is why the MDS holds
 // every reply until then.)
