@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -26,6 +27,9 @@
 namespace {
 
 using namespace manifold;
+
+// Exit status after a failed WAL sync (EX_IOERR in sysexits.h): a supervisor restarts the MDS.
+constexpr int kExitStoreFailed = 74;
 
 bool SplitHostPort(const std::string& s, std::string& host, uint16_t& port) {
   auto colon = s.rfind(':');
@@ -106,6 +110,15 @@ int main(int argc, char** argv) {
   }
   meta::NamespaceOptions ns_options;
   ns_options.kv.defer_durability = config->commit_deferred;
+  // A failed WAL sync is final (meta::RocksKv::SyncUpTo): every later reply would fail. The MDS
+  // stops at once, as after a crash: every change it acknowledged is durable, and a restart
+  // recovers the store and lets clients reclaim.
+  ns_options.kv.on_sync_failure = [](const Status& s) {
+    spdlog::critical("the namespace's WAL could not be synced ({}); stopping (exit {})",
+                     s.ToString(), kExitStoreFailed);
+    spdlog::shutdown();
+    std::_Exit(kExitStoreFailed);
+  };
   auto ns = meta::Namespace::Open(config->meta_dir, ns_options);
   if (!ns.ok()) {
     spdlog::error("cannot open the namespace in {}: {}", config->meta_dir, ns.status().ToString());

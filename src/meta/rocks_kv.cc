@@ -334,16 +334,20 @@ Status RocksKv::SyncUpTo(uint64_t seq) {
                         : FromRocks(db_->SyncWAL(), "sync WAL");
   lock.lock();
   sync_running_ = false;
+  bool first_failure = false;
   if (s.ok()) {
     wal_syncs_++;
     durable_seq_ = std::max<uint64_t>(durable_seq_.load(), target);
-  } else {
+  } else if (sync_failed_.ok()) {
     spdlog::critical("meta: a WAL sync failed ({}): no change past sequence number {} will "
                      "be reported durable until a restart recovers the store",
                      s.ToString(), durable_seq_.load());
     sync_failed_ = s;
+    first_failure = true;
   }
   sync_done_.notify_all();
+  lock.unlock();
+  if (first_failure && options_.on_sync_failure) options_.on_sync_failure(s);
   return s;
 }
 
