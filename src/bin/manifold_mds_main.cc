@@ -110,13 +110,15 @@ int main(int argc, char** argv) {
   }
   meta::NamespaceOptions ns_options;
   ns_options.kv.defer_durability = config->commit_deferred;
-  // A failed WAL sync is final (meta::RocksKv::SyncUpTo): every later reply would fail. The MDS
-  // stops at once, as after a crash: every change it acknowledged is durable, and a restart
-  // recovers the store and lets clients reclaim.
+  // Deferred durability: a failed WAL sync is final (meta::RocksKv::SyncUpTo), and every later
+  // reply would fail. The MDS stops at once, as after a crash: every change it acknowledged is
+  // durable, and a restart recovers the store and lets clients reclaim. (With commit = "synced"
+  // each commit is synced before it is visible: a failed one is seen by no one, RocksDB refuses
+  // later writes, and reads go on.)
   ns_options.kv.on_sync_failure = [](const Status& s) {
     spdlog::critical("the namespace's WAL could not be synced ({}); stopping (exit {})",
                      s.ToString(), kExitStoreFailed);
-    spdlog::shutdown();
+    spdlog::default_logger_raw()->flush();
     std::_Exit(kExitStoreFailed);
   };
   auto ns = meta::Namespace::Open(config->meta_dir, ns_options);

@@ -5,6 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
 
 #include "common/check.h"
 
@@ -53,27 +58,35 @@ void BecomeRoot() {
 
 namespace {
 
-// Raises or lowers `capability` in this thread's effective set; returns whether it was there.
+// Raises or lowers `capability` in this thread's effective set. True when this call changed
+// it; false when it was so already, or when the kernel refused (a capability the process was
+// started without, e.g. dropped by its container or service manager: logged once).
 bool SetEffective(int capability, bool raise) {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};  // pid 0: this thread
   __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  MANIFOLD_CHECK(::syscall(SYS_capget, &header, data) == 0);
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
   uint32_t& effective = data[CAP_TO_INDEX(capability)].effective;
-  const bool was = (effective & CAP_TO_MASK(capability)) != 0;
-  if (was == raise) return was;
+  if (((effective & CAP_TO_MASK(capability)) != 0) == raise) return false;
   if (raise) {
     effective |= CAP_TO_MASK(capability);
   } else {
     effective &= ~CAP_TO_MASK(capability);
   }
-  MANIFOLD_CHECK(::syscall(SYS_capset, &header, data) == 0);
-  return was;
+  if (::syscall(SYS_capset, &header, data) != 0) {
+    static std::once_flag logged;
+    std::call_once(logged, [&] {
+      spdlog::warn("capability {} cannot be {} ({}): operations that need it run without it",
+                   capability, raise ? "raised" : "lowered", std::strerror(errno));
+    });
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
 
 CapabilityScope::CapabilityScope(int capability)
-    : capability_(capability), raised_(!SetEffective(capability, true)) {}
+    : capability_(capability), raised_(SetEffective(capability, true)) {}
 
 CapabilityScope::~CapabilityScope() {
   if (raised_) SetEffective(capability_, false);

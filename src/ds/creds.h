@@ -29,7 +29,8 @@ void BecomeRoot();
 // Raises one capability in this thread's effective set (from its permitted set) for the
 // scope's life: setting a non-zero fsuid clears the file system capabilities, and an operation
 // may need one back (LINK: CAP_FOWNER). Lowered again at the end of the scope if the scope
-// raised it (a caller with fsuid 0 has it already and keeps it).
+// raised it (a caller with fsuid 0 has it already and keeps it). A process without it in its
+// permitted set runs the scope without it (logged once).
 class CapabilityScope {
  public:
   explicit CapabilityScope(int capability);

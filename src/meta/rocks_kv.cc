@@ -309,7 +309,7 @@ void RocksKv::SyncLoop() {
     // One sync for the whole batch (and everything committed before it starts); waiters that
     // arrive meanwhile wait for the next round.
     Status s = SyncUpTo(db_->GetLatestSequenceNumber());
-    if (!s.ok()) spdlog::critical("meta: WAL sync failed; changes are not durable: {}", s.ToString());
+    // (SyncUpTo logged the first failure; later rounds answer the same error.)
     for (Waiter& w : batch) w.done(s);  // ok: the sync covered every mark in the batch
     last_batch = batch.size();
     lock.lock();
@@ -345,9 +345,9 @@ Status RocksKv::SyncUpTo(uint64_t seq) {
     sync_failed_ = s;
     first_failure = true;
   }
-  sync_done_.notify_all();
-  lock.unlock();
+  // Before the waiters go: a server that stops here stops before any of them answers.
   if (first_failure && options_.on_sync_failure) options_.on_sync_failure(s);
+  sync_done_.notify_all();
   return s;
 }
 

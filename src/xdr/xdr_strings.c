@@ -13,6 +13,7 @@
 
 #include <rpc/rpc.h>
 
+#include "mount3.h"
 #include "nfs3.h"
 
 static bool_t xdr_string_without_nul(XDR *xdrs, char **objp, u_int max) {
@@ -43,4 +44,8 @@ bool_t xdr_manifold_name3(XDR *xdrs, manifold_name3 *objp) {
 
 bool_t xdr_manifold_path3(XDR *xdrs, manifold_path3 *objp) {
   return xdr_string_without_nul(xdrs, objp, MANIFOLD_NFS3_PATH_MAX);
+}
+
+bool_t xdr_manifold_dirpath(XDR *xdrs, manifold_dirpath *objp) {
+  return xdr_string_without_nul(xdrs, objp, MNTPATHLEN);
 }

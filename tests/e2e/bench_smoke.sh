@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 # A short lease: the grace period after the restart below lasts one lease.
-export MANIFOLD_LEASE_TIME_S=5
+export MANIFOLD_LEASE_TIME_S=10
 if ! "$root/tools/local-cluster" up --dir "$tmp/cluster" --port-base "$port_base" \
      --bin-dir "$bin_dir" >"$tmp/up.log" 2>&1; then
   cat "$tmp/up.log"
@@ -79,10 +79,15 @@ else
 fi
 
 # A client the restarted MDS will wait for: a bench killed in the middle of its creates.
+# It prints its "session(s) to" line once its session is made (and its client record durable).
 "$bench_dir/manifold-bench-mds" --sessions 1 --phases create --seconds 60 \
-  "127.0.0.1:$MDS_PORT" >/dev/null 2>&1 &
+  "127.0.0.1:$MDS_PORT" >/dev/null 2>"$tmp/held.err" &
 bench_pid=$!
-sleep 1
+for _ in $(seq 300); do
+  grep -q "session(s) to" "$tmp/held.err" && break
+  sleep 0.1
+done
+grep -q "session(s) to" "$tmp/held.err" || fail "the held client made no session in 30 s"
 { kill -9 "$bench_pid"; wait "$bench_pid"; } 2>/dev/null
 mds_pid=$(cat "$tmp/cluster/pids/mds.pid")
 kill -9 "$mds_pid"

@@ -487,6 +487,17 @@ TEST_F(DsNfs3Test, MountMntOfAPathNotExportedIsNoent) {
   }
 }
 
+// As for NFS names: MNT of "<export>\0x" must not mount "<export>".
+TEST_F(DsNfs3Test, MountMntOfAPathWithANulInsideIsGarbageArgs) {
+  auto mnt = [&](const std::string& path) {
+    Bytes args;
+    rpc::XdrWriter(args).String(path);
+    return RawCall(MOUNT_PROGRAM, MOUNT_V3, MOUNTPROC3_MNT, args);
+  };
+  EXPECT_STREQ(rpc::AcceptStatName(mnt(dir_->path() + std::string("\0x", 2))), "GARBAGE_ARGS");
+  EXPECT_STREQ(rpc::AcceptStatName(mnt(dir_->path())), "SUCCESS");
+}
+
 TEST_F(DsNfs3Test, MountExportListsTheExportDirectory) {
   XdrOwned<exports> res;
   auto st = client_->CallXdr(MOUNT_PROGRAM, MOUNT_V3, MOUNTPROC3_EXPORT, Root(),

@@ -3,7 +3,7 @@
 // It measures any NFSv4.1 server (manifold-mds, NFS-Ganesha, a filer) with exactly the same
 // client, so that figures of different servers compare (see docs/benchmarks.md).
 //
-//   manifold-bench-mds [options] HOST:PORT     (HOST: an IPv4 address)
+//   manifold-bench-mds [options] HOST:PORT     (HOST: an IPv4 address or an [IPv6] one)
 //
 // --sessions S sessions, each its own client id and session (set up by an Nfs4Client) with one
 // compound in flight, each working in its own directory (--dir PATH/run-<pid>-<n>-s<i>; PATH is
@@ -43,6 +43,7 @@
 // a connection was lost); 2 bad usage.
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <netinet/tcp.h>
@@ -241,19 +242,31 @@ Status Receive(Session& s, std::vector<CompoundResult>& out) {
 
 // A second connection for the session, bound to it for fore-channel calls (RFC 8881 18.34).
 Status OpenWire(Session& s, const std::string& host, uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
-    return Status(Code::kInvalid, "HOST must be an IPv4 address: " + host);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int e = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); e != 0) {
+    return Status(Code::kInvalid, host + ": " + ::gai_strerror(e));
   }
-  s.wire.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s.wire.fd < 0) return Status(Code::kUnavailable, std::strerror(errno));
+  std::string why = "no address";
+  for (addrinfo* ai = found; ai != nullptr && s.wire.fd < 0; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      why = std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    s.wire.fd = fd;
+  }
+  ::freeaddrinfo(found);
+  if (s.wire.fd < 0) return Status(Code::kUnavailable, "connect to " + host + ": " + why);
   int one = 1;
   ::setsockopt(s.wire.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(s.wire.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    return Status(Code::kUnavailable, std::string("connect: ") + std::strerror(errno));
-  }
   uint32_t slots = s.client->fore_channel().maxrequests;
   if (slots < 3) return Status(Code::kLimit, "the session has fewer than 3 slots");
   s.slot = slots - 1;
@@ -504,6 +517,9 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       size_t colon = a.rfind(':');
       if (colon == std::string::npos) return false;
       o.host = a.substr(0, colon);
+      if (o.host.size() >= 2 && o.host.front() == '[' && o.host.back() == ']') {
+        o.host = o.host.substr(1, o.host.size() - 2);  // [IPv6]:PORT
+      }
       o.port = static_cast<uint16_t>(std::atoi(a.c_str() + colon + 1));
     } else {
       return false;
