@@ -141,7 +141,8 @@ Status DataStore::Deallocate(uint64_t fileid, uint64_t offset, uint64_t length,
 Status DataStore::Allocate(uint64_t fileid, uint64_t offset, uint64_t length,
                            bool drop_set_id) {
   auto guard = guards_.Exclusive(fileid);
-  if (Status s = CutPastSizeLocked(fileid); !s.ok()) return s;  // before the size grows
+  // Before the size grows: what a shrink or a crash left past it must not show.
+  if (Status s = CutPastSizeLocked(fileid, offset + length); !s.ok()) return s;
   auto inode = ns_.GetInode(fileid);
   if (!inode.ok()) return inode.status();
   auto extents = ns_.GetExtents(fileid);

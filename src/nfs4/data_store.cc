@@ -263,10 +263,16 @@ uint64_t DataStore::file_bytes_max() const {
                                                          : extent_bytes_ * meta::kExtentsPerFileMax;
 }
 
-Status DataStore::CutPastSizeLocked(uint64_t fileid) {
+Status DataStore::CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> growing_to) {
   auto inode = ns_.GetInode(fileid);
   if (!inode.ok()) return inode.status();
-  if (!inode->data_past_size) return Status::Ok();
+  if (!inode->data_past_size) {
+    if (!growing_to || *growing_to <= inode->size_bytes) return Status::Ok();
+    // Bytes past the size that nothing recorded (see the header): cut before they can show.
+    // The size they are cut to is the one every client has been told of or will be, so
+    // nothing acknowledged is cut.
+    return Truncate(*inode, inode->size_bytes);
+  }
   // Data is cut only under a durable size: a crash must not leave the old size over cut data.
   if (Status s = ns_.WaitDurable(ns_.DurabilityMark()); !s.ok()) return s;
   if (Status s = Truncate(*inode, inode->size_bytes); !s.ok()) return s;
@@ -278,6 +284,9 @@ Status DataStore::Truncate(const meta::Inode& inode, uint64_t size_bytes) {
   if (!extents.ok()) return extents.status();
   for (const meta::Extent& e : *extents) {
     uint64_t start = e.index * extent_bytes_;
+    // An extent's data-server file never holds more than the extent: one wholly below the
+    // size has nothing past it.
+    if (start + extent_bytes_ <= size_bytes) continue;
     for (const meta::Instance& inst : e.instances) {
       volume::Volume* v = FindVolume(inst.volume_id);
       if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <vector>
@@ -110,7 +111,14 @@ class DataStore {
   // cut has not reached the volumes), cuts it to the size, once that size is durable, and
   // clears the mark. The caller holds ExclusiveFile(fileid); WRITE and ALLOCATE call it before
   // the file grows, SETATTR after a shrink.
-  Status CutPastSizeLocked(uint64_t fileid);
+  //
+  // `growing_to`: the caller is about to make the size this (SETATTR, ALLOCATE). If it is past
+  // the size, the data past the size is cut even without the mark: a WRITE whose data reached
+  // a data server but whose size was not recorded when the MDS died leaves bytes there, which
+  // the larger size would show instead of zeros. Under the exclusive guard no WRITE is under
+  // way, so whatever lies past the recorded size is such a leftover; only the extent holding
+  // the end and those past it are touched.
+  Status CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> growing_to = std::nullopt);
   // The file's guard, exclusive (see FileGuards): for size changes, made in two steps.
   std::unique_lock<std::shared_mutex> ExclusiveFile(uint64_t fileid) {
     return guards_.Exclusive(fileid);

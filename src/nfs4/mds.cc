@@ -43,8 +43,8 @@ Result<meta::SetAttrResult> Mds::SetAttr(uint64_t fileid, const meta::SetAttrArg
   }
   // Exclusive: a WRITE landing between the new size and the cut would be cut away.
   auto guard = data_.ExclusiveFile(fileid);
-  // What an earlier shrink left past the end goes before the file can grow over it.
-  if (Status s = data_.CutPastSizeLocked(fileid); !s.ok()) return s;
+  // What an earlier shrink or a crash left past the end goes before the file can grow over it.
+  if (Status s = data_.CutPastSizeLocked(fileid, *args.size_bytes); !s.ok()) return s;
   auto done = ns_.SetAttr(fileid, args);
   if (!done.ok() || !done->after.data_past_size) return done;
   // A shrink: the new size is committed with data_past_size set. Once it is durable it stands

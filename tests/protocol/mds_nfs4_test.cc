@@ -402,6 +402,39 @@ TEST_F(MdsNfs42Test, AWriteReusesADataServerFileACrashLeftEmptied) {
   EXPECT_TRUE(ReadAll(f, 0, stale.size()) == expected);
 }
 
+// A WRITE whose data reached the data server but whose size the MDS had not recorded when it
+// died leaves bytes past the file's size. Growing the file, by SETATTR or by ALLOCATE, must
+// show zeros there, not those bytes.
+TEST_F(MdsNfs42Test, GrowingAFileShowsZerosNotBytesACrashLeftPastItsSize) {
+  auto bytes = Pattern(1000, 6);
+  auto f = MakeFile("f", {{0, bytes}});
+  auto h = volume_->Lookup(DataName(f, 0));
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  auto leave = [&](uint64_t offset) {  // what the crash left, written past the size
+    ASSERT_TRUE(volume_->Write(*h, offset, Pattern(3000, 5), volume::Stability::kFileSync).ok());
+  };
+  leave(1000);
+  CompoundBuilder grow;
+  grow.PutFh(f.fh).SetAttr(f.stateid, {.size = 8000});
+  EXPECT_NFS4(NFS4_OK, StatusOf(grow));
+  auto expected = bytes;
+  expected.resize(8000, 0);
+  EXPECT_TRUE(ReadAll(f, 0, 8000) == expected) << "SETATTR showed bytes past the old size";
+
+  leave(8000);
+  CompoundBuilder allocate;
+  allocate.PutFh(f.fh).Allocate(f.stateid, 8000, 4000);
+  EXPECT_NFS4(NFS4_OK, StatusOf(allocate));
+  expected.resize(12000, 0);
+  EXPECT_TRUE(ReadAll(f, 0, 12000) == expected) << "ALLOCATE showed bytes past the old size";
+
+  // A grow within what the file already holds cuts nothing.
+  CompoundBuilder same;
+  same.PutFh(f.fh).SetAttr(f.stateid, {.size = 12000});
+  EXPECT_NFS4(NFS4_OK, StatusOf(same));
+  EXPECT_TRUE(ReadAll(f, 0, 12000) == expected);
+}
+
 TEST_F(MdsNfs42Test, SeekBeyondTheEndIsNxio) {
   auto f = MakeFile("f", {{0, Pattern(10, 1)}});
   for (data_content4 what : {NFS4_CONTENT_DATA, NFS4_CONTENT_HOLE}) {
