@@ -115,9 +115,11 @@ class DataStore {
   // `growing_to`: the caller is about to make the size this (SETATTR, ALLOCATE). If it is past
   // the size, the data past the size is cut even without the mark: a WRITE whose data reached
   // a data server but whose size was not recorded when the MDS died leaves bytes there, which
-  // the larger size would show instead of zeros. Under the exclusive guard no WRITE is under
-  // way, so whatever lies past the recorded size is such a leftover; only the extent holding
-  // the end and those past it are touched.
+  // the larger size would show instead of zeros. Under the exclusive guard no WRITE through
+  // the MDS is under way, so whatever lies past the recorded size is such a leftover; only the
+  // extent holding the end and those past it are touched. (Clients writing straight to data
+  // servers are not covered by the guard: once layouts are granted, write layouts must be
+  // recalled first, as for ALLOCATE and DEALLOCATE; see FileGuards.)
   Status CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> growing_to = std::nullopt);
   // The file's guard, exclusive (see FileGuards): for size changes, made in two steps.
   std::unique_lock<std::shared_mutex> ExclusiveFile(uint64_t fileid) {
