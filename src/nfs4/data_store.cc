@@ -268,15 +268,36 @@ Status DataStore::CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> gro
   if (!inode.ok()) return inode.status();
   if (!inode->data_past_size) {
     if (!growing_to || *growing_to <= inode->size_bytes) return Status::Ok();
-    // Bytes past the size that nothing recorded (see the header): cut before they can show.
-    // The size they are cut to is the one every client has been told of or will be, so
-    // nothing acknowledged is cut.
-    return Truncate(*inode, inode->size_bytes);
+    return CutLeftovers(*inode);
   }
   // Data is cut only under a durable size: a crash must not leave the old size over cut data.
   if (Status s = ns_.WaitDurable(ns_.DurabilityMark()); !s.ok()) return s;
   if (Status s = Truncate(*inode, inode->size_bytes); !s.ok()) return s;
   return ns_.DataCut(fileid, inode->size_bytes);
+}
+
+Status DataStore::CutLeftovers(const meta::Inode& inode) {
+  auto extents = ns_.GetExtents(inode.fileid);
+  if (!extents.ok()) return extents.status();
+  const uint64_t size = inode.size_bytes;
+  for (const meta::Extent& e : *extents) {
+    const uint64_t start = e.index * extent_bytes_;
+    if (start + extent_bytes_ <= size) continue;  // a DS file never holds more than its extent
+    const uint64_t keep = size > start ? size - start : 0;
+    for (const meta::Instance& inst : e.instances) {
+      volume::Volume* v = FindVolume(inst.volume_id);
+      if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
+      auto h = HandleOf(inst, inode.fileid, e.index);
+      auto attrs = v->GetAttr(h);
+      if (!attrs.ok() && attrs.status().code() == Code::kNotFound) continue;  // nothing there
+      if (!attrs.ok()) return attrs.status();
+      if (attrs->size_bytes <= keep) continue;  // the common case: nothing to cut
+      spdlog::info("file {} extent {} on volume {}: {} bytes past the size {}, left by a crash; "
+                   "cut", inode.fileid, e.index, inst.volume_id, attrs->size_bytes - keep, size);
+      if (Status s = v->Truncate(h, keep); !s.ok()) return s;
+    }
+  }
+  return Status::Ok();
 }
 
 Status DataStore::Truncate(const meta::Inode& inode, uint64_t size_bytes) {

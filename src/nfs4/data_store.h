@@ -28,7 +28,7 @@ inline constexpr uint64_t kExtentBytesDefault = 1ull << 30;
 inline constexpr std::chrono::milliseconds kVolumeSpaceRefresh{5000};
 
 // Stripes of the per-file data guard (FileGuards below). Two files that share a stripe only
-// wait for each other while one of them is under ALLOCATE or DEALLOCATE.
+// wait for each other while one of them changes size or is under ALLOCATE or DEALLOCATE.
 inline constexpr size_t kFileGuardStripes = 1024;
 // The largest WRITE of zeros (and READ when ALLOCATE checks for holes) sent to a volume at once;
 // a volume with a smaller limit gets its own.
@@ -116,8 +116,10 @@ class DataStore {
   // the size, the data past the size is cut even without the mark: a WRITE whose data reached
   // a data server but whose size was not recorded when the MDS died leaves bytes there, which
   // the larger size would show instead of zeros. Under the exclusive guard no WRITE through
-  // the MDS is under way, so whatever lies past the recorded size is such a leftover; only the
-  // extent holding the end and those past it are touched. (Clients writing straight to data
+  // the MDS is under way, so whatever lies past the recorded size is such a leftover
+  // (CutLeftovers: only the extent holding the end and those past it are asked, and only a
+  // file longer than the size allows is cut). A data server that does not answer fails the
+  // grow, as a pending cut does. (Clients writing straight to data
   // servers are not covered by the guard: once layouts are granted, write layouts must be
   // recalled first, as for ALLOCATE and DEALLOCATE; see FileGuards.)
   Status CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> growing_to = std::nullopt);
@@ -139,6 +141,11 @@ class DataStore {
   Result<meta::Instance> InstanceForWrite(const meta::Inode& inode, uint64_t index);
   // Cuts or extends the file's data on the volumes to size_bytes; extents wholly past it go.
   Status Truncate(const meta::Inode& inode, uint64_t size_bytes);
+  // CutPastSizeLocked without the mark: asks each data-server file of the extent holding the
+  // end, and of those past it, for its length, and cuts only one longer than the size allows.
+  // Files are truncated, never removed, and no record changes, so a crash midway leaves
+  // nothing to redo; and the common case (nothing left) sends no request that changes data.
+  Status CutLeftovers(const meta::Inode& inode);
   static std::string DataName(uint64_t fileid, uint64_t index);
   static volume::DataHandle HandleOf(const meta::Instance& i, uint64_t fileid, uint64_t index);
   void NoteVerifier(uint64_t volume_id, const volume::Verifier& v);
