@@ -15,6 +15,7 @@
 #include "rpc/client.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -300,38 +301,49 @@ Client::~Client() {
   if (impl_->helper.joinable()) impl_->helper.join();
 }
 
+Result<int> ConnectTcp(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int e = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); e != 0) {
+    return Status(Code::kInvalid, "bad address '" + host + "': " + ::gai_strerror(e));
+  }
+  std::string why = "no address";
+  int fd = -1;
+  for (addrinfo* ai = found; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      why = std::string("socket: ") + std::strerror(errno);
+      continue;
+    }
+    int rc;
+    do {
+      rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      why = std::strerror(errno);
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(found);
+  if (fd < 0) {
+    return Status(Code::kUnavailable, "connect " + host + ":" + std::to_string(port) + ": " + why);
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort
+  return fd;
+}
+
 Result<std::unique_ptr<Client>> Client::Connect(const std::string& host, uint16_t port,
                                                 size_t record_bytes_max) {
   std::unique_ptr<Client> client(new Client());
   client->impl_ = std::make_shared<Impl>(record_bytes_max);
   Impl& impl = *client->impl_;
-  sockaddr_storage addr{};
-  socklen_t addr_len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    addr_len = sizeof *v4;
-  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    addr_len = sizeof *v6;
-  } else {
-    return Status(Code::kInvalid, "bad address '" + host + "'");
-  }
-  impl.fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (impl.fd < 0) return Status(Code::kUnavailable, std::string("socket: ") + std::strerror(errno));
-  int rc;
-  do {
-    rc = ::connect(impl.fd, reinterpret_cast<sockaddr*>(&addr), addr_len);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    return Status(Code::kUnavailable, "connect " + host + ":" + std::to_string(port) + ": " +
-                                          std::strerror(errno));
-  }
-  int one = 1;
-  ::setsockopt(impl.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort
+  auto fd = ConnectTcp(host, port);
+  if (!fd.ok()) return fd.status();
+  impl.fd = *fd;
   impl.wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (impl.wake_fd < 0) {
     return Status(Code::kUnavailable, std::string("eventfd: ") + std::strerror(errno));

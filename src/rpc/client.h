@@ -26,8 +26,14 @@ struct ClientReply {
   }
 };
 
+// A connected TCP socket (close-on-exec, TCP_NODELAY) to `host`, a name or an IPv4 or IPv6
+// address, at `port`: every address the name resolves to is tried in turn. Errors: kInvalid
+// (the name does not resolve), kUnavailable (no address accepted the connection).
+Result<int> ConnectTcp(const std::string& host, uint16_t port);
+
 class Client {
  public:
+  // `host`: as for ConnectTcp.
   static Result<std::unique_ptr<Client>> Connect(const std::string& host, uint16_t port,
                                                  size_t record_bytes_max = 4u << 20);
   ~Client();

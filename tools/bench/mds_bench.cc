@@ -3,7 +3,7 @@
 // It measures any NFSv4.1 server (manifold-mds, NFS-Ganesha, a filer) with exactly the same
 // client, so that figures of different servers compare (see docs/benchmarks.md).
 //
-//   manifold-bench-mds [options] HOST:PORT     (HOST: an IPv4 address or an [IPv6] one)
+//   manifold-bench-mds [options] HOST:PORT     (HOST: a name, an IPv4 address or [an IPv6 one])
 //
 // --sessions S sessions, each its own client id and session (set up by an Nfs4Client) with one
 // compound in flight, each working in its own directory (--dir PATH/run-<pid>-<n>-s<i>; PATH is
@@ -43,7 +43,6 @@
 // a connection was lost); 2 bad usage.
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <netinet/tcp.h>
@@ -69,6 +68,7 @@
 #include <vector>
 
 #include "nfs4client/session.h"
+#include "rpc/client.h"
 #include "rpc/message.h"
 #include "rpc/record.h"
 #include "bench_util.h"
@@ -242,31 +242,9 @@ Status Receive(Session& s, std::vector<CompoundResult>& out) {
 
 // A second connection for the session, bound to it for fore-channel calls (RFC 8881 18.34).
 Status OpenWire(Session& s, const std::string& host, uint16_t port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (int e = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); e != 0) {
-    return Status(Code::kInvalid, host + ": " + ::gai_strerror(e));
-  }
-  std::string why = "no address";
-  for (addrinfo* ai = found; ai != nullptr && s.wire.fd < 0; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      why = std::strerror(errno);
-      continue;
-    }
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      why = std::strerror(errno);
-      ::close(fd);
-      continue;
-    }
-    s.wire.fd = fd;
-  }
-  ::freeaddrinfo(found);
-  if (s.wire.fd < 0) return Status(Code::kUnavailable, "connect to " + host + ": " + why);
-  int one = 1;
-  ::setsockopt(s.wire.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto fd = rpc::ConnectTcp(host, port);
+  if (!fd.ok()) return fd.status();
+  s.wire.fd = *fd;
   uint32_t slots = s.client->fore_channel().maxrequests;
   if (slots < 3) return Status(Code::kLimit, "the session has fewer than 3 slots");
   s.slot = slots - 1;

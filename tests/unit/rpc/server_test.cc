@@ -914,6 +914,16 @@ TEST(ClientTest, ConnectFailuresAreErrorsNotCrashes) {
   EXPECT_EQ(bad.status().code(), Code::kInvalid);
 }
 
+// A name is resolved, and each of its addresses tried in turn: "localhost" may give ::1 first,
+// which nothing listens on here, then 127.0.0.1.
+TEST_F(ServerTest, ClientConnectsByNameTryingEachAddress) {
+  auto c = Client::Connect("localhost", server_->port());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto r = (*c)->Call(kTestProg, 1, kProcNull, Credential{}, {}, kCallTimeout);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->header.accept_stat, AcceptStat::kSuccess);
+}
+
 }  // namespace
 }  // namespace manifold::rpc
 
