@@ -72,11 +72,10 @@ struct RocksKvOptions {
   // WAL alive are flushed so it can go. Without it a family written rarely (client records)
   // pins every WAL since its last write: 1e6 creates left 224 MB of WAL behind 30 MB of tables.
   uint64_t wal_bytes_max = 128u << 20;
-  // Called once, on the thread that saw it and under the sync lock (so before any caller waiting
-  // for that sync returns), when a WAL sync first fails (see SyncUpTo): from
-  // then on no change past it can be reported durable, so a server is of no more use until a
-  // restart recovers what the WAL kept. manifold-mds ends itself here. Null: the error is only
-  // returned to the callers.
+  // Called once, when a WAL sync first fails (see SyncUpTo), on the thread that saw it and under
+  // the sync lock, so before any caller waiting for that sync returns. From then on no change
+  // past it can be reported durable, so a server is of no more use until a restart recovers
+  // what the WAL kept; manifold-mds ends itself here. Null: the error is only returned.
   std::function<void(const Status&)> on_sync_failure;
   // Not owned; must outlive the RocksKv. Null: rocksdb::Env::Default(). Tests pass an Env over
   // a fault-injecting FileSystem.

@@ -276,52 +276,51 @@ Status DataStore::CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> gro
   return ns_.DataCut(fileid, inode->size_bytes);
 }
 
-Status DataStore::CutLeftovers(const meta::Inode& inode) {
+Status DataStore::ForInstancesPast(const meta::Inode& inode, uint64_t size_bytes,
+                                   const InstanceVisitor& visit) {
   auto extents = ns_.GetExtents(inode.fileid);
   if (!extents.ok()) return extents.status();
-  const uint64_t size = inode.size_bytes;
   for (const meta::Extent& e : *extents) {
     const uint64_t start = e.index * extent_bytes_;
-    if (start + extent_bytes_ <= size) continue;  // a DS file never holds more than its extent
-    const uint64_t keep = size > start ? size - start : 0;
+    // An extent's data-server file never holds more than the extent: one wholly below the
+    // size has nothing past it.
+    if (start + extent_bytes_ <= size_bytes) continue;
+    const uint64_t keep = size_bytes > start ? size_bytes - start : 0;
     for (const meta::Instance& inst : e.instances) {
       volume::Volume* v = FindVolume(inst.volume_id);
       if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
-      auto h = HandleOf(inst, inode.fileid, e.index);
-      auto attrs = v->GetAttr(h);
-      if (!attrs.ok() && attrs.status().code() == Code::kNotFound) continue;  // nothing there
-      if (!attrs.ok()) return attrs.status();
-      if (attrs->size_bytes <= keep) continue;  // the common case: nothing to cut
-      spdlog::info("file {} extent {} on volume {}: {} bytes past the size {}, left by a crash; "
-                   "cut", inode.fileid, e.index, inst.volume_id, attrs->size_bytes - keep, size);
-      if (Status s = v->Truncate(h, keep); !s.ok()) return s;
+      if (Status s = visit(*v, HandleOf(inst, inode.fileid, e.index), e, inst, keep); !s.ok()) {
+        return s;
+      }
     }
   }
   return Status::Ok();
 }
 
-Status DataStore::Truncate(const meta::Inode& inode, uint64_t size_bytes) {
-  auto extents = ns_.GetExtents(inode.fileid);
-  if (!extents.ok()) return extents.status();
-  for (const meta::Extent& e : *extents) {
-    uint64_t start = e.index * extent_bytes_;
-    // An extent's data-server file never holds more than the extent: one wholly below the
-    // size has nothing past it.
-    if (start + extent_bytes_ <= size_bytes) continue;
-    for (const meta::Instance& inst : e.instances) {
-      volume::Volume* v = FindVolume(inst.volume_id);
-      if (v == nullptr) return Status(Code::kUnavailable, "the extent's volume is not configured");
-      auto h = HandleOf(inst, inode.fileid, e.index);
-      if (start >= size_bytes) {
-        if (Status s = v->Remove(h); !s.ok() && s.code() != Code::kNotFound) return s;
-        if (Status s = ns_.DeleteInstance(inode.fileid, e.index, inst.volume_id); !s.ok()) return s;
-      } else {
-        uint64_t keep = std::min(size_bytes - start, extent_bytes_);
-        if (Status s = v->Truncate(h, keep); !s.ok()) return s;
-      }
+Status DataStore::CutLeftovers(const meta::Inode& inode) {
+  const uint64_t size = inode.size_bytes;
+  return ForInstancesPast(inode, size, [&](volume::Volume& v, const volume::DataHandle& h,
+                                           const meta::Extent& e, const meta::Instance& inst,
+                                           uint64_t keep) {
+    auto attrs = v.GetAttr(h);
+    if (!attrs.ok()) {
+      return attrs.status().code() == Code::kNotFound ? Status::Ok() : attrs.status();
     }
-  }
-  return Status::Ok();
+    if (attrs->size_bytes <= keep) return Status::Ok();  // the common case: nothing to cut
+    spdlog::info("file {} extent {} on volume {}: {} bytes past the size {}, left by a crash; "
+                 "cut", inode.fileid, e.index, inst.volume_id, attrs->size_bytes - keep, size);
+    return v.Truncate(h, keep);
+  });
+}
+
+Status DataStore::Truncate(const meta::Inode& inode, uint64_t size_bytes) {
+  return ForInstancesPast(inode, size_bytes, [&](volume::Volume& v, const volume::DataHandle& h,
+                                                 const meta::Extent& e,
+                                                 const meta::Instance& inst, uint64_t keep) {
+    if (keep > 0) return v.Truncate(h, keep);
+    if (Status s = v.Remove(h); !s.ok() && s.code() != Code::kNotFound) return s;
+    return ns_.DeleteInstance(inode.fileid, e.index, inst.volume_id);
+  });
 }
 
 void DataStore::Release(const std::vector<meta::Extent>& extents) {

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -119,9 +120,9 @@ class DataStore {
   // the MDS is under way, so whatever lies past the recorded size is such a leftover
   // (CutLeftovers: only the extent holding the end and those past it are asked, and only a
   // file longer than the size allows is cut). A data server that does not answer fails the
-  // grow, as a pending cut does. (Clients writing straight to data
-  // servers are not covered by the guard: once layouts are granted, write layouts must be
-  // recalled first, as for ALLOCATE and DEALLOCATE; see FileGuards.)
+  // grow, as a pending cut does. (Clients writing straight to data servers are not covered by
+  // the guard: once layouts are granted, write layouts must be recalled first, as for
+  // ALLOCATE and DEALLOCATE; see FileGuards.)
   Status CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> growing_to = std::nullopt);
   // The file's guard, exclusive (see FileGuards): for size changes, made in two steps.
   std::unique_lock<std::shared_mutex> ExclusiveFile(uint64_t fileid) {
@@ -139,7 +140,14 @@ class DataStore {
   Result<uint64_t> PickVolume();
   // The instance of extent `index` to write to, created if there is none yet.
   Result<meta::Instance> InstanceForWrite(const meta::Inode& inode, uint64_t index);
-  // Cuts or extends the file's data on the volumes to size_bytes; extents wholly past it go.
+  // Calls `visit` for each instance of the extents that reach past size_bytes, with its volume,
+  // its handle and `keep`: the bytes of that extent below the size (0: wholly past it).
+  using InstanceVisitor =
+      std::function<Status(volume::Volume& v, const volume::DataHandle& h, const meta::Extent& e,
+                           const meta::Instance& inst, uint64_t keep)>;
+  Status ForInstancesPast(const meta::Inode& inode, uint64_t size_bytes,
+                          const InstanceVisitor& visit);
+  // Cuts the file's data on the volumes to size_bytes; extents wholly past it go.
   Status Truncate(const meta::Inode& inode, uint64_t size_bytes);
   // CutPastSizeLocked without the mark: asks each data-server file of the extent holding the
   // end, and of those past it, for its length, and cuts only one longer than the size allows.

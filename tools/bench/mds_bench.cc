@@ -3,7 +3,7 @@
 // It measures any NFSv4.1 server (manifold-mds, NFS-Ganesha, a filer) with exactly the same
 // client, so that figures of different servers compare (see docs/benchmarks.md).
 //
-//   manifold-bench-mds [options] HOST:PORT     (HOST: a name, an IPv4 address or [an IPv6 one])
+//   manifold-bench-mds [options] HOST:PORT     (HOST: a name or an address, IPv6 in [ ])
 //
 // --sessions S sessions, each its own client id and session (set up by an Nfs4Client) with one
 // compound in flight, each working in its own directory (--dir PATH/run-<pid>-<n>-s<i>; PATH is
@@ -39,13 +39,10 @@
 //    "p50_us":..,"p99_us":..,"retries":0,"errors":0[,"server_cpu_us_per_op":C]}
 // "retries": compounds sent again because the server answered NFS4ERR_DELAY or NFS4ERR_GRACE
 // (after 10 ms and 500 ms); such an operation's latency includes the wait.
-// Exit status: 0 every phase passed; 1 any other unexpected status (an op failed, a listing was wrong,
-// a connection was lost); 2 bad usage.
+// Exit status: 0 every phase passed; 1 any other unexpected status (an op failed, a listing was
+// wrong, a connection was lost); 2 bad usage.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
