@@ -199,13 +199,15 @@ Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t off
   auto guard = guards_.Shared(fileid);  // size changes, ALLOCATE and DEALLOCATE wait (FileGuards)
   // Read again under the guard: a shrink that ran since the caller looked may have left data
   // past the new size (its cut failed), which this write must not let show.
+  // And a WRITE that leaves a gap past the end must not show, in the gap, bytes a WRITE left
+  // that was never recorded (CheckedFiles).
   auto fresh = ns_.GetInode(fileid);
   if (!fresh.ok()) return fresh.status();
-  if (fresh->data_past_size) {
+  if (fresh->data_past_size || (offset > fresh->size_bytes && !checked_.Has(fileid))) {
     guard.unlock();
     {
       auto exclusive = guards_.Exclusive(fileid);
-      if (Status s = CutPastSizeLocked(fileid); !s.ok()) return s;
+      if (Status s = CutPastSizeLocked(fileid, offset); !s.ok()) return s;
     }
     guard.lock();
     fresh = ns_.GetInode(fileid);
@@ -213,6 +215,17 @@ Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t off
     if (fresh->data_past_size) return Status(Code::kUnavailable, "a size cut is still under way");
   }
   const meta::Inode& inode = *fresh;
+  // From the first request to a data server on, a failure may leave bytes past the size that
+  // nothing records: the file must be checked again before a gap shows them. Under the shared
+  // guard, so no check runs meanwhile.
+  struct ForgetOnFailure {
+    CheckedFiles& checked;
+    uint64_t fileid;
+    bool done = false;
+    ~ForgetOnFailure() {
+      if (!done) checked.Forget(fileid);
+    }
+  } forget{checked_, fileid};
   size_t done = 0;
   while (done < data.size()) {
     uint64_t pos = offset + done;
@@ -237,6 +250,7 @@ Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t off
   if (!recorded.ok()) {
     return recorded.status();
   }
+  forget.done = true;
   result.count_bytes = uint32_t(done);
   result.verifier = verifier();
   return result;
@@ -268,12 +282,16 @@ Status DataStore::CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> gro
   if (!inode.ok()) return inode.status();
   if (!inode->data_past_size) {
     if (!growing_to || *growing_to <= inode->size_bytes) return Status::Ok();
-    return CutLeftovers(*inode);
+    if (Status s = CutLeftovers(*inode); !s.ok()) return s;
+    checked_.Mark(fileid);
+    return Status::Ok();
   }
   // Data is cut only under a durable size: a crash must not leave the old size over cut data.
   if (Status s = ns_.WaitDurable(ns_.DurabilityMark()); !s.ok()) return s;
   if (Status s = Truncate(*inode, inode->size_bytes); !s.ok()) return s;
-  return ns_.DataCut(fileid, inode->size_bytes);
+  if (Status s = ns_.DataCut(fileid, inode->size_bytes); !s.ok()) return s;
+  checked_.Mark(fileid);  // everything past the size is cut
+  return Status::Ok();
 }
 
 Status DataStore::ForInstancesPast(const meta::Inode& inode, uint64_t size_bytes,

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <cstdint>
@@ -45,6 +46,35 @@ inline constexpr uint64_t kAllocateBytesMax = 1ull << 30;
 inline constexpr uint32_t kHoleBlockBytes = 4096;
 
 enum class Stable { kUnstable, kDataSync, kFileSync };
+
+// Slots of CheckedFiles below: 512 KiB. A file that loses its slot to another is checked again
+// on its next WRITE past its end, which is always safe.
+inline constexpr size_t kCheckedFilesSlots = 1u << 16;
+
+// The files whose data past the recorded size is known to hold nothing since this MDS started:
+// checked (CutLeftovers) or cut (a shrink's cut) under the exclusive guard, with no WRITE
+// failing since. A WRITE past the end that leaves a gap would show, in that gap, whatever a
+// WRITE left there that reached a data server but was never recorded (the MDS died first, or
+// the WRITE failed halfway). Such a WRITE checks first, once per file per MDS start: a
+// client's parallel writeback sends most WRITEs past the end, and must not take the exclusive
+// guard for each. Direct-mapped by fileid, lock-free; fileid 0 is never marked.
+class CheckedFiles {
+ public:
+  bool Has(uint64_t fileid) const {
+    return fileid != 0 && Slot(fileid).load(std::memory_order_acquire) == fileid;
+  }
+  void Mark(uint64_t fileid) { Slot(fileid).store(fileid, std::memory_order_release); }
+  void Forget(uint64_t fileid) {
+    uint64_t expected = fileid;
+    Slot(fileid).compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+  }
+
+ private:
+  std::atomic<uint64_t>& Slot(uint64_t fileid) const { return slots_[fileid % kCheckedFilesSlots]; }
+  // On the heap: the MDS keeps its DataStore on main's stack.
+  std::unique_ptr<std::atomic<uint64_t>[]> slots_ =
+      std::make_unique<std::atomic<uint64_t>[]>(kCheckedFilesSlots);
+};
 
 // Per-file exclusion between the MDS's own changes to a file's data. WRITEs hold a file's
 // stripe shared and run side by side. Size changes (SETATTR, OPEN with a size), ALLOCATE and
@@ -111,7 +141,8 @@ class DataStore {
   // If the file's data may reach past its size (meta::Inode::data_past_size: a shrink whose
   // cut has not reached the volumes), cuts it to the size, once that size is durable, and
   // clears the mark. The caller holds ExclusiveFile(fileid); WRITE and ALLOCATE call it before
-  // the file grows, SETATTR after a shrink.
+  // the file grows, SETATTR after a shrink. Marks the file in CheckedFiles when it leaves
+  // nothing past the size.
   //
   // `growing_to`: the caller is about to make the size this (SETATTR, ALLOCATE). If it is past
   // the size, the data past the size is cut even without the mark: a WRITE whose data reached
@@ -120,7 +151,8 @@ class DataStore {
   // the MDS is under way, so whatever lies past the recorded size is such a leftover
   // (CutLeftovers: only the extent holding the end and those past it are asked, and only a
   // file longer than the size allows is cut). A data server that does not answer fails the
-  // grow, as a pending cut does. (Clients writing straight to data servers are not covered by
+  // grow, as a pending cut does. A WRITE that leaves a gap passes its offset here, once per
+  // file per MDS start (CheckedFiles). (Clients writing straight to data servers are not covered by
   // the guard: once layouts are granted, write layouts must be recalled first, as for
   // ALLOCATE and DEALLOCATE; see FileGuards.)
   Status CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> growing_to = std::nullopt);
@@ -177,6 +209,7 @@ class DataStore {
   std::array<uint8_t, 8> boot_verifier_{};
   std::mutex create_mu_;  // serializes creating an extent's first instance
   FileGuards guards_;
+  CheckedFiles checked_;
 };
 
 }  // namespace manifold::nfs4

@@ -435,6 +435,59 @@ TEST_F(MdsNfs42Test, GrowingAFileShowsZerosNotBytesACrashLeftPastItsSize) {
   EXPECT_TRUE(ReadAll(f, 0, 12000) == expected);
 }
 
+// The same leftover, and a WRITE past the end that leaves a gap: the gap must read as zeros.
+// Only the first such WRITE of a file since the MDS started checks; bytes put past the size
+// behind the MDS's back after that stand for nothing a real MDS could meet (a failed WRITE
+// makes the file be checked again), so the test puts them there before the first.
+TEST_F(MdsNfs42Test, AWriteLeavingAGapShowsZerosNotBytesACrashLeftPastTheSize) {
+  auto bytes = Pattern(1000, 6);
+  auto f = MakeFile("f", {{0, bytes}});
+  auto h = volume_->Lookup(DataName(f, 0));
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_TRUE(volume_->Write(*h, 1000, Pattern(3000, 5), volume::Stability::kFileSync).ok());
+
+  auto tail = Pattern(500, 7);
+  auto wrote = c_->Write(f, 6000, tail);
+  ASSERT_TRUE(wrote.ok()) << wrote.status().ToString();
+  auto expected = bytes;
+  expected.resize(6000, 0);
+  expected.insert(expected.end(), tail.begin(), tail.end());
+  EXPECT_TRUE(ReadAll(f, 0, expected.size()) == expected) << "the gap showed bytes past the size";
+
+  // Later WRITEs with gaps still land where they should.
+  auto more = Pattern(100, 8);
+  ASSERT_TRUE(c_->Write(f, 9000, more).ok());
+  expected.resize(9000, 0);
+  expected.insert(expected.end(), more.begin(), more.end());
+  EXPECT_TRUE(ReadAll(f, 0, expected.size()) == expected);
+}
+
+// A WRITE that fails halfway leaves what reached the data server past the size; a later WRITE
+// leaving a gap must check the file again, though it was checked before.
+TEST_F(MdsNfs42Test, AfterAWriteFailsHalfwayAGapShowsZeros) {
+  auto bytes = Pattern(1000, 6);
+  auto f = MakeFile("f", {{0, bytes}});
+  auto first = Pattern(100, 7);
+  ASSERT_TRUE(c_->Write(f, 2000, first).ok());  // a gap: the file is checked now
+  volume_->set_io_limits(4096, 4096);            // the MDS sends the next WRITE in two
+  const uint64_t size = 2100;
+  volume_->set_write_hook([&](const std::string&, uint64_t offset) {
+    return offset >= size + 4096 ? Status(Code::kUnavailable, "down") : Status::Ok();
+  });
+  EXPECT_FALSE(c_->Write(f, size, Pattern(8192, 8)).ok());
+  EXPECT_EQ(size, *SizeAndChange(f).size);
+  volume_->set_write_hook(nullptr);
+
+  auto tail = Pattern(10, 9);
+  ASSERT_TRUE(c_->Write(f, 20000, tail).ok());
+  auto expected = bytes;
+  expected.resize(2000, 0);
+  expected.insert(expected.end(), first.begin(), first.end());
+  expected.resize(20000, 0);
+  expected.insert(expected.end(), tail.begin(), tail.end());
+  EXPECT_TRUE(ReadAll(f, 0, expected.size()) == expected) << "the failed WRITE's bytes showed";
+}
+
 TEST_F(MdsNfs42Test, SeekBeyondTheEndIsNxio) {
   auto f = MakeFile("f", {{0, Pattern(10, 1)}});
   for (data_content4 what : {NFS4_CONTENT_DATA, NFS4_CONTENT_HOLE}) {

@@ -45,6 +45,13 @@ class MemVolume final : public volume::Volume {
     truncate_hook_ = std::move(hook);
   }
 
+  // Runs before a WRITE does anything; a status other than ok fails the call with it.
+  using WriteHook = std::function<Status(const std::string& name, uint64_t offset)>;
+  void set_write_hook(WriteHook hook) {
+    std::lock_guard lock(mu_);
+    write_hook_ = std::move(hook);
+  }
+
   // The largest READ and WRITE the volume reports (io_limits) and accepts (a larger WRITE is
   // kInvalid), and the most bytes one READ returns before the file's end (a data server may
   // return fewer than asked for without being at the end).
@@ -134,6 +141,13 @@ class MemVolume final : public volume::Volume {
     if (data.size() > io_reported_bytes_) {
       return Unlock(lock, done, Status(Code::kInvalid, "too big"));
     }
+    if (WriteHook hook = write_hook_) {
+      lock.unlock();
+      if (Status s = hook(h.name, offset); !s.ok()) return done(s);
+      lock.lock();
+      f = Find(h);
+      if (f == nullptr) return Unlock(lock, done, Status(Code::kNotFound, "stale " + h.name));
+    }
     if (f->data.size() < offset + data.size()) f->data.resize(offset + data.size(), 0);
     std::memcpy(f->data.data() + offset, data.data(), data.size());
     for (uint64_t b = offset / kBlockBytes; b * kBlockBytes < offset + data.size(); ++b) {
@@ -221,6 +235,7 @@ class MemVolume final : public volume::Volume {
   ReadHook read_hook_;                          // guarded by mu_
   CreateHook create_hook_;                      // guarded by mu_
   TruncateHook truncate_hook_;                  // guarded by mu_
+  WriteHook write_hook_;                        // guarded by mu_
   uint32_t io_reported_bytes_ = kIoBytesMax;    // guarded by mu_
   uint32_t read_served_bytes_ = kIoBytesMax;    // guarded by mu_
 };
