@@ -99,7 +99,11 @@ nfsstat4 ReadDir(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   const size_t maxcount = size_t(std::min<uint64_t>(a.maxcount, room));
   Filler filler{ctx, a, maxcount, ctx.mds.fs_attrs(), AttrBitmap::FromWire(a.attr_request)};
   filler.with_inodes = !(filler.requested & kInodeAttrs).Empty();
-  uint64_t cookie = a.cookie == 0 ? 0 : a.cookie - kCookieShift;
+  // Below the first cookie the namespace issues lie only positions before the first entry: a
+  // client that seeks a directory to one (lseek(2) to any offset, as on a local file system)
+  // gets the listing from the start, not NFS4ERR_BAD_COOKIE (which the Linux client takes for
+  // the end of the directory).
+  uint64_t cookie = a.cookie < meta::kFirstDirCookie + kCookieShift ? 0 : a.cookie - kCookieShift;
   // One pass over the directory that stops at the first entry the reply has no room for.
   nfsstat4 error = NFS4_OK;
   auto add = [&](meta::DirEntry& e) { return filler.Add(e, error); };

@@ -53,10 +53,11 @@ nfsstat4 Seek(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   }
   if (out.sa_status != NFS4_OK) return out.sa_status;
   // RFC 7862 15.11.3: "If the sa_offset is beyond the end of the file, then SEEK MUST return
-  // NFS4ERR_NXIO." At the end of file itself there is no data (NFS4_OK with sr_eof) and the virtual
-  // hole begins.
+  // NFS4ERR_NXIO." An offset at the end of file is past the last byte too: lseek(2) with
+  // SEEK_DATA or SEEK_HOLE gives ENXIO there on a local file system, and the Linux client
+  // returns whatever offset an NFS4_OK carries (an empty file's SEEK_HOLE from 0 would be 0).
   const uint64_t size = inode.size_bytes;
-  if (a.sa_offset > size) return out.sa_status = NFS4ERR_NXIO;
+  if (a.sa_offset >= size) return out.sa_status = NFS4ERR_NXIO;
   seek_res4& ok = out.SEEK4res_u.resok4;
   if (a.sa_what == NFS4_CONTENT_DATA && a.sa_offset < size) {
     ok.sr_eof = FALSE;
