@@ -152,9 +152,9 @@ class DataStore {
   // (CutLeftovers: only the extent holding the end and those past it are asked, and only a
   // file longer than the size allows is cut). A data server that does not answer fails the
   // grow, as a pending cut does. A WRITE that leaves a gap passes its offset here, once per
-  // file per MDS start (CheckedFiles). (Clients writing straight to data servers are not covered by
-  // the guard: once layouts are granted, write layouts must be recalled first, as for
-  // ALLOCATE and DEALLOCATE; see FileGuards.)
+  // file per MDS start (CheckedFiles). (Clients writing straight to data servers are not
+  // covered by the guard: once layouts are granted, write layouts must be recalled first, as
+  // for ALLOCATE and DEALLOCATE; see FileGuards.)
   Status CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> growing_to = std::nullopt);
   // The file's guard, exclusive (see FileGuards): for size changes, made in two steps.
   std::unique_lock<std::shared_mutex> ExclusiveFile(uint64_t fileid) {

@@ -59,12 +59,11 @@ nfsstat4 Seek(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   const uint64_t size = inode.size_bytes;
   if (a.sa_offset >= size) return out.sa_status = NFS4ERR_NXIO;
   seek_res4& ok = out.SEEK4res_u.resok4;
-  if (a.sa_what == NFS4_CONTENT_DATA && a.sa_offset < size) {
+  if (a.sa_what == NFS4_CONTENT_DATA) {
     ok.sr_eof = FALSE;
     ok.sr_offset = a.sa_offset;  // every byte below the size is data
   } else {
-    ok.sr_eof = TRUE;  // the next hole is the one at the end of file; no data
-                       // lies past it
+    ok.sr_eof = TRUE;  // the next hole is the one at the end of file; no data lies past it
     ok.sr_offset = size;
   }
   return NFS4_OK;
