@@ -139,13 +139,16 @@ void Nfs3Program::ReadDirPlus(Req& r, READDIRPLUS3args& a, READDIRPLUS3res& res)
   bool eof = false;
   // Attributes and handles of entries are looked up as the caller: without search
   // permission on the directory the entries come back bare, as from a local readdir.
+  const bool at_root = export_.IsRoot(dst);
   BecomeCaller(r.id);
   int err = WalkDir(rd.get(), a.cookie, eof, [&](const DirEntry& d) {
     size_t len = std::strlen(d.name);
     struct stat st;
     Result<FileHandle> fh = Status(Code::kNotFound, "");
-    bool dotdot = std::strcmp(d.name, "..") == 0;
-    bool have_attrs = !dotdot && ::fstatat(dir.get(), d.name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    // ".." of the export root lies outside the export: bare, as knfsd gives it. Any other
+    // ".." is a directory of the export, and its type is what a client lists (d_type).
+    bool outside = at_root && std::strcmp(d.name, "..") == 0;
+    bool have_attrs = !outside && ::fstatat(dir.get(), d.name, &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (have_attrs) fh = export_.HandleAt(dir.get(), d.name);
     size_t bytes = EntryBytes(len) + 4 + (have_attrs ? 84 : 0) + 4 +
                    (fh.ok() ? 4 + Pad4(fh->size()) : 0);

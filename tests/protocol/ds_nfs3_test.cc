@@ -1238,7 +1238,8 @@ TEST_F(DsNfs3ReadDirTest, ReadDirPlusPagesWithAttributesAndHandles) {
     for (entryplus3* e = ok.reply.entries; e; e = e->nextentry, ++n) {
       seen.insert(e->name);
       cookie = e->cookie;
-      if (std::strcmp(e->name, "..") == 0) continue;
+      // Every entry has attributes and a handle, ".." too (the export's root here): a client
+      // takes an entry's type (d_type) from them.
       EXPECT_TRUE(e->name_attributes.attributes_follow) << e->name;
       EXPECT_TRUE(e->name_handle.handle_follows) << e->name;
       if (e->name_attributes.attributes_follow) {
@@ -1248,6 +1249,10 @@ TEST_F(DsNfs3ReadDirTest, ReadDirPlusPagesWithAttributesAndHandles) {
         EXPECT_EQ(FileId(FromFh3(e->name_handle.post_op_fh3_u.handle)), e->fileid) << e->name;
         ++checked;
       }
+      if (std::strcmp(e->name, "..") == 0 && e->name_handle.handle_follows) {
+        EXPECT_EQ(FromFh3(e->name_handle.post_op_fh3_u.handle), root_);
+        EXPECT_EQ(NF3DIR, e->name_attributes.post_op_attr_u.attributes.type);
+      }
     }
     eof = ok.reply.eof;
     if (!eof) {
@@ -1256,6 +1261,20 @@ TEST_F(DsNfs3ReadDirTest, ReadDirPlusPagesWithAttributesAndHandles) {
   }
   EXPECT_GT(pages, 10);
   EXPECT_EQ(seen, Expected());
+}
+
+// ".." of the export's root is outside the export: no attributes and no handle.
+TEST_F(DsNfs3ReadDirTest, ReadDirPlusOfTheRootGivesDotDotBare) {
+  auto r = ReadDirPlus(root_, 0, 8192, 32768);
+  ASSERT_NFS3(NFS3_OK, r);
+  int dotdots = 0;
+  for (entryplus3* e = r->READDIRPLUS3res_u.resok.reply.entries; e; e = e->nextentry) {
+    if (std::strcmp(e->name, "..") != 0) continue;
+    ++dotdots;
+    EXPECT_FALSE(e->name_attributes.attributes_follow);
+    EXPECT_FALSE(e->name_handle.handle_follows);
+  }
+  EXPECT_EQ(1, dotdots);
 }
 
 // RFC 1813 3.3.16: a count too small for even one entry is NFS3ERR_TOOSMALL.
