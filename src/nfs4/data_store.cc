@@ -207,7 +207,11 @@ Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t off
     guard.unlock();
     {
       auto exclusive = guards_.Exclusive(fileid);
-      if (Status s = CutPastSizeLocked(fileid, offset); !s.ok()) return s;
+      // Another WRITE queued here may have checked the file meanwhile: a pending shrink's cut
+      // is all that is left to do then.
+      std::optional<uint64_t> growing_to;
+      if (!checked_.Has(fileid)) growing_to = offset;
+      if (Status s = CutPastSizeLocked(fileid, growing_to); !s.ok()) return s;
     }
     guard.lock();
     fresh = ns_.GetInode(fileid);
@@ -215,8 +219,8 @@ Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t off
     if (fresh->data_past_size) return Status(Code::kUnavailable, "a size cut is still under way");
   }
   const meta::Inode& inode = *fresh;
-  // From the first request to a data server on, a failure may leave bytes past the size that
-  // nothing records: the file must be checked again before a gap shows them. Under the shared
+  // A failure may leave bytes past the size that nothing records (once a request has gone to
+  // a data server): the file must be checked again before a gap shows them. Under the shared
   // guard, so no check runs meanwhile.
   struct ForgetOnFailure {
     CheckedFiles& checked;

@@ -55,9 +55,14 @@ inline constexpr size_t kCheckedFilesSlots = 1u << 16;
 // checked (CutLeftovers) or cut (a shrink's cut) under the exclusive guard, with no WRITE
 // failing since. A WRITE past the end that leaves a gap would show, in that gap, whatever a
 // WRITE left there that reached a data server but was never recorded (the MDS died first, or
-// the WRITE failed halfway). Such a WRITE checks first, once per file per MDS start: a
+// the WRITE failed halfway). Such a WRITE checks first, about once per file per MDS start: a
 // client's parallel writeback sends most WRITEs past the end, and must not take the exclusive
 // guard for each. Direct-mapped by fileid, lock-free; fileid 0 is never marked.
+//
+// Not covered, both about a WRITE that failed, in the range it was sent to: a gap WRITE that
+// passed Has() before the failing WRITE's Forget() may show its bytes; and a data-server WRITE
+// that timed out may still land after the next check (its bytes then show once a later WRITE
+// leaves a gap over them).
 class CheckedFiles {
  public:
   bool Has(uint64_t fileid) const {
@@ -151,8 +156,8 @@ class DataStore {
   // the MDS is under way, so whatever lies past the recorded size is such a leftover
   // (CutLeftovers: only the extent holding the end and those past it are asked, and only a
   // file longer than the size allows is cut). A data server that does not answer fails the
-  // grow, as a pending cut does. A WRITE that leaves a gap passes its offset here, once per
-  // file per MDS start (CheckedFiles). (Clients writing straight to data servers are not
+  // grow, as a pending cut does. A WRITE that leaves a gap passes its offset here when the
+  // file is not in CheckedFiles. (Clients writing straight to data servers are not
   // covered by the guard: once layouts are granted, write layouts must be recalled first, as
   // for ALLOCATE and DEALLOCATE; see FileGuards.)
   Status CutPastSizeLocked(uint64_t fileid, std::optional<uint64_t> growing_to = std::nullopt);

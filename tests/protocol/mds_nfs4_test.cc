@@ -1199,9 +1199,6 @@ TEST_F(MdsNfs4Test, OnlyRepliesThatMayTellOfAChangeWaitForTheSync) {
   EXPECT_TRUE(waits(close));  // closed already: an error, which waits
 }
 
-// RFC 8881 18.23.3: the server may return fewer entries than maxcount allows. A listing whose
-// maxcount is more than the session's reply can carry stops where the room ends, instead of
-// being built whole (on an I/O thread) and then refused as NFS4ERR_REP_TOO_BIG.
 // A client may seek a directory to any position, as lseek(2) allows on a local file system;
 // the Linux client sends it as the cookie. Cookies 1 and 2 are reserved (RFC 8881 18.23.3);
 // one below the first the server issues is a position before the first entry, not the end
@@ -1242,6 +1239,9 @@ TEST_F(MdsNfs4Test, ReaddirFromACookieBeforeTheFirstEntryListsFromTheStart) {
   }
 }
 
+// RFC 8881 18.23.3: the server may return fewer entries than maxcount allows. A listing whose
+// maxcount is more than the session's reply can carry stops where the room ends, instead of
+// being built whole (on an I/O thread) and then refused as NFS4ERR_REP_TOO_BIG.
 TEST_F(MdsNfs4Test, ReaddirStopsWhereTheSessionsReplyRoomEnds) {
   auto s = RawSession::Open(server_->port(), "readdir-room-test", 4096, 1024);
   ASSERT_TRUE(s);
