@@ -329,8 +329,9 @@ Status DataStore::CutLeftovers(const meta::Inode& inode) {
       return attrs.status().code() == Code::kNotFound ? Status::Ok() : attrs.status();
     }
     if (attrs->size_bytes <= keep) return Status::Ok();  // the common case: nothing to cut
-    spdlog::info("file {} extent {} on volume {}: {} bytes past the size {}, left by a crash; "
-                 "cut", inode.fileid, e.index, inst.volume_id, attrs->size_bytes - keep, size);
+    spdlog::info("file {} extent {} on volume {}: {} bytes past the size {}, left by a crash "
+                 "or a failed WRITE; cut",
+                 inode.fileid, e.index, inst.volume_id, attrs->size_bytes - keep, size);
     return v.Truncate(h, keep);
   });
 }
