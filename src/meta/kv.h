@@ -84,6 +84,10 @@ class Kv {
   virtual uint64_t DurabilityMark() { return 0; }
   virtual bool IsDurable(uint64_t mark) { return true; }
   virtual void WhenDurable(uint64_t mark, std::function<void(Status)> done) { done(Status::Ok()); }
+  // True when the engine raises the thread's open meta::ReadMarks on every read to the mark of
+  // the last change to what was read (change_marks.h), so that an answer resting on reads
+  // alone may wait for that mark instead of DurabilityMark().
+  virtual bool TracksReadMarks() const { return false; }
   // Blocking form of WhenDurable.
   virtual Status WaitDurableUpTo(uint64_t mark) { return Status::Ok(); }
   // Returns once every `done` handed to WhenDurable before the call has run (an owner of

@@ -293,6 +293,9 @@ class Namespace {
     kv_->WhenDurable(mark, std::move(done));
   }
   Status WaitDurable(uint64_t mark) { return kv_->WaitDurableUpTo(mark); }
+  // While a meta::ReadMarks is open on a thread, its reads raise it to the mark of the last
+  // change to what they read: an answer resting on those reads alone may wait for that mark.
+  bool TracksReadMarks() const { return kv_->TracksReadMarks(); }
   void QuiesceDurabilityCallbacks() { kv_->Quiesce(); }
 
   const TxnRunnerStats& runner_stats() const { return runner_.stats(); }

@@ -82,14 +82,17 @@ class RocksIterator final : public KvIterator {
 // A read-write transaction (txn_ set) or a read-only snapshot view (snapshot_ set).
 class RocksTxn final : public Txn {
  public:
-  // `kv` non-null: early lock release, Commit waits for a covering WAL sync.
+  // `kv` non-null: early lock release, Commit waits for a covering WAL sync. `marks` non-null:
+  // deferred durability, reads and writes keep the change marks.
   RocksTxn(rocksdb::TransactionDB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
-           rocksdb::Transaction* txn, RocksKv* kv)
-      : db_(db), handles_(handles), txn_(txn), early_release_kv_(kv) {}
-  RocksTxn(rocksdb::TransactionDB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles)
-      : db_(db), handles_(handles), snapshot_(db->GetSnapshot()) {}
+           rocksdb::Transaction* txn, RocksKv* kv, ChangeMarks* marks)
+      : db_(db), handles_(handles), txn_(txn), early_release_kv_(kv), marks_(marks) {}
+  RocksTxn(rocksdb::TransactionDB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+           ChangeMarks* marks)
+      : db_(db), handles_(handles), snapshot_(db->GetSnapshot()), marks_(marks) {}
   ~RocksTxn() override {
     if (txn_ && !finished_) txn_->Rollback().PermitUncheckedError();
+    EndChanges(0);
     if (snapshot_) db_->ReleaseSnapshot(snapshot_);
   }
 
@@ -99,6 +102,7 @@ class RocksTxn final : public Txn {
     ro.snapshot = snapshot_;
     rocksdb::Status s =
         txn_ ? txn_->Get(ro, Handle(cf), key, &value) : db_->Get(ro, Handle(cf), key, &value);
+    NoteRead(ChangeMarks::SlotOf(cf, key));  // an absence tells of a change too
     if (!s.ok()) return FromRocks(s, "get");
     return value;
   }
@@ -107,24 +111,29 @@ class RocksTxn final : public Txn {
     if (!txn_) return Get(cf, key);
     std::string value;
     rocksdb::Status s = txn_->GetForUpdate(rocksdb::ReadOptions(), Handle(cf), key, &value);
+    NoteRead(ChangeMarks::SlotOf(cf, key));
     if (!s.ok()) return FromRocks(s, "get for update");
     return value;
   }
 
   Status Put(Cf cf, std::string_view key, std::string_view value) override {
     if (!txn_) return Status(Code::kInternal, "put in a read-only transaction");
+    NoteWrite(cf, key);
     return FromRocks(txn_->Put(Handle(cf), key, value), "put");
   }
 
   Status Delete(Cf cf, std::string_view key) override {
     if (!txn_) return Status(Code::kInternal, "delete in a read-only transaction");
+    NoteWrite(cf, key);
     return FromRocks(txn_->Delete(Handle(cf), key), "delete");
   }
 
   std::unique_ptr<KvIterator> NewIterator(Cf cf, std::string lower, std::string upper) override {
+    const uint32_t slot = ChangeMarks::SlotOfRange(cf, lower, upper);
     auto it = std::make_unique<RocksIterator>(std::move(lower), std::move(upper));
     rocksdb::ReadOptions ro = it->MakeReadOptions(snapshot_);
     it->Start(txn_ ? txn_->GetIterator(ro, Handle(cf)) : db_->NewIterator(ro, Handle(cf)));
+    NoteRead(slot);  // the iterator reads as of its creation
     return it;
   }
 
@@ -133,6 +142,8 @@ class RocksTxn final : public Txn {
     MANIFOLD_CHECK(!finished_);
     finished_ = true;
     Status s = FromRocks(txn_->Commit(), "commit");
+    // The latest sequence number is at or past this commit's.
+    EndChanges(s.ok() ? db_->GetLatestSequenceNumber() : 0);
     if (!s.ok() || !early_release_kv_) return s;
     // Committed and visible, locks released; durable once a sync covers it.
     return early_release_kv_->SyncUpTo(db_->GetLatestSequenceNumber());
@@ -142,10 +153,32 @@ class RocksTxn final : public Txn {
     if (!txn_ || finished_) return;
     finished_ = true;
     txn_->Rollback().PermitUncheckedError();
+    EndChanges(0);
   }
 
  private:
   rocksdb::ColumnFamilyHandle* Handle(Cf cf) const { return handles_[1 + static_cast<size_t>(cf)]; }
+
+  // After the read: a commit it saw was published before it, so its slot shows it (below).
+  void NoteRead(uint32_t slot) {
+    if (marks_ == nullptr || !ReadMarks::Open()) return;
+    ReadMarks::Note(marks_->MarkOf(slot, db_->GetLatestSequenceNumber()));
+  }
+  // Before the write can become visible: each slot once per transaction.
+  void NoteWrite(Cf cf, std::string_view key) {
+    if (marks_ == nullptr) return;
+    const uint32_t slot = ChangeMarks::SlotOf(cf, key);
+    if (slot == ChangeMarks::kNoSlot ||
+        std::find(written_slots_.begin(), written_slots_.end(), slot) != written_slots_.end()) {
+      return;
+    }
+    marks_->BeginChange(slot);
+    written_slots_.push_back(slot);
+  }
+  void EndChanges(uint64_t seq) {
+    for (uint32_t slot : written_slots_) marks_->EndChange(slot, seq);
+    written_slots_.clear();
+  }
 
   rocksdb::TransactionDB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
@@ -153,6 +186,8 @@ class RocksTxn final : public Txn {
   RocksKv* early_release_kv_ = nullptr;
   const rocksdb::Snapshot* snapshot_ = nullptr;
   bool finished_ = false;
+  ChangeMarks* marks_ = nullptr;
+  std::vector<uint32_t> written_slots_;  // counted pending in marks_ until EndChanges
 };
 
 rocksdb::ColumnFamilyOptions MakeCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -206,7 +241,10 @@ Result<std::unique_ptr<RocksKv>> RocksKv::Open(const std::string& dir,
   if (!s.ok()) return FromRocks(s, ("open " + dir).c_str());
   MANIFOLD_CHECK(kv->handles_.size() == cfs.size());
   kv->durable_seq_ = kv->db_->GetLatestSequenceNumber();  // recovered from disk
-  if (kv->deferred()) kv->syncer_ = std::thread([raw = kv.get()] { raw->SyncLoop(); });
+  if (kv->deferred()) {
+    kv->marks_ = std::make_unique<ChangeMarks>();
+    kv->syncer_ = std::thread([raw = kv.get()] { raw->SyncLoop(); });
+  }
   return kv;
 }
 
@@ -240,10 +278,12 @@ std::unique_ptr<Txn> RocksKv::BeginTxn() {
   to.lock_timeout = options_.lock_timeout_ms;
   to.deadlock_detect = true;
   return std::make_unique<RocksTxn>(db_, handles_, db_->BeginTransaction(wo, to),
-                                    early_release ? this : nullptr);
+                                    early_release ? this : nullptr, marks_.get());
 }
 
-std::unique_ptr<Txn> RocksKv::BeginRead() { return std::make_unique<RocksTxn>(db_, handles_); }
+std::unique_ptr<Txn> RocksKv::BeginRead() {
+  return std::make_unique<RocksTxn>(db_, handles_, marks_.get());
+}
 
 Status RocksKv::WaitDurable() {
   if (!options_.sync_commits || !options_.early_lock_release) return Status::Ok();

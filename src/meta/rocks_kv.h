@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "meta/change_marks.h"
 #include "meta/kv.h"
 
 namespace rocksdb {
@@ -99,6 +100,7 @@ class RocksKv final : public Kv {
   void WhenDurable(uint64_t mark, std::function<void(Status)> done) override;
   Status WaitDurableUpTo(uint64_t mark) override;
   void Quiesce() override;
+  bool TracksReadMarks() const override { return marks_ != nullptr; }
 
   // Early lock release: returns once the WAL is synced past sequence number `seq`. Concurrent
   // callers share syncs (group commit). Thread-safe. Once a WAL sync has failed, every later
@@ -136,6 +138,9 @@ class RocksKv final : public Kv {
   size_t notify_at_ = 1;
   std::thread syncer_;
   std::atomic<uint64_t> wal_syncs_{0};
+  // Deferred durability: the last change to each object (null otherwise: every commit is
+  // durable when it is visible, so reads need no mark).
+  std::unique_ptr<ChangeMarks> marks_;
   rocksdb::TransactionDB* db_ = nullptr;               // owned
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; [0] is "default", then Cf order
 };

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "meta/change_marks.h"
 #include "nfs4/mds.h"
 #include "rpc/xdr_codec.h"
 #include "state/stateid.h"
@@ -220,6 +221,11 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
   }
   ctx.id = Mds::IdentityOf(call.header.cred, *ctx.export_rule);
   bool state_only = true;  // every operation so far carries kStateOnly
+  bool read_only = true;   // every operation so far carries kReadOnly
+  bool failed_on_read = false;  // the failed operation carries kReadOnly, not kStateOnly
+  // What the namespace reads of this compound rest on, if it turns out to be read-only.
+  std::optional<meta::ReadMarks> reads;
+  if (call.gate_mark != nullptr && mds.ns().TracksReadMarks()) reads.emplace();
   for (uint32_t i = 0; i < op_count; ++i) {
     ctx.op_index = i;
     uint32_t opnum = rest.size() >= 4 ? rpc::GetU32(rest.data()) : uint32_t(OP_ILLEGAL);
@@ -264,6 +270,7 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
       break;
     }
     state_only = state_only && (info->flags & kStateOnly);
+    read_only = read_only && (info->flags & kReadOnly);
     nfs_resop4 res;
     std::memset(&res, 0, sizeof(res));
     res.resop = nfs_opnum4(opnum);
@@ -302,12 +309,19 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
         break;
       }
     }
-    if (status != NFS4_OK) break;
+    if (status != NFS4_OK) {
+      failed_on_read = (info->flags & kReadOnly) && !(info->flags & kStateOnly);
+      break;
+    }
   }
   reply.Finish();
   if (ctx.slot) ctx.slot->Complete({out.data() + reply.start, out.size() - reply.start});
   // A retry's cached reply (returned above) waits: it may carry any operation's result.
-  if (state_only && reply.status == NFS4_OK && call.wait_for_gate) *call.wait_for_gate = false;
+  if (state_only && reply.status == NFS4_OK && call.wait_for_gate) {
+    *call.wait_for_gate = false;
+  } else if (reads && read_only && (reply.status == NFS4_OK || failed_on_read)) {
+    *call.gate_mark = reads->mark();
+  }
   return rpc::AcceptStat::kSuccess;
 }
 

@@ -115,6 +115,12 @@ enum OpFlags : uint32_t {
   // reclaim (lease expiry, the end of grace, RFC 8881 8.4.3), which must be durable before a
   // conflicting grant is told, or a restart would let the old owner reclaim over it.
   kStateOnly = 1u << 7,
+  // Changes nothing, and its result rests only on namespace records it reads (through the Kv,
+  // which notes the last change to each: meta::ReadMarks), on the compound's filehandles and
+  // on the session: a COMPOUND of only such operations waits for the changes to what it read,
+  // not for every change made before it. When it fails, the error must rest on those reads too
+  // (so not SEQUENCE's or PUTFH's, which carry kStateOnly: such a failure waits as any other).
+  kReadOnly = 1u << 8,
 };
 
 // The most bytes the result of a kChangesState operation takes (OPEN with a delegation and an

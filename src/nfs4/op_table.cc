@@ -12,6 +12,7 @@ constexpr uint32_t kIn = kInline;
 constexpr uint32_t kCo = kCommits | kChangesState;
 constexpr uint32_t kCh = kChangesState;
 constexpr uint32_t kSt = kStateOnly;
+constexpr uint32_t kRo = kReadOnly;
 
 struct Row {
   uint32_t opnum;
@@ -20,42 +21,42 @@ struct Row {
 
 // Sorted by opnum; FindOp indexes a dense array built from it.
 constexpr Row kRows[] = {
-    {OP_ACCESS, {"ACCESS", ops::Access, kFh | kIn}},
+    {OP_ACCESS, {"ACCESS", ops::Access, kFh | kIn | kRo}},
     {OP_CLOSE, {"CLOSE", ops::Close, kFh | kCo | kSt}},
     {OP_COMMIT, {"COMMIT", ops::Commit, kFh}},
     {OP_CREATE, {"CREATE", ops::Create, kFh | kCo}},
     {OP_DELEGPURGE, {"DELEGPURGE", nullptr, 0}},  // no CLAIM_DELEGATE_PREV (RFC 8881 18.5)
     {OP_DELEGRETURN, {"DELEGRETURN", ops::DelegReturn, kFh | kIn | kCh | kSt}},
-    {OP_GETATTR, {"GETATTR", ops::GetAttr, kFh | kIn}},
-    {OP_GETFH, {"GETFH", ops::GetFh, kFh | kIn | kSt}},
+    {OP_GETATTR, {"GETATTR", ops::GetAttr, kFh | kIn | kRo}},
+    {OP_GETFH, {"GETFH", ops::GetFh, kFh | kIn | kSt | kRo}},
     {OP_LINK, {"LINK", ops::Link, kFh | kCo}},
     {OP_LOCK, {"LOCK", ops::Lock, kFh | kIn | kCh}},
     {OP_LOCKT, {"LOCKT", ops::LockT, kFh | kIn | kSt}},
     {OP_LOCKU, {"LOCKU", ops::LockU, kFh | kIn | kCh | kSt}},
-    {OP_LOOKUP, {"LOOKUP", ops::Lookup, kFh | kIn}},
-    {OP_LOOKUPP, {"LOOKUPP", ops::LookupP, kFh | kIn}},
-    {OP_NVERIFY, {"NVERIFY", ops::NVerify, kFh | kIn}},
+    {OP_LOOKUP, {"LOOKUP", ops::Lookup, kFh | kIn | kRo}},
+    {OP_LOOKUPP, {"LOOKUPP", ops::LookupP, kFh | kIn | kRo}},
+    {OP_NVERIFY, {"NVERIFY", ops::NVerify, kFh | kIn | kRo}},
     {OP_OPEN, {"OPEN", ops::Open, kFh | kCo}},
     {OP_OPENATTR, {"OPENATTR", nullptr, 0}},  // no named attributes (RFC 8881 5.3)
     {OP_OPEN_CONFIRM, {"OPEN_CONFIRM", nullptr, kMinor0Only}},
     {OP_OPEN_DOWNGRADE, {"OPEN_DOWNGRADE", ops::OpenDowngrade, kFh | kIn | kCh | kSt}},
-    {OP_PUTFH, {"PUTFH", ops::PutFh, kIn | kSt}},
+    {OP_PUTFH, {"PUTFH", ops::PutFh, kIn | kSt | kRo}},
     // The public filehandle is the root (RFC 8881 18.20).
-    {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, kIn | kSt}},
-    {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, kIn | kSt}},
+    {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, kIn | kSt | kRo}},
+    {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, kIn | kSt | kRo}},
     {OP_READ, {"READ", ops::Read, kFh}},
-    {OP_READDIR, {"READDIR", ops::ReadDir, kFh | kIn}},
-    {OP_READLINK, {"READLINK", ops::ReadLink, kFh | kIn}},
+    {OP_READDIR, {"READDIR", ops::ReadDir, kFh | kIn | kRo}},
+    {OP_READLINK, {"READLINK", ops::ReadLink, kFh | kIn | kRo}},
     {OP_REMOVE, {"REMOVE", ops::Remove, kFh | kCo}},
     {OP_RENAME, {"RENAME", ops::Rename, kFh | kCo}},
     {OP_RENEW, {"RENEW", nullptr, kMinor0Only}},
-    {OP_RESTOREFH, {"RESTOREFH", ops::RestoreFh, kIn | kSt}},
-    {OP_SAVEFH, {"SAVEFH", ops::SaveFh, kFh | kIn | kSt}},
-    {OP_SECINFO, {"SECINFO", ops::SecInfo, kFh | kIn}},
+    {OP_RESTOREFH, {"RESTOREFH", ops::RestoreFh, kIn | kSt | kRo}},
+    {OP_SAVEFH, {"SAVEFH", ops::SaveFh, kFh | kIn | kSt | kRo}},
+    {OP_SECINFO, {"SECINFO", ops::SecInfo, kFh | kIn | kRo}},
     {OP_SETATTR, {"SETATTR", ops::SetAttr, kFh | kCo}},
     {OP_SETCLIENTID, {"SETCLIENTID", nullptr, kMinor0Only}},
     {OP_SETCLIENTID_CONFIRM, {"SETCLIENTID_CONFIRM", nullptr, kMinor0Only}},
-    {OP_VERIFY, {"VERIFY", ops::Verify, kFh | kIn}},
+    {OP_VERIFY, {"VERIFY", ops::Verify, kFh | kIn | kRo}},
     {OP_WRITE, {"WRITE", ops::Write, kFh | kCh}},
     {OP_RELEASE_LOCKOWNER, {"RELEASE_LOCKOWNER", nullptr, kMinor0Only}},
     {OP_BACKCHANNEL_CTL, {"BACKCHANNEL_CTL", ops::BackchannelCtl, 0}},
@@ -71,8 +72,8 @@ constexpr Row kRows[] = {
     {OP_LAYOUTCOMMIT, {"LAYOUTCOMMIT", nullptr, kFh}},
     {OP_LAYOUTGET, {"LAYOUTGET", nullptr, kFh}},
     {OP_LAYOUTRETURN, {"LAYOUTRETURN", nullptr, 0}},
-    {OP_SECINFO_NO_NAME, {"SECINFO_NO_NAME", ops::SecInfoNoName, kFh | kIn}},
-    {OP_SEQUENCE, {"SEQUENCE", ops::Sequence, kIn | kSt}},
+    {OP_SECINFO_NO_NAME, {"SECINFO_NO_NAME", ops::SecInfoNoName, kFh | kIn | kRo}},
+    {OP_SEQUENCE, {"SEQUENCE", ops::Sequence, kIn | kSt | kRo}},
     {OP_SET_SSV, {"SET_SSV", nullptr, 0}},  // SP4_SSV is not offered (RFC 8881 18.47)
     {OP_TEST_STATEID, {"TEST_STATEID", ops::TestStateid, kIn | kSt}},
     {OP_WANT_DELEGATION, {"WANT_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.49)
@@ -93,9 +94,9 @@ constexpr Row kRows[] = {
     {OP_WRITE_SAME, {"WRITE_SAME", nullptr, kFh | kMinor2}},
     {OP_CLONE, {"CLONE", nullptr, kFh | kMinor2}},
     // RFC 8276 extended attributes.
-    {OP_GETXATTR, {"GETXATTR", ops::GetXattr, kFh | kMinor2 | kIn}},
+    {OP_GETXATTR, {"GETXATTR", ops::GetXattr, kFh | kMinor2 | kIn | kRo}},
     {OP_SETXATTR, {"SETXATTR", ops::SetXattr, kFh | kMinor2 | kCo}},
-    {OP_LISTXATTRS, {"LISTXATTRS", ops::ListXattrs, kFh | kMinor2 | kIn}},
+    {OP_LISTXATTRS, {"LISTXATTRS", ops::ListXattrs, kFh | kMinor2 | kIn | kRo}},
     {OP_REMOVEXATTR, {"REMOVEXATTR", ops::RemoveXattr, kFh | kMinor2 | kCo}},
 };
 

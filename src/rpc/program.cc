@@ -113,7 +113,9 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
   }
   AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
   bool wait_for_gate = true;
-  CallContext ctx{header, peer, std::move(connection), &reply.tail, on_io_thread, &wait_for_gate};
+  uint64_t gate_mark = kGateMarkNow;
+  CallContext ctx{header,         peer,           std::move(connection), &reply.tail,
+                  on_io_thread,   &wait_for_gate, &gate_mark};
   AcceptStat stat = program.Call(ctx, args, out);
   if (stat != AcceptStat::kSuccess) {
     if (stat == AcceptStat::kGarbageArgs) {
@@ -128,7 +130,8 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
   ReplyGate* gate = program.reply_gate();
   if (gate != nullptr && (wait_for_gate || stat != AcceptStat::kSuccess)) {
     reply.gate = gate;
-    reply.gate_mark = gate->Mark();
+    reply.gate_mark =
+        stat == AcceptStat::kSuccess && gate_mark != kGateMarkNow ? gate_mark : gate->Mark();
   }
   return reply;
 }

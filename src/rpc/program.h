@@ -68,7 +68,13 @@ struct CallContext {
   // A procedure whose reply rests on no change its program's ReplyGate holds back sets this
   // false: the reply then goes at once. Null where there is no gate to skip.
   bool* wait_for_gate = nullptr;
+  // A procedure that knows which changes its reply rests on sets this to a mark that covers
+  // them (one its program's ReplyGate took or gave no later than now); left at kGateMarkNow,
+  // the reply waits for the gate's Mark() taken after the call. Null where there is no gate.
+  uint64_t* gate_mark = nullptr;
 };
+
+inline constexpr uint64_t kGateMarkNow = UINT64_MAX;
 
 class Program {
  public:

@@ -56,7 +56,7 @@ class MdsNfs4Test : public ::testing::Test {
   }
   // A server over the namespace in dir_ (made on the first start, reopened after a Stop).
   void Start(nfs4::MdsOptions mo) {
-    auto ns = meta::Namespace::Open(dir_.string(), NamespaceOptions());
+    auto ns = meta::Namespace::Open(dir_.string(), ns_options_ ? *ns_options_ : NamespaceOptions());
     ASSERT_TRUE(ns.ok()) << ns.status().ToString();
     ns_ = std::move(*ns);
     data_ = std::make_unique<nfs4::DataStore>(*ns_, kTestExtentBytes);
@@ -171,6 +171,7 @@ class MdsNfs4Test : public ::testing::Test {
   state::SteadyClock clock_;
   state::InMemoryClientRecordStore store_;
   state::StateLimits state_limits_;  // read by Start
+  std::optional<meta::NamespaceOptions> ns_options_;  // read by Start; unset: NamespaceOptions()
   std::unique_ptr<testlib::MemVolume> volume_store_;  // made by the first Start
   std::unique_ptr<meta::Namespace> ns_;
   std::unique_ptr<nfs4::DataStore> data_;
@@ -1197,6 +1198,104 @@ TEST_F(MdsNfs4Test, OnlyRepliesThatMayTellOfAChangeWaitForTheSync) {
   ASSERT_TRUE(retry.has_value());
   EXPECT_NE(nullptr, retry->gate);
   EXPECT_TRUE(waits(close));  // closed already: an error, which waits
+}
+
+// A compound that only reads waits for the sync of the changes to what it read, not of every
+// change made before it (meta::ReadMarks): a LOOKUP or GETATTR in one directory is answered
+// while another directory's create is still unsynced, and one that read that create waits.
+TEST_F(MdsNfs4Test, AReadOnlyReplyWaitsOnlyForChangesToWhatItRead) {
+  Stop();
+  meta::NamespaceOptions o;
+  o.kv.defer_durability = true;
+  o.kv.idle_sync_interval_ms = 60'000;  // nothing is synced unless a reply waits for it
+  ns_options_ = o;
+  Start(nfs4::MdsOptions{});
+  auto s = RawSession::Open(server_->port(), "read-marks-test", 1 << 16, 4096);
+  ASSERT_TRUE(s);
+  CompoundBuilder reclaimed;
+  reclaimed.ReclaimComplete();
+  ASSERT_TRUE(s->InSession(reclaimed, false).ok());
+  CompoundBuilder setup;  // over TCP: its reply waits for the sync
+  setup.PutRootFh().CreateDir("quiet").LookupP().CreateDir("busy");
+  ASSERT_TRUE(s->InSession(setup, false).ok());
+
+  rpc::Dispatcher dispatcher;  // replies handed back unsent, so nothing waits for a sync
+  dispatcher.Add(std::make_shared<nfs4::Nfs4Program>(*mds_));
+  // Whether the reply to `ops` would be sent now, and its status.
+  auto answered_at_once = [&](const CompoundBuilder& ops, nfsstat4* status = nullptr) {
+    auto reply = dispatcher.DispatchReply(s->Call(ops), "127.0.0.1:700", nullptr);
+    EXPECT_TRUE(reply.has_value());
+    if (!reply) return false;
+    rpc::ReplyHeader h;
+    std::span<const uint8_t> results;
+    std::span<const uint8_t> record(reply->head);
+    EXPECT_TRUE(rpc::ParseReply(record.subspan(rpc::kRecordMarkBytes), h, results));
+    auto decoded = nfs4client::CompoundResult::Decode(results);
+    EXPECT_TRUE(decoded.ok());
+    if (status && decoded.ok()) *status = decoded->status();
+    return reply->gate == nullptr || reply->gate->IsDurable(reply->gate_mark);
+  };
+  const nfs4client::StateOwner owner{s->clientid(), "read-marks-owner"};
+  CompoundBuilder create;
+  create.PutRootFh().Lookup("busy").Open(nfs4client::OpenArgs::Create(owner, "fresh", {.mode = 0644}));
+  nfsstat4 status = NFS4ERR_SERVERFAULT;
+  EXPECT_FALSE(answered_at_once(create, &status));  // a change: it waits
+  ASSERT_NFS4_OK(status);
+  ASSERT_FALSE(ns_->IsDurable(ns_->DurabilityMark()));
+
+  CompoundBuilder quiet_lookup;
+  quiet_lookup.PutRootFh().Lookup("quiet").GetAttr(nfs4client::MakeBitmap({FATTR4_CHANGE}));
+  EXPECT_TRUE(answered_at_once(quiet_lookup, &status));
+  ASSERT_NFS4_OK(status);
+  CompoundBuilder quiet_absent;
+  quiet_absent.PutRootFh().Lookup("quiet").Lookup("fresh");
+  EXPECT_TRUE(answered_at_once(quiet_absent, &status));  // an error resting on reads alone
+  EXPECT_NFS4(NFS4ERR_NOENT, status);
+  CompoundBuilder quiet_list;
+  quiet_list.PutRootFh().Lookup("quiet").Readdir(
+      {.cookie = 0, .dircount = 0, .maxcount = 1 << 14, .attrs = {}});
+  EXPECT_TRUE(answered_at_once(quiet_list, &status));
+  ASSERT_NFS4_OK(status);
+
+  // The root's entries did not change either; "busy" did, and so did what is in it.
+  CompoundBuilder busy_lookup;
+  busy_lookup.PutRootFh().Lookup("busy").Lookup("fresh");
+  EXPECT_FALSE(answered_at_once(busy_lookup, &status));
+  ASSERT_NFS4_OK(status);
+  CompoundBuilder busy_absent;
+  busy_absent.PutRootFh().Lookup("busy").Lookup("other");
+  EXPECT_FALSE(answered_at_once(busy_absent, &status));
+  EXPECT_NFS4(NFS4ERR_NOENT, status);
+  CompoundBuilder busy_list;
+  busy_list.PutRootFh().Lookup("busy").Readdir(
+      {.cookie = 0, .dircount = 0, .maxcount = 1 << 14, .attrs = {}});
+  EXPECT_FALSE(answered_at_once(busy_list, &status));
+  CompoundBuilder busy_getattr;
+  busy_getattr.PutRootFh().Lookup("busy").GetAttr(nfs4client::MakeBitmap({FATTR4_SIZE}));
+  EXPECT_FALSE(answered_at_once(busy_getattr, &status));
+  // Several reads and an error among them; then a compound that changes something, and one
+  // whose failure rests on in-memory state (PUTFH's check of the handle): both wait.
+  CompoundBuilder quiet_reads;
+  quiet_reads.PutRootFh().Lookup("quiet").GetAttr(nfs4client::MakeBitmap({FATTR4_MODE}));
+  quiet_reads.Access(ACCESS4_READ).Lookup("nothing");
+  EXPECT_TRUE(answered_at_once(quiet_reads, &status));
+  EXPECT_NFS4(NFS4ERR_NOENT, status);
+  CompoundBuilder bad_handle;
+  bad_handle.PutFh(nfs4client::FileHandle{}).GetAttr(nfs4client::MakeBitmap({FATTR4_SIZE}));
+  EXPECT_FALSE(answered_at_once(bad_handle, &status));
+  EXPECT_NFS4(NFS4ERR_BADHANDLE, status);
+  CompoundBuilder quiet_mkdir;
+  quiet_mkdir.PutRootFh().Lookup("quiet").CreateDir("sub");
+  EXPECT_FALSE(answered_at_once(quiet_mkdir, &status));
+  ASSERT_NFS4_OK(status);
+  EXPECT_FALSE(answered_at_once(quiet_lookup, &status));  // "quiet" has changed now
+
+  // Once synced, the reads of "busy" are answered at once too.
+  ASSERT_TRUE(ns_->WaitDurable(ns_->DurabilityMark()).ok());
+  EXPECT_TRUE(answered_at_once(busy_lookup, &status));
+  ASSERT_NFS4_OK(status);
+  EXPECT_TRUE(answered_at_once(busy_list, &status));
+  EXPECT_TRUE(answered_at_once(quiet_lookup, &status));
 }
 
 // A client may seek a directory to any position, as lseek(2) allows on a local file system;
