@@ -69,10 +69,10 @@ void ChangeMarks::EndChange(uint32_t slot, uint64_t seq) {
   s.pending.fetch_sub(1);
 }
 
-uint64_t ChangeMarks::MarkOf(uint32_t slot, uint64_t latest) const {
-  if (slot >= kChangeMarkSlots) return latest;
+uint64_t ChangeMarks::MarkOf(uint32_t slot) const {
+  if (slot >= kChangeMarkSlots) return kEverything;
   const Slot& s = slots_[slot];
-  if (s.pending.load() != 0) return latest;
+  if (s.pending.load() != 0) return kEverything;
   return s.seq.load();
 }
 

@@ -43,9 +43,10 @@ class ChangeMarks {
   void BeginChange(uint32_t slot);
   // After the commit (`seq` at or past its sequence number), or after a rollback (`seq` 0).
   void EndChange(uint32_t slot, uint64_t seq);
-  // The mark a read of the slot's object rests on; `latest` is the store's mark now, taken
-  // after the read.
-  uint64_t MarkOf(uint32_t slot, uint64_t latest) const;
+  // The mark a read of the slot's object rests on, or kEverything while a change of it is
+  // under way (and for kNoSlot): the read then rests on the store's mark taken after it.
+  static constexpr uint64_t kEverything = UINT64_MAX;
+  uint64_t MarkOf(uint32_t slot) const;
 
  private:
   struct Slot {

@@ -162,7 +162,8 @@ class RocksTxn final : public Txn {
   // After the read: a commit it saw was published before it, so its slot shows it (below).
   void NoteRead(uint32_t slot) {
     if (marks_ == nullptr || !ReadMarks::Open()) return;
-    ReadMarks::Note(marks_->MarkOf(slot, db_->GetLatestSequenceNumber()));
+    const uint64_t mark = marks_->MarkOf(slot);
+    ReadMarks::Note(mark != ChangeMarks::kEverything ? mark : db_->GetLatestSequenceNumber());
   }
   // Before the write can become visible: each slot once per transaction.
   void NoteWrite(Cf cf, std::string_view key) {

@@ -52,18 +52,18 @@ TEST(ChangeMarksTest, ARangeHasASlotOnlyWithinOneObject) {
 TEST(ChangeMarksTest, APendingChangeMakesAReadWaitForEverythingAndAnEndedOneForItself) {
   ChangeMarks marks;
   const uint32_t slot = ChangeMarks::SlotOf(Cf::kInodes, InodeKey(42));
-  EXPECT_EQ(marks.MarkOf(slot, 100), 0u);
+  EXPECT_EQ(marks.MarkOf(slot), 0u);
   marks.BeginChange(slot);
   marks.BeginChange(slot);  // two writers of one object
-  EXPECT_EQ(marks.MarkOf(slot, 100), 100u);
+  EXPECT_EQ(marks.MarkOf(slot), ChangeMarks::kEverything);
   marks.EndChange(slot, 90);
-  EXPECT_EQ(marks.MarkOf(slot, 100), 100u);  // the other is still pending
+  EXPECT_EQ(marks.MarkOf(slot), ChangeMarks::kEverything);  // the other is still pending
   marks.EndChange(slot, 0);                  // rolled back
-  EXPECT_EQ(marks.MarkOf(slot, 120), 90u);
+  EXPECT_EQ(marks.MarkOf(slot), 90u);
   marks.BeginChange(slot);
   marks.EndChange(slot, 80);  // an older sequence number never lowers the mark
-  EXPECT_EQ(marks.MarkOf(slot, 120), 90u);
-  EXPECT_EQ(marks.MarkOf(ChangeMarks::kNoSlot, 120), 120u);
+  EXPECT_EQ(marks.MarkOf(slot), 90u);
+  EXPECT_EQ(marks.MarkOf(ChangeMarks::kNoSlot), ChangeMarks::kEverything);
 }
 
 TEST(ChangeMarksTest, ConcurrentWritersLeaveTheHighestSequenceNumberAndNothingPending) {
@@ -79,7 +79,7 @@ TEST(ChangeMarksTest, ConcurrentWritersLeaveTheHighestSequenceNumberAndNothingPe
     });
   }
   for (std::thread& w : writers) w.join();
-  EXPECT_EQ(marks.MarkOf(slot, UINT64_MAX), 10000u * 4 + 3);
+  EXPECT_EQ(marks.MarkOf(slot), 10000u * 4 + 3);
 }
 
 TEST(ReadMarksTest, OnlyTheInnermostOpenOneIsRaised) {
