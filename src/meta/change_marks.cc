@@ -78,7 +78,11 @@ uint64_t ChangeMarks::MarkOf(uint32_t slot) const {
 
 ReadMarks::ReadMarks() : outer_(std::exchange(open_marks, this)) {}
 
-ReadMarks::~ReadMarks() { open_marks = outer_; }
+ReadMarks::~ReadMarks() {
+  open_marks = outer_;
+  // What was read inside may be part of the outer answer too: never let it lower that.
+  if (outer_ != nullptr && mark_ > outer_->mark_) outer_->mark_ = mark_;
+}
 
 bool ReadMarks::Open() { return open_marks != nullptr; }
 

@@ -5,15 +5,18 @@
 // Every namespace object (an inode with its entries, cookies, extents, xattrs and orphan
 // record: the families whose keys start with be64(fileid)) maps to one of kChangeMarkSlots
 // slots. A transaction that writes a key of a slot counts itself pending there before its
-// commit becomes visible, and after the commit raises the slot's sequence number to one past
-// it and stops counting. A read of a slot is covered by that sequence number while nothing is
+// commit becomes visible, and after the commit raises the slot's sequence number to the
+// store's latest (at or past its own) and stops counting. A read of a slot is covered by that sequence number while nothing is
 // pending there; while something is, and for a key of no slot (volumes, clients, sys), by
 // every commit visible at the time (the mark the whole store would give). Objects that share
 // a slot only make each other's reads wait longer.
 //
 // Why the order suffices: a reader that sees a commit read it after the commit was published,
 // which the writer did after counting itself pending, so the reader sees the slot pending or
-// sees the decrement, and the sequence number stored before that decrement with it.
+// sees the decrement, and the sequence number stored before that decrement with it. This rests
+// on the store publishing commits in sequence order and on its latest sequence number after a
+// commit being at or past that commit's (RocksDB's write-committed transactions, without
+// unordered_write or two_write_queues, as RocksKv opens it).
 #pragma once
 
 #include <atomic>
@@ -41,7 +44,7 @@ class ChangeMarks {
 
   // Before a write of the slot's object becomes visible.
   void BeginChange(uint32_t slot);
-  // After the commit (`seq` at or past its sequence number), or after a rollback (`seq` 0).
+  // After the commit or the rollback; `seq` is the store's latest sequence number then.
   void EndChange(uint32_t slot, uint64_t seq);
   // The mark a read of the slot's object rests on, or kEverything while a change of it is
   // under way (and for kNoSlot): the read then rests on the store's mark taken after it.
@@ -56,9 +59,10 @@ class ChangeMarks {
   std::unique_ptr<Slot[]> slots_;
 };
 
-// The highest mark the reads made on this thread rest on while it is the innermost one open.
-// A Kv that tracks change marks raises it on every read; for any other Kv it stays 0 and must
-// not be used (Kv::TracksReadMarks).
+// The highest mark the reads made on this thread rest on while it is open: a Kv that tracks
+// change marks raises the innermost open one on every read, and one that closes raises the
+// one it was opened in. For any other Kv it stays 0 and must not be used
+// (Kv::TracksReadMarks). It is per thread, not per Kv: one process serves one store.
 class ReadMarks {
  public:
   ReadMarks();

@@ -92,7 +92,7 @@ class RocksTxn final : public Txn {
       : db_(db), handles_(handles), snapshot_(db->GetSnapshot()), marks_(marks) {}
   ~RocksTxn() override {
     if (txn_ && !finished_) txn_->Rollback().PermitUncheckedError();
-    EndChanges(0);
+    EndChanges();
     if (snapshot_) db_->ReleaseSnapshot(snapshot_);
   }
 
@@ -142,8 +142,7 @@ class RocksTxn final : public Txn {
     MANIFOLD_CHECK(!finished_);
     finished_ = true;
     Status s = FromRocks(txn_->Commit(), "commit");
-    // The latest sequence number is at or past this commit's.
-    EndChanges(s.ok() ? db_->GetLatestSequenceNumber() : 0);
+    EndChanges();
     if (!s.ok() || !early_release_kv_) return s;
     // Committed and visible, locks released; durable once a sync covers it.
     return early_release_kv_->SyncUpTo(db_->GetLatestSequenceNumber());
@@ -153,7 +152,7 @@ class RocksTxn final : public Txn {
     if (!txn_ || finished_) return;
     finished_ = true;
     txn_->Rollback().PermitUncheckedError();
-    EndChanges(0);
+    EndChanges();
   }
 
  private:
@@ -176,7 +175,10 @@ class RocksTxn final : public Txn {
     marks_->BeginChange(slot);
     written_slots_.push_back(slot);
   }
-  void EndChanges(uint64_t seq) {
+  // After the commit (the latest sequence number is at or past its own) or the rollback.
+  void EndChanges() {
+    if (written_slots_.empty()) return;
+    const uint64_t seq = db_->GetLatestSequenceNumber();
     for (uint32_t slot : written_slots_) marks_->EndChange(slot, seq);
     written_slots_.clear();
   }
@@ -237,7 +239,10 @@ Result<std::unique_ptr<RocksKv>> RocksKv::Open(const std::string& dir,
   txn_db_options.default_lock_timeout = options.lock_timeout_ms;
 
   std::unique_ptr<RocksKv> kv(new RocksKv(options));
-  rocksdb::Status s = rocksdb::TransactionDB::Open(MakeDbOptions(options), txn_db_options, dir, cfs,
+  const rocksdb::DBOptions db_options = MakeDbOptions(options);
+  // Change marks (change_marks.h) need commits published in sequence order.
+  MANIFOLD_CHECK(!db_options.unordered_write && !db_options.two_write_queues);
+  rocksdb::Status s = rocksdb::TransactionDB::Open(db_options, txn_db_options, dir, cfs,
                                                    &kv->handles_, &kv->db_);
   if (!s.ok()) return FromRocks(s, ("open " + dir).c_str());
   MANIFOLD_CHECK(kv->handles_.size() == cfs.size());

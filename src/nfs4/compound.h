@@ -115,11 +115,13 @@ enum OpFlags : uint32_t {
   // reclaim (lease expiry, the end of grace, RFC 8881 8.4.3), which must be durable before a
   // conflicting grant is told, or a restart would let the old owner reclaim over it.
   kStateOnly = 1u << 7,
-  // Changes nothing, and its result rests only on namespace records it reads (through the Kv,
-  // which notes the last change to each: meta::ReadMarks), on the compound's filehandles and
-  // on the session: a COMPOUND of only such operations waits for the changes to what it read,
-  // not for every change made before it. When it fails, the error must rest on those reads too
-  // (so not SEQUENCE's or PUTFH's, which carry kStateOnly: such a failure waits as any other).
+  // Changes nothing in the namespace, and its result rests only on namespace records it reads
+  // (through the Kv, which notes the last change to each: meta::ReadMarks), on its arguments,
+  // the compound's filehandles, the session and state that tells of no namespace change (a
+  // GETATTR's NFS4ERR_DELAY while a delegation is recalled): a COMPOUND of only such operations
+  // waits for the changes to what it read, not for every change made before it. One that fails
+  // in an operation that also carries kStateOnly (SEQUENCE, PUTFH, GETFH, ...) waits for
+  // everything, as before.
   kReadOnly = 1u << 8,
 };
 
