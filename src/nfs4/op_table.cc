@@ -79,9 +79,10 @@ constexpr Row kRows[] = {
     {OP_WANT_DELEGATION, {"WANT_DELEGATION", nullptr, 0}},  // optional (RFC 8881 18.49)
     {OP_DESTROY_CLIENTID, {"DESTROY_CLIENTID", ops::DestroyClientId, kSessionless}},
     {OP_RECLAIM_COMPLETE, {"RECLAIM_COMPLETE", ops::ReclaimComplete, kCh}},
-    // NFSv4.2 (RFC 7862): copy, advice, WRITE_SAME and CLONE are not served yet.
+    // NFSv4.2 (RFC 7862): COPY within this server, synchronous (ops/copy.cc); asynchronous
+    // and inter-server copies, advice, WRITE_SAME and CLONE are not served.
     {OP_ALLOCATE, {"ALLOCATE", ops::Allocate, kFh | kMinor2 | kCh}},
-    {OP_COPY, {"COPY", nullptr, kFh | kMinor2}},
+    {OP_COPY, {"COPY", ops::Copy, kFh | kMinor2 | kCh}},
     {OP_COPY_NOTIFY, {"COPY_NOTIFY", nullptr, kFh | kMinor2}},  // no inter-server copy
     {OP_DEALLOCATE, {"DEALLOCATE", ops::Deallocate, kFh | kMinor2 | kCh}},
     {OP_IO_ADVISE, {"IO_ADVISE", nullptr, kFh | kMinor2}},

@@ -613,6 +613,20 @@ CompoundBuilder& CompoundBuilder::Allocate(const stateid4& s, uint64_t offset, u
   return *this;
 }
 
+CompoundBuilder& CompoundBuilder::Copy(const stateid4& src, const stateid4& dst,
+                                       uint64_t src_offset, uint64_t dst_offset, uint64_t count,
+                                       bool synchronous) {
+  COPY4args& a = Add(OP_COPY).nfs_argop4_u.opcopy;
+  a.ca_src_stateid = src;
+  a.ca_dst_stateid = dst;
+  a.ca_src_offset = src_offset;
+  a.ca_dst_offset = dst_offset;
+  a.ca_count = count;
+  a.ca_consecutive = true;
+  a.ca_synchronous = synchronous;
+  return *this;
+}
+
 CompoundBuilder& CompoundBuilder::Deallocate(const stateid4& s, uint64_t offset, uint64_t length) {
   DEALLOCATE4args& a = Add(OP_DEALLOCATE).nfs_argop4_u.opdeallocate;
   a.da_stateid = s;

@@ -255,6 +255,9 @@ class CompoundBuilder {
   // NFSv4.2 (RFC 7862) and extended attributes (RFC 8276).
   CompoundBuilder& Seek(const stateid4& s, uint64_t offset, data_content4 what);
   CompoundBuilder& Allocate(const stateid4& s, uint64_t offset, uint64_t length);
+  // COPY within the server (no source server): from the saved filehandle to the current one.
+  CompoundBuilder& Copy(const stateid4& src, const stateid4& dst, uint64_t src_offset,
+                        uint64_t dst_offset, uint64_t count, bool synchronous = true);
   CompoundBuilder& Deallocate(const stateid4& s, uint64_t offset, uint64_t length);
   CompoundBuilder& ReadPlus(const stateid4& s, uint64_t offset, uint32_t count);
   CompoundBuilder& GetXattr(std::string_view name);
@@ -362,6 +365,7 @@ class CompoundResult {
   const layoutreturn_stateid* LayoutReturn(size_t nth = 0) const;
   const LAYOUTCOMMIT4resok* LayoutCommit(size_t nth = 0) const;
   const seek_res4* Seek(size_t nth = 0) const;
+  const COPY4resok* Copy(size_t nth = 0) const;
   const read_plus_res4* ReadPlus(size_t nth = 0) const;
   const xattrvalue4* GetXattr(size_t nth = 0) const;
   const change_info4* SetXattr(size_t nth = 0) const;

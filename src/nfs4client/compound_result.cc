@@ -101,6 +101,7 @@ RESULT(layoutreturn_stateid, LayoutReturn, OP_LAYOUTRETURN,
 RESULT(LAYOUTCOMMIT4resok, LayoutCommit, OP_LAYOUTCOMMIT,
        oplayoutcommit.LAYOUTCOMMIT4res_u.locr_resok4)
 RESULT(seek_res4, Seek, OP_SEEK, opseek.SEEK4res_u.resok4)
+RESULT(COPY4resok, Copy, OP_COPY, opcopy.COPY4res_u.cr_resok4)
 RESULT(read_plus_res4, ReadPlus, OP_READ_PLUS, opread_plus.READ_PLUS4res_u.rp_resok4)
 RESULT(xattrvalue4, GetXattr, OP_GETXATTR, opgetxattr.GETXATTR4res_u.gxr_value)
 RESULT(change_info4, SetXattr, OP_SETXATTR, opsetxattr.SETXATTR4res_u.sxr_info)

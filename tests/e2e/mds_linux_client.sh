@@ -7,7 +7,7 @@
 # tree of ~2000 files unpacked with tar, copied with cp -a, checksummed, renamed across
 # directories, hard and symbolic links, chmod/chown/touch/truncate, the set-id rules the client
 # leaves to the server, appends, a sparse file,
-# fcntl and flock locks, user xattrs (RFC 8276), a read delegation recalled for another
+# fcntl and flock locks, copy_file_range as server-side COPY, user xattrs (RFC 8276), a read delegation recalled for another
 # client, rm -rf), each step a PASS/FAIL line. While the guest unpacks the tree
 # the host kills the MDS with SIGKILL and restarts it: the client must reclaim its state in the
 # grace period and the workload must finish with every checksum intact (and an xattr set before
@@ -71,7 +71,7 @@ done
 ln -s dir0/file0.c "$tmp/src/tree/link-to-file0"
 tar -C "$tmp/src" -czf "$tmp/data/tree.tgz" tree
 (cd "$tmp/src" && find tree -type f | LC_ALL=C sort | xargs sha256sum) >"$tmp/data/tree.sha256"
-for probe in lockprobe xattrprobe; do
+for probe in lockprobe xattrprobe copyprobe; do
   if gcc -static -O2 -o "$tmp/data/$probe" "$repo/tests/e2e/guest/$probe.c"; then
     pass "built the $probe"
   else
@@ -148,6 +148,15 @@ s_sparse() {
   [ "$(dd if=$f bs=4096 count=100 2>/dev/null | tr -d '\0' | wc -c)" = 0 ]
 }
 s_locks() { /data/lockprobe $M/w/lockfile $M/w/flockfile; }
+# copy_file_range(2) of 70 MiB: the kernel sends COPY, which the MDS does on the data servers
+# (16 MiB a call, so the kernel continues with more COPYs); mountstats counts them.
+s_copy() {
+  dd if=/dev/urandom of=$M/w/big bs=1M count=70 2>/dev/null && /data/copyprobe $M/w/big $M/w/big.copy &&
+  drop && [ "$(dd if=$M/w/big.copy bs=1M count=35 2>/dev/null | sha256sum)" = "$(dd if=$M/w/big bs=1M skip=35 2>/dev/null | sha256sum)" ] &&
+  [ "$(dd if=$M/w/big.copy bs=1M skip=35 2>/dev/null | sha256sum)" = "$(dd if=$M/w/big bs=1M skip=35 2>/dev/null | sha256sum)" ] &&
+  awk '$1 == "COPY:" { n = $2 } END { exit !(n >= 8) }' /proc/self/mountstats &&
+  rm $M/w/big $M/w/big.copy
+}
 # A read delegation broken by another client: this client keeps the file open for reading (the
 # MDS grants it a read delegation), then a second client on the host opens it for writing; the
 # MDS recalls the delegation, this kernel returns it, and the new bytes are seen here.
@@ -189,6 +198,7 @@ step s_setid "set-id bits after another user's write and a chgrp; moving another
 step s_append "50 appends"
 step s_sparse "a 10 MiB sparse file"
 step s_locks "fcntl byte-range locks and flock between two processes"
+step s_copy "copy_file_range of 70 MiB as server-side COPY, with offsets"
 step s_xattr "user xattrs: create/replace/remove, 64 KiB, listxattr, rights, after a remount and the MDS restart"
 step s_deleg "a read delegation recalled for another client's write; its bytes are seen"
 step s_remount41 "remount with NFSv4.1"
@@ -222,7 +232,7 @@ breaker_pid=$!
 
 ip netns exec "$ns" "$run_guest" --log "$tmp/console.log" --timeout "${MANIFOLD_GUEST_TIMEOUT:-900}" \
   "$tmp/guest.sh" "$tmp/data/cluster.env" "$tmp/data/tree.tgz" "$tmp/data/tree.sha256" "$tmp/data/lockprobe" \
-  "$tmp/data/xattrprobe" &
+  "$tmp/data/xattrprobe" "$tmp/data/copyprobe" &
 guest_pid=$!
 wait "$guest_pid"
 guest_rc=$?
@@ -235,7 +245,7 @@ console=$(tr -d '\r' <"$tmp/console.log" 2>/dev/null)
 grep -E '^(PASS|FAIL): |^    \| ' <<<"$console"
 guest_pass=$(grep -c '^PASS: ' <<<"$console")
 guest_fail=$(grep -c '^FAIL: ' <<<"$console")
-if [ "$guest_rc" -eq 0 ] && [ "$guest_fail" -eq 0 ] && [ "$guest_pass" -ge 15 ]; then
+if [ "$guest_rc" -eq 0 ] && [ "$guest_fail" -eq 0 ] && [ "$guest_pass" -ge 17 ]; then
   pass "guest: all $guest_pass steps passed"
 else
   fail "guest: exit status $guest_rc, $guest_pass steps passed, $guest_fail failed"

@@ -3,6 +3,7 @@
 // compounds. Failures print status names (NFS4ERR_SHARE_DENIED, not 10015).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -499,6 +500,107 @@ TEST_F(MdsNfs42Test, SeekAtOrBeyondTheEndIsNxio) {
       EXPECT_NFS4(NFS4ERR_NXIO, StatusOf(b)) << "offset " << offset << " what " << what;
     }
   }
+}
+
+// COPY (RFC 7862 15.2) within the server: synchronous, committed, the destination reads back
+// the source's bytes, and a count of 0 copies to the end of the source.
+TEST_F(MdsNfs42Test, CopyMovesTheRangeOnTheServer) {
+  auto bytes = Pattern(5 * kTestExtentBytes / 2 + 123, 4);  // across extent boundaries
+  auto src = MakeFile("src", {{0, bytes}});
+  auto dst = MakeFile("dst", {});
+  const uint64_t count = 2 * kTestExtentBytes;
+  CompoundBuilder b;
+  b.PutFh(src.fh).SaveFh().PutFh(dst.fh).Copy(src.stateid, dst.stateid, 1000, 5000, count,
+                                                /*synchronous=*/false);
+  auto r = c_->Run(b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const COPY4resok* copied = r->Copy();
+  ASSERT_NE(nullptr, copied) << r->Describe();
+  EXPECT_EQ(count, copied->cr_response.wr_count);
+  EXPECT_EQ(0u, copied->cr_response.wr_callback_id.wr_callback_id_len);  // done: no callback
+  EXPECT_EQ(FILE_SYNC4, copied->cr_response.wr_committed);
+  EXPECT_TRUE(copied->cr_requirements.cr_synchronous);
+  EXPECT_TRUE(copied->cr_requirements.cr_consecutive);
+  EXPECT_EQ(5000 + count, *SizeAndChange(dst).size);
+  auto back = ReadAll(dst, 0, 5000 + count);
+  ASSERT_EQ(5000 + count, back.size());
+  EXPECT_TRUE(std::all_of(back.begin(), back.begin() + 5000, [](uint8_t x) { return x == 0; }));
+  EXPECT_TRUE(std::equal(back.begin() + 5000, back.end(), bytes.begin() + 1000));
+
+  auto whole = MakeFile("whole", {});
+  CompoundBuilder all;
+  all.PutFh(src.fh).SaveFh().PutFh(whole.fh).Copy(src.stateid, whole.stateid, 0, 0, 0);
+  auto r2 = c_->Run(all);
+  ASSERT_TRUE(r2.ok() && r2->Copy()) << (r2.ok() ? r2->Describe() : r2.status().ToString());
+  EXPECT_EQ(bytes.size(), r2->Copy()->cr_response.wr_count);
+  EXPECT_EQ(bytes, ReadAll(whole, 0, bytes.size()));
+
+  // Within one file, to a range that does not overlap the source's.
+  CompoundBuilder self;
+  self.PutFh(src.fh).SaveFh().Copy(src.stateid, src.stateid, 0, bytes.size(), 4096);
+  auto r3 = c_->Run(self);
+  ASSERT_TRUE(r3.ok() && r3->Copy()) << (r3.ok() ? r3->Describe() : r3.status().ToString());
+  auto tail = ReadAll(src, bytes.size(), 4096);
+  EXPECT_TRUE(std::equal(tail.begin(), tail.end(), bytes.begin()));
+}
+
+// A copy longer than one call moves (16 MiB) is a short copy the client continues.
+TEST_F(MdsNfs42Test, ALongCopyIsShortAndTheRestFollows) {
+  const uint64_t size = (17u << 20) + 1;
+  auto src = MakeFile("src", {{size - 1, {7}}});  // a hole, then one byte
+  auto dst = MakeFile("dst", {});
+  uint64_t done = 0;
+  for (int call = 0; call < 2; ++call) {
+    CompoundBuilder b;
+    b.PutFh(src.fh).SaveFh().PutFh(dst.fh).Copy(src.stateid, dst.stateid, done, done, 0);
+    auto r = c_->Run(b);
+    ASSERT_TRUE(r.ok() && r->Copy()) << (r.ok() ? r->Describe() : r.status().ToString());
+    done += r->Copy()->cr_response.wr_count;
+    if (call == 0) {
+      EXPECT_EQ(16u << 20, done);
+    }
+  }
+  EXPECT_EQ(size, done);
+  EXPECT_EQ(size, *SizeAndChange(dst).size);
+  EXPECT_EQ(std::vector<uint8_t>({0, 7}), ReadAll(dst, size - 2, 2));
+}
+
+TEST_F(MdsNfs42Test, CopyRefusesWhatTheRfcForbids) {
+  auto src = MakeFile("src", {{0, Pattern(10000, 5)}});
+  auto dst = MakeFile("dst", {});
+  auto copy = [&](const nfs4client::OpenFile& from, const nfs4client::OpenFile& to,
+                  uint64_t src_offset, uint64_t dst_offset, uint64_t count) {
+    CompoundBuilder b;
+    b.PutFh(from.fh).SaveFh().PutFh(to.fh).Copy(from.stateid, to.stateid, src_offset,
+                                                 dst_offset, count);
+    return StatusOf(b);
+  };
+  EXPECT_NFS4(NFS4ERR_INVAL, copy(src, dst, 10001, 0, 0));      // past the source's end
+  EXPECT_NFS4(NFS4ERR_INVAL, copy(src, dst, 5000, 0, 6000));    // runs past it
+  EXPECT_NFS4(NFS4ERR_INVAL, copy(src, src, 0, 4000, 5000));    // overlaps, within one file
+  EXPECT_NFS4(NFS4ERR_FBIG, copy(src, dst, 0, UINT64_MAX - 10, 100));
+  EXPECT_NFS4(NFS4_OK, copy(src, dst, 10000, 0, 0));            // nothing to copy
+  CompoundBuilder unsaved;  // no saved filehandle: nothing names the source
+  unsaved.PutFh(dst.fh).Copy(src.stateid, dst.stateid, 0, 0, 0);
+  EXPECT_NFS4(NFS4ERR_NOFILEHANDLE, StatusOf(unsaved));
+  CompoundBuilder from_dir;
+  from_dir.PutFh(root_).SaveFh().PutFh(dst.fh).Copy(src.stateid, dst.stateid, 0, 0, 0);
+  EXPECT_NFS4(NFS4ERR_ISDIR, StatusOf(from_dir));
+  CompoundBuilder to_dir;
+  to_dir.PutFh(src.fh).SaveFh().PutFh(root_).Copy(src.stateid, dst.stateid, 0, 0, 0);
+  EXPECT_NFS4(NFS4ERR_ISDIR, StatusOf(to_dir));
+  // The destination's stateid must allow writing, the source's must be the source's.
+  auto other = Connect(2);
+  ASSERT_TRUE(other);
+  auto made = other->OpenCreate(root_, "ro", 0666);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  ASSERT_TRUE(other->Close(*made).ok());
+  auto read_only = c_->Open(root_, "ro", OPEN4_SHARE_ACCESS_READ);
+  ASSERT_TRUE(read_only.ok()) << read_only.status().ToString();
+  EXPECT_NFS4(NFS4ERR_OPENMODE, copy(src, *read_only, 0, 0, 0));
+  nfs4client::OpenFile wrong_src = src;
+  wrong_src.stateid = dst.stateid;
+  EXPECT_NE(NFS4_OK, copy(wrong_src, dst, 0, 0, 0));
 }
 
 TEST_F(MdsNfs42Test, ReadPlusGivesTheBytesAsOneDataSegmentWithEof) {
@@ -1296,6 +1398,91 @@ TEST_F(MdsNfs4Test, AReadOnlyReplyWaitsOnlyForChangesToWhatItRead) {
   ASSERT_NFS4_OK(status);
   EXPECT_TRUE(answered_at_once(busy_list, &status));
   EXPECT_TRUE(answered_at_once(quiet_lookup, &status));
+}
+
+// What a read-only compound tells of a removal or a rename waits for it: a name gone (NOENT),
+// a removed file's handle (STALE); a retry's cached reply waits for everything.
+TEST_F(MdsNfs4Test, AReadOnlyReplyThatRestsOnARemovalOrRenameWaitsForIt) {
+  Stop();
+  meta::NamespaceOptions o;
+  o.kv.defer_durability = true;
+  o.kv.idle_sync_interval_ms = 60'000;
+  ns_options_ = o;
+  Start(nfs4::MdsOptions{});
+  auto s = RawSession::Open(server_->port(), "read-marks-remove", 1 << 16, 4096);
+  ASSERT_TRUE(s);
+  CompoundBuilder reclaimed;
+  reclaimed.ReclaimComplete();
+  ASSERT_TRUE(s->InSession(reclaimed, false).ok());
+  CompoundBuilder setup;
+  setup.PutRootFh().CreateDir("d1").CreateDir("x").LookupP().LookupP().CreateDir("d2").LookupP()
+      .CreateDir("d3");
+  auto made = s->InSession(setup, false);
+  ASSERT_TRUE(made.ok() && made->ok()) << (made.ok() ? made->Describe() : "");
+  CompoundBuilder getfh;
+  getfh.PutRootFh().Lookup("d1").Lookup("x").GetFh();
+  auto got = s->InSession(getfh, false);
+  ASSERT_TRUE(got.ok() && got->ok());
+  const nfs4client::FileHandle x = got->Fh();
+  ASSERT_TRUE(ns_->IsDurable(ns_->DurabilityMark()));
+
+  rpc::Dispatcher dispatcher;
+  dispatcher.Add(std::make_shared<nfs4::Nfs4Program>(*mds_));
+  auto sent_at_once = [&](const std::vector<uint8_t>& call, nfsstat4* status) {
+    auto reply = dispatcher.DispatchReply(call, "127.0.0.1:700", nullptr);
+    EXPECT_TRUE(reply.has_value());
+    if (!reply) return false;
+    rpc::ReplyHeader h;
+    std::span<const uint8_t> results;
+    std::span<const uint8_t> record(reply->head);
+    EXPECT_TRUE(rpc::ParseReply(record.subspan(rpc::kRecordMarkBytes), h, results));
+    auto decoded = nfs4client::CompoundResult::Decode(results);
+    EXPECT_TRUE(decoded.ok());
+    if (decoded.ok()) *status = decoded->status();
+    return reply->gate == nullptr || reply->gate->IsDurable(reply->gate_mark);
+  };
+  nfsstat4 status = NFS4ERR_SERVERFAULT;
+  CompoundBuilder rmdir;  // unsynced: nobody waits for its reply
+  rmdir.PutRootFh().Lookup("d1").Remove("x");
+  EXPECT_FALSE(sent_at_once(s->Call(rmdir), &status));
+  ASSERT_NFS4_OK(status);
+  CompoundBuilder absent;
+  absent.PutRootFh().Lookup("d1").Lookup("x");
+  EXPECT_FALSE(sent_at_once(s->Call(absent), &status));
+  EXPECT_NFS4(NFS4ERR_NOENT, status);
+  CompoundBuilder stale;
+  stale.PutFh(x).GetAttr(nfs4client::MakeBitmap({FATTR4_SIZE}));
+  EXPECT_FALSE(sent_at_once(s->Call(stale), &status));
+  EXPECT_NFS4(NFS4ERR_STALE, status);
+  CompoundBuilder elsewhere;
+  elsewhere.PutRootFh().Lookup("d2").GetAttr(nfs4client::MakeBitmap({FATTR4_CHANGE}));
+  EXPECT_TRUE(sent_at_once(s->Call(elsewhere), &status));
+
+  ASSERT_TRUE(ns_->WaitDurable(ns_->DurabilityMark()).ok());
+  CompoundBuilder rename;
+  rename.PutRootFh().SaveFh().Rename("d2", "d2b");
+  EXPECT_FALSE(sent_at_once(s->Call(rename), &status));
+  ASSERT_NFS4_OK(status);
+  CompoundBuilder old_name;
+  old_name.PutRootFh().Lookup("d2");
+  EXPECT_FALSE(sent_at_once(s->Call(old_name), &status));
+  EXPECT_NFS4(NFS4ERR_NOENT, status);
+
+  // A retry gets the reply cached for the call, which waits for everything then visible.
+  ASSERT_TRUE(ns_->WaitDurable(ns_->DurabilityMark()).ok());
+  CompoundBuilder quiet;
+  quiet.PutRootFh().Lookup("d3").GetAttr(nfs4client::MakeBitmap({FATTR4_CHANGE}));
+  const std::vector<uint8_t> call = s->Call(quiet);
+  EXPECT_TRUE(sent_at_once(call, &status));
+  auto other = RawSession::Open(server_->port(), "read-marks-remove-2", 1 << 16, 4096);
+  ASSERT_TRUE(other);
+  CompoundBuilder other_reclaimed;
+  other_reclaimed.ReclaimComplete();
+  ASSERT_TRUE(other->InSession(other_reclaimed, false).ok());
+  CompoundBuilder unrelated;
+  unrelated.PutRootFh().CreateDir("unrelated");
+  EXPECT_FALSE(sent_at_once(other->Call(unrelated), &status));
+  EXPECT_FALSE(sent_at_once(call, &status));
 }
 
 // A client may seek a directory to any position, as lseek(2) allows on a local file system;

@@ -54,6 +54,7 @@ MANIFOLD_NFS4_OP(Read);
 MANIFOLD_NFS4_OP(Write);
 MANIFOLD_NFS4_OP(Commit);
 // NFSv4.2 (RFC 7862)
+MANIFOLD_NFS4_OP(Copy);        // copy.cc
 MANIFOLD_NFS4_OP(Seek);        // sparse.cc
 MANIFOLD_NFS4_OP(ReadPlus);    // sparse.cc
 MANIFOLD_NFS4_OP(Allocate);    // space.cc
