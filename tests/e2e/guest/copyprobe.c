@@ -1,6 +1,8 @@
 // copyprobe SRC DST: copy_file_range(2) of the whole of SRC into a new DST, then of SRC's
 // second half over DST's first bytes, checked by reading both back. Through an NFSv4.2 mount
 // the kernel sends COPY (RFC 7862 15.2), and loops on short copies as any caller must.
+// copyprobe --whole SRC DST: only the whole copy, then fsync(DST), unchecked (for timing:
+// tools/bench/mds-copy-in-guest).
 // Exit 0 when all hold; otherwise a message on stderr and the number of the failed check.
 // Built static by the e2e test on the host and run inside the qemu guest.
 #define _GNU_SOURCE
@@ -46,10 +48,12 @@ static int same(int a, off_t a_off, int b, off_t b_off, long long len) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: copyprobe SRC DST\n");
+  const int whole_only = argc == 4 && strcmp(argv[1], "--whole") == 0;
+  if (argc != 3 && !whole_only) {
+    fprintf(stderr, "usage: copyprobe [--whole] SRC DST\n");
     return 2;
   }
+  if (whole_only) argv++;
   int in = open(argv[1], O_RDONLY);
   if (in < 0) return fail(1, "open SRC");
   struct stat st;
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
   int out = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0644);
   if (out < 0) return fail(3, "create DST");
   if (copy_all(in, NULL, out, NULL, st.st_size) != st.st_size) return fail(4, "copy the whole");
+  if (whole_only) return fsync(out) == 0 ? 0 : fail(12, "fsync DST");
   struct stat got;
   if (fstat(out, &got) != 0 || got.st_size != st.st_size) return fail(5, "DST's size");
   if (!same(in, 0, out, 0, st.st_size)) return fail(6, "DST's bytes after the whole copy");
