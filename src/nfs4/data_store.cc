@@ -261,9 +261,20 @@ Result<DataWrite> DataStore::Write(const meta::Inode& caller_inode, uint64_t off
 }
 
 Result<std::array<uint8_t, 8>> DataStore::Commit(const meta::Inode& inode) {
+  return CommitRange(inode, 0, UINT64_MAX);
+}
+
+Result<std::array<uint8_t, 8>> DataStore::CommitRange(const meta::Inode& inode,
+                                                      uint64_t offset_bytes,
+                                                      uint64_t length_bytes) {
+  if (length_bytes == 0) return verifier();
   auto extents = ns_.GetExtents(inode.fileid);
   if (!extents.ok()) return extents.status();
+  const uint64_t first = offset_bytes / extent_bytes_;
+  const uint64_t end = length_bytes > UINT64_MAX - offset_bytes ? UINT64_MAX
+                                                                : offset_bytes + length_bytes;
   for (const meta::Extent& e : *extents) {
+    if (e.index < first || e.index * extent_bytes_ >= end) continue;  // outside the range
     const meta::Instance* inst = ValidInstance(e);
     if (inst == nullptr) continue;
     volume::Volume* v = FindVolume(inst->volume_id);
@@ -273,6 +284,14 @@ Result<std::array<uint8_t, 8>> DataStore::Commit(const meta::Inode& inode) {
     NoteVerifier(inst->volume_id, *verf);
   }
   return verifier();
+}
+
+bool DataStore::TryStartCopy() {
+  uint32_t now = copies_in_flight_.load();
+  do {
+    if (now >= kCopiesInFlightMax) return false;
+  } while (!copies_in_flight_.compare_exchange_weak(now, now + 1));
+  return true;
 }
 
 uint64_t DataStore::file_bytes_max() const {

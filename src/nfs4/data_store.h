@@ -40,6 +40,8 @@ inline constexpr uint32_t kSpaceChunkBytes = 1u << 20;
 // the server cannot guarantee the reservation) instead of holding a worker and the file for
 // minutes.
 inline constexpr uint64_t kAllocateBytesMax = 1ull << 30;
+// COPYs running at once (DataStore::TryStartCopy); one past it is answered NFS4ERR_DELAY.
+inline constexpr uint32_t kCopiesInFlightMax = 2;
 // The smallest hole a data server's file system keeps (a page): ALLOCATE rewrites an aligned
 // block of this size only when it reads back all zeros, since a block holding any other byte
 // is backed already.
@@ -143,6 +145,14 @@ class DataStore {
                   bool drop_set_id);
   // Makes every instance of the file stable; returns the write verifier.
   Result<std::array<uint8_t, 8>> Commit(const meta::Inode& inode);
+  // The same for the extents that hold [offset, offset+length) only (COPY's written range).
+  Result<std::array<uint8_t, 8>> CommitRange(const meta::Inode& inode, uint64_t offset_bytes,
+                                             uint64_t length_bytes);
+  // COPY (ops/copy.cc) holds a worker for up to 16 MiB of volume I/O: at most
+  // kCopiesInFlightMax run at once, so that copies never take every worker. TryStartCopy is
+  // false when that many run; EndCopy after each one that started.
+  bool TryStartCopy();
+  void EndCopy() { copies_in_flight_--; }
   // If the file's data may reach past its size (meta::Inode::data_past_size: a shrink whose
   // cut has not reached the volumes), cuts it to the size, once that size is durable, and
   // clears the mark. The caller holds ExclusiveFile(fileid); WRITE and ALLOCATE call it before
@@ -215,6 +225,7 @@ class DataStore {
   std::mutex create_mu_;  // serializes creating an extent's first instance
   FileGuards guards_;
   CheckedFiles checked_;
+  std::atomic<uint32_t> copies_in_flight_{0};
 };
 
 }  // namespace manifold::nfs4

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <random>
 #include <thread>
@@ -521,6 +522,7 @@ TEST_F(MdsNfs42Test, CopyMovesTheRangeOnTheServer) {
   EXPECT_EQ(FILE_SYNC4, copied->cr_response.wr_committed);
   EXPECT_TRUE(copied->cr_requirements.cr_synchronous);
   EXPECT_TRUE(copied->cr_requirements.cr_consecutive);
+  EXPECT_FALSE(volume_->AnyUncommitted());  // FILE_SYNC4 means it
   EXPECT_EQ(5000 + count, *SizeAndChange(dst).size);
   auto back = ReadAll(dst, 0, 5000 + count);
   ASSERT_EQ(5000 + count, back.size());
@@ -579,16 +581,22 @@ TEST_F(MdsNfs42Test, CopyRefusesWhatTheRfcForbids) {
   EXPECT_NFS4(NFS4ERR_INVAL, copy(src, dst, 5000, 0, 6000));    // runs past it
   EXPECT_NFS4(NFS4ERR_INVAL, copy(src, src, 0, 4000, 5000));    // overlaps, within one file
   EXPECT_NFS4(NFS4ERR_FBIG, copy(src, dst, 0, UINT64_MAX - 10, 100));
-  EXPECT_NFS4(NFS4_OK, copy(src, dst, 10000, 0, 0));            // nothing to copy
+  CompoundBuilder nothing;  // nothing to copy: done at once, nothing changes
+  nothing.PutFh(src.fh).SaveFh().PutFh(dst.fh).Copy(src.stateid, dst.stateid, 10000, 0, 0);
+  auto none = c_->Run(nothing);
+  ASSERT_TRUE(none.ok() && none->Copy()) << (none.ok() ? none->Describe() : "");
+  EXPECT_EQ(0u, none->Copy()->cr_response.wr_count);
+  EXPECT_EQ(0u, *SizeAndChange(dst).size);
   CompoundBuilder unsaved;  // no saved filehandle: nothing names the source
   unsaved.PutFh(dst.fh).Copy(src.stateid, dst.stateid, 0, 0, 0);
   EXPECT_NFS4(NFS4ERR_NOFILEHANDLE, StatusOf(unsaved));
+  // RFC 7862 15.2.3: either side not a regular file is NFS4ERR_WRONG_TYPE.
   CompoundBuilder from_dir;
   from_dir.PutFh(root_).SaveFh().PutFh(dst.fh).Copy(src.stateid, dst.stateid, 0, 0, 0);
-  EXPECT_NFS4(NFS4ERR_ISDIR, StatusOf(from_dir));
+  EXPECT_NFS4(NFS4ERR_WRONG_TYPE, StatusOf(from_dir));
   CompoundBuilder to_dir;
   to_dir.PutFh(src.fh).SaveFh().PutFh(root_).Copy(src.stateid, dst.stateid, 0, 0, 0);
-  EXPECT_NFS4(NFS4ERR_ISDIR, StatusOf(to_dir));
+  EXPECT_NFS4(NFS4ERR_WRONG_TYPE, StatusOf(to_dir));
   // The destination's stateid must allow writing, the source's must be the source's.
   auto other = Connect(2);
   ASSERT_TRUE(other);
@@ -600,7 +608,87 @@ TEST_F(MdsNfs42Test, CopyRefusesWhatTheRfcForbids) {
   EXPECT_NFS4(NFS4ERR_OPENMODE, copy(src, *read_only, 0, 0, 0));
   nfs4client::OpenFile wrong_src = src;
   wrong_src.stateid = dst.stateid;
-  EXPECT_NE(NFS4_OK, copy(wrong_src, dst, 0, 0, 0));
+  EXPECT_NFS4(NFS4ERR_BAD_STATEID, copy(wrong_src, dst, 0, 0, 0));
+  EXPECT_EQ(0u, *SizeAndChange(dst).size);
+}
+
+// Copies hold a worker each: past kCopiesInFlightMax at once, a COPY is asked to come back
+// (NFS4ERR_DELAY), so other calls keep workers.
+TEST_F(MdsNfs42Test, CopiesPastTheLimitAtOnceAreAskedToWait) {
+  auto src = MakeFile("src", {{0, Pattern(4096, 2)}});
+  struct Copier {
+    std::unique_ptr<Nfs4Client> client;
+    nfs4client::OpenFile src, dst;
+  };
+  std::vector<Copier> copiers(nfs4::kCopiesInFlightMax);
+  for (size_t i = 0; i < copiers.size(); ++i) {
+    copiers[i].client = Connect(2);
+    ASSERT_TRUE(copiers[i].client);
+    auto r = copiers[i].client->Open(root_, "src", OPEN4_SHARE_ACCESS_READ);
+    auto d = copiers[i].client->OpenCreate(root_, "dst" + std::to_string(i), 0644);
+    ASSERT_TRUE(r.ok() && d.ok());
+    copiers[i].src = *r;
+    copiers[i].dst = *d;
+  }
+  auto mine = MakeFile("mine", {});
+  std::atomic<size_t> writing{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  volume_->set_write_hook([&](const std::string&, uint64_t) {
+    writing++;
+    released.wait();
+    return Status::Ok();
+  });
+  std::vector<std::thread> running;
+  std::vector<nfsstat4> statuses(copiers.size(), NFS4ERR_SERVERFAULT);
+  for (size_t i = 0; i < copiers.size(); ++i) {
+    running.emplace_back([&, i] {
+      CompoundBuilder b;
+      b.PutFh(src.fh).SaveFh().PutFh(copiers[i].dst.fh).Copy(copiers[i].src.stateid,
+                                                              copiers[i].dst.stateid, 0, 0, 0);
+      auto r = copiers[i].client->Run(b);
+      statuses[i] = r.ok() ? r->status() : NFS4ERR_SERVERFAULT;
+    });
+  }
+  while (writing < copiers.size()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CompoundBuilder one_more;
+  one_more.PutFh(src.fh).SaveFh().PutFh(mine.fh).Copy(src.stateid, mine.stateid, 0, 0, 0);
+  EXPECT_NFS4(NFS4ERR_DELAY, StatusOf(one_more));
+  release.set_value();
+  for (std::thread& t : running) t.join();
+  volume_->set_write_hook(nullptr);
+  for (nfsstat4 st : statuses) EXPECT_NFS4(NFS4_OK, st);
+  EXPECT_NFS4(NFS4_OK, StatusOf(one_more));  // a slot is free again
+}
+
+// RFC 7862 15.2.3: a copy that fails partway reports the bytes it copied; the client's next
+// call, from there, gets the error.
+TEST_F(MdsNfs42Test, ACopyThatFailsPartwayReportsWhatItCopied) {
+  auto bytes = Pattern(3 * kTestExtentBytes, 6);
+  auto src = MakeFile("src", {{0, bytes}});
+  auto dst = MakeFile("dst", {});
+  const std::string third = DataName(dst, 2);  // the destination's third extent
+  volume_->set_write_hook([&](const std::string& name, uint64_t) {
+    return name == third ? Status(Code::kIo, "disk error") : Status::Ok();
+  });
+  auto copy_from = [&](uint64_t offset) {
+    CompoundBuilder b;
+    b.PutFh(src.fh).SaveFh().PutFh(dst.fh).Copy(src.stateid, dst.stateid, offset, offset, 0);
+    return c_->Run(b);
+  };
+  auto first = copy_from(0);
+  ASSERT_TRUE(first.ok() && first->Copy()) << (first.ok() ? first->Describe() : "");
+  EXPECT_EQ(2 * kTestExtentBytes, first->Copy()->cr_response.wr_count);
+  EXPECT_EQ(FILE_SYNC4, first->Copy()->cr_response.wr_committed);
+  EXPECT_FALSE(volume_->AnyUncommitted());
+  auto rest = copy_from(2 * kTestExtentBytes);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_NFS4(NFS4ERR_IO, rest->status());
+  volume_->set_write_hook(nullptr);
+  auto again = copy_from(2 * kTestExtentBytes);
+  ASSERT_TRUE(again.ok() && again->Copy()) << (again.ok() ? again->Describe() : "");
+  EXPECT_EQ(kTestExtentBytes, again->Copy()->cr_response.wr_count);
+  EXPECT_EQ(bytes, ReadAll(dst, 0, bytes.size()));
 }
 
 TEST_F(MdsNfs42Test, ReadPlusGivesTheBytesAsOneDataSegmentWithEof) {
