@@ -117,6 +117,45 @@ class MdsNfs4Test : public ::testing::Test {
     return c.ok() ? std::move(*c) : nullptr;
   }
 
+  // Restarts the server over a namespace whose commits are deferred and synced only when a
+  // reply waits for one.
+  void RestartUnsynced() {
+    Stop();
+    meta::NamespaceOptions o;
+    o.kv.defer_durability = true;
+    o.kv.idle_sync_interval_ms = 60'000;
+    ns_options_ = o;
+    Start(nfs4::MdsOptions{});
+  }
+  // The reply `dispatcher` makes for `call`, not sent (so no sync is waited for), decoded.
+  struct Dispatched {
+    bool gated = false;    // it has a reply gate
+    bool at_once = false;  // it may go now: no gate, or its gate's mark is durable
+    std::optional<nfs4client::CompoundResult> result;
+  };
+  static Dispatched Dispatch(rpc::Dispatcher& dispatcher, const std::vector<uint8_t>& call) {
+    Dispatched out;
+    auto reply = dispatcher.DispatchReply(call, "127.0.0.1:700", nullptr);
+    EXPECT_TRUE(reply.has_value());
+    if (!reply) return out;
+    out.gated = reply->gate != nullptr;
+    out.at_once = !out.gated || reply->gate->IsDurable(reply->gate_mark);
+    rpc::ReplyHeader h;
+    std::span<const uint8_t> results;
+    std::span<const uint8_t> record(reply->head);
+    EXPECT_TRUE(rpc::ParseReply(record.subspan(rpc::kRecordMarkBytes), h, results));
+    auto decoded = nfs4client::CompoundResult::Decode(results);
+    EXPECT_TRUE(decoded.ok());
+    if (decoded.ok()) out.result = std::move(*decoded);
+    return out;
+  }
+  static bool SentAtOnce(rpc::Dispatcher& dispatcher, const std::vector<uint8_t>& call,
+                         nfsstat4* status) {
+    Dispatched d = Dispatch(dispatcher, call);
+    if (status && d.result) *status = d.result->status();
+    return d.at_once;
+  }
+
   // Another manifold-mds over the same namespace, state and data, with its own export rules,
   // so that a test decides which rule the loopback client falls under.
   struct RuledServer {
@@ -1348,17 +1387,9 @@ TEST_F(MdsNfs4Test, OnlyRepliesThatMayTellOfAChangeWaitForTheSync) {
   auto waits = [&](const CompoundBuilder& ops) {
     last.reset();
     last_call = s->Call(ops);
-    auto reply = dispatcher.DispatchReply(last_call, "127.0.0.1:700", nullptr);
-    EXPECT_TRUE(reply.has_value());
-    if (!reply) return false;
-    rpc::ReplyHeader h;
-    std::span<const uint8_t> results;
-    std::span<const uint8_t> record(reply->head);
-    EXPECT_TRUE(rpc::ParseReply(record.subspan(rpc::kRecordMarkBytes), h, results));
-    auto decoded = nfs4client::CompoundResult::Decode(results);
-    EXPECT_TRUE(decoded.ok());
-    if (decoded.ok()) last = std::move(*decoded);
-    return reply->gate != nullptr;
+    Dispatched d = Dispatch(dispatcher, last_call);
+    last = std::move(d.result);
+    return d.gated;
   };
   CompoundBuilder getattr;
   getattr.PutFh(fh).GetAttr(nfs4client::MakeBitmap({FATTR4_SIZE}));
@@ -1394,12 +1425,7 @@ TEST_F(MdsNfs4Test, OnlyRepliesThatMayTellOfAChangeWaitForTheSync) {
 // change made before it (meta::ReadMarks): a LOOKUP or GETATTR in one directory is answered
 // while another directory's create is still unsynced, and one that read that create waits.
 TEST_F(MdsNfs4Test, AReadOnlyReplyWaitsOnlyForChangesToWhatItRead) {
-  Stop();
-  meta::NamespaceOptions o;
-  o.kv.defer_durability = true;
-  o.kv.idle_sync_interval_ms = 60'000;  // nothing is synced unless a reply waits for it
-  ns_options_ = o;
-  Start(nfs4::MdsOptions{});
+  RestartUnsynced();
   auto s = RawSession::Open(server_->port(), "read-marks-test", 1 << 16, 4096);
   ASSERT_TRUE(s);
   CompoundBuilder reclaimed;
@@ -1411,19 +1437,8 @@ TEST_F(MdsNfs4Test, AReadOnlyReplyWaitsOnlyForChangesToWhatItRead) {
 
   rpc::Dispatcher dispatcher;  // replies handed back unsent, so nothing waits for a sync
   dispatcher.Add(std::make_shared<nfs4::Nfs4Program>(*mds_));
-  // Whether the reply to `ops` would be sent now, and its status.
   auto answered_at_once = [&](const CompoundBuilder& ops, nfsstat4* status = nullptr) {
-    auto reply = dispatcher.DispatchReply(s->Call(ops), "127.0.0.1:700", nullptr);
-    EXPECT_TRUE(reply.has_value());
-    if (!reply) return false;
-    rpc::ReplyHeader h;
-    std::span<const uint8_t> results;
-    std::span<const uint8_t> record(reply->head);
-    EXPECT_TRUE(rpc::ParseReply(record.subspan(rpc::kRecordMarkBytes), h, results));
-    auto decoded = nfs4client::CompoundResult::Decode(results);
-    EXPECT_TRUE(decoded.ok());
-    if (status && decoded.ok()) *status = decoded->status();
-    return reply->gate == nullptr || reply->gate->IsDurable(reply->gate_mark);
+    return SentAtOnce(dispatcher, s->Call(ops), status);
   };
   const nfs4client::StateOwner owner{s->clientid(), "read-marks-owner"};
   CompoundBuilder create;
@@ -1491,12 +1506,7 @@ TEST_F(MdsNfs4Test, AReadOnlyReplyWaitsOnlyForChangesToWhatItRead) {
 // What a read-only compound tells of a removal or a rename waits for it: a name gone (NOENT),
 // a removed file's handle (STALE); a retry's cached reply waits for everything.
 TEST_F(MdsNfs4Test, AReadOnlyReplyThatRestsOnARemovalOrRenameWaitsForIt) {
-  Stop();
-  meta::NamespaceOptions o;
-  o.kv.defer_durability = true;
-  o.kv.idle_sync_interval_ms = 60'000;
-  ns_options_ = o;
-  Start(nfs4::MdsOptions{});
+  RestartUnsynced();
   auto s = RawSession::Open(server_->port(), "read-marks-remove", 1 << 16, 4096);
   ASSERT_TRUE(s);
   CompoundBuilder reclaimed;
@@ -1517,17 +1527,7 @@ TEST_F(MdsNfs4Test, AReadOnlyReplyThatRestsOnARemovalOrRenameWaitsForIt) {
   rpc::Dispatcher dispatcher;
   dispatcher.Add(std::make_shared<nfs4::Nfs4Program>(*mds_));
   auto sent_at_once = [&](const std::vector<uint8_t>& call, nfsstat4* status) {
-    auto reply = dispatcher.DispatchReply(call, "127.0.0.1:700", nullptr);
-    EXPECT_TRUE(reply.has_value());
-    if (!reply) return false;
-    rpc::ReplyHeader h;
-    std::span<const uint8_t> results;
-    std::span<const uint8_t> record(reply->head);
-    EXPECT_TRUE(rpc::ParseReply(record.subspan(rpc::kRecordMarkBytes), h, results));
-    auto decoded = nfs4client::CompoundResult::Decode(results);
-    EXPECT_TRUE(decoded.ok());
-    if (decoded.ok()) *status = decoded->status();
-    return reply->gate == nullptr || reply->gate->IsDurable(reply->gate_mark);
+    return SentAtOnce(dispatcher, call, status);
   };
   nfsstat4 status = NFS4ERR_SERVERFAULT;
   CompoundBuilder rmdir;  // unsynced: nobody waits for its reply

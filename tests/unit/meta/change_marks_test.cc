@@ -157,14 +157,21 @@ TEST_F(ReadMarksNamespaceTest, ReadsOfObjectsNotChangedSinceTheSyncAreDurable) {
   EXPECT_TRUE(ns_->IsDurable(mark_of([&] { ASSERT_OK(ns_->GetInode(fresh).status()); })));
 }
 
-TEST(ReadMarksKvTest, AReadOfAnObjectWithAChangeUnderWayRestsOnEverythingVisible) {
-  testing::TempDir dir;
+// A store whose commits are deferred and synced only when someone waits.
+std::unique_ptr<RocksKv> OpenUnsyncedKv(const testing::TempDir& dir) {
   RocksKvOptions o;
   o.defer_durability = true;
   o.idle_sync_interval_ms = 60'000;
   Result<std::unique_ptr<RocksKv>> opened = RocksKv::Open(dir.path(), o);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  RocksKv& kv = **opened;
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::move(*opened) : nullptr;
+}
+
+TEST(ReadMarksKvTest, AReadOfAnObjectWithAChangeUnderWayRestsOnEverythingVisible) {
+  testing::TempDir dir;
+  std::unique_ptr<RocksKv> opened = OpenUnsyncedKv(dir);
+  ASSERT_TRUE(opened);
+  RocksKv& kv = *opened;
   ASSERT_TRUE(kv.TracksReadMarks());
   auto put = [&](FileId id) {
     std::unique_ptr<Txn> t = kv.BeginTxn();
@@ -217,12 +224,9 @@ TEST(ReadMarksKvTest, AReadOfAnObjectWithAChangeUnderWayRestsOnEverythingVisible
 // before it stores the sequence number.)
 TEST(ReadMarksKvTest, AReaderThatSawACommitRestsOnIt) {
   testing::TempDir dir;
-  RocksKvOptions o;
-  o.defer_durability = true;
-  o.idle_sync_interval_ms = 60'000;
-  Result<std::unique_ptr<RocksKv>> opened = RocksKv::Open(dir.path(), o);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  RocksKv& kv = **opened;
+  std::unique_ptr<RocksKv> opened = OpenUnsyncedKv(dir);
+  ASSERT_TRUE(opened);
+  RocksKv& kv = *opened;
   constexpr int kObjects = 4;
   constexpr int kValues = 20000;
   // at_least[k][i]: a sequence number the commit of value i of object k is at or past.
