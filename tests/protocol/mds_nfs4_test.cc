@@ -2119,6 +2119,11 @@ TEST_F(MdsNfs4Test, AConflictingOpenRecallsAReadDelegationAndTheHolderReturnsIt)
   ASSERT_TRUE(fb.ok()) << fb.status().ToString();
   EXPECT_EQ(1u, a->callbacks().cb_recall);
   EXPECT_EQ(1u, a->delegations_returned());
+  // The holder may return the delegation before the MDS has read its CB_RECALL reply, and the
+  // open may go through in between: the count follows within moments.
+  for (int i = 0; i < 500 && backchannel_->stats().recalls_answered == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(1u, backchannel_->stats().recalls_answered);
   EXPECT_FALSE(state_->AnyDelegations());
   ASSERT_TRUE((*b)->Close(*fb).ok());
