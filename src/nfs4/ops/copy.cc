@@ -64,12 +64,12 @@ nfsstat4 CheckCopy(CompoundContext& ctx, const COPY4args& a, meta::Inode& src, m
   return NFS4_OK;
 }
 
-}  // namespace
-
 // A file gone from under the copy is a stale handle, not a missing name.
 nfsstat4 CopyStatus(const Status& s) {
   return s.code() == Code::kNotFound ? NFS4ERR_STALE : ToNfs4(s);
 }
+
+}  // namespace
 
 nfsstat4 Copy(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opcopy;
