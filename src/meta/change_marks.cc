@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/check.h"
+#include "meta/codec.h"
 
 namespace manifold::meta {
 namespace {
@@ -37,8 +38,7 @@ ChangeMarks::ChangeMarks() : slots_(new Slot[kChangeMarkSlots]) {}
 
 uint32_t ChangeMarks::SlotOf(Cf cf, std::string_view key) {
   if (!KeyedByObject(cf) || key.size() < kObjectIdBytes) return kNoSlot;
-  uint64_t id = 0;
-  for (size_t i = 0; i < kObjectIdBytes; ++i) id = id << 8 | static_cast<uint8_t>(key[i]);
+  const uint64_t id = GetFixed64BE(key);
   // Fibonacci hashing: consecutive fileids land far apart.
   return static_cast<uint32_t>((id * 0x9e3779b97f4a7c15ull) >> (64 - kSlotBits));
 }
