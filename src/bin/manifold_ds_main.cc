@@ -1,10 +1,10 @@
 // manifold-ds: the NFSv3 data server over one local directory.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <csignal>
 #include <cstdlib>
@@ -21,6 +21,12 @@
 #include "xdr/nfs3.h"
 
 namespace {
+
+// Descriptors beside the connections and the descriptor caches: the export, epoll and event
+// descriptors, the log, rpcbind's socket.
+constexpr uint64_t kFdsReserved = 64;
+// The smallest descriptor cache manifold-ds starts with.
+constexpr size_t kFdCacheEntriesMin = 16;
 
 bool SplitHostPort(const std::string& s, std::string& host, uint16_t& port) {
   auto colon = s.rfind(':');
@@ -92,16 +98,22 @@ int main(int argc, char** argv) {
   }
   if (export_path.empty()) export_path = real;
   ::umask(0);  // clients send the mode they want, their umask already applied
-  // Two descriptor caches of --fd-cache entries each: raise the soft limit to the hard one.
-  struct rlimit nofile;
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-    nofile.rlim_cur = nofile.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &nofile);
-  }
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && 2 * fd_cache + 256 > nofile.rlim_cur) {
-    fd_cache = nofile.rlim_cur > 512 ? (nofile.rlim_cur - 256) / 2 : 128;
-    spdlog::warn("open file limit {}: descriptor caches cut to {} entries each", nofile.rlim_cur,
-                 fd_cache);
+  // Descriptors: two caches of --fd-cache entries each, one per connection, and a few more.
+  // Raise the soft limit to the hard one; if they still do not all fit, connections get half
+  // of what is left and the caches the rest.
+  const uint64_t fd_limit = rpc::RaiseOpenFileLimit();
+  size_t connections_max = rpc::kConnectionsMaxDefault;
+  if (2 * fd_cache + connections_max + kFdsReserved > fd_limit) {
+    const uint64_t room = fd_limit > kFdsReserved ? fd_limit - kFdsReserved : 0;
+    connections_max = std::min<uint64_t>(connections_max, room / 2);
+    fd_cache = std::min<uint64_t>(fd_cache, (room - connections_max) / 2);
+    if (connections_max < rpc::kConnectionsMin || fd_cache < kFdCacheEntriesMin) {
+      spdlog::error("open file limit {} is too low; raise it (ulimit -n) to at least {}",
+                    fd_limit, kFdsReserved + 2 * (rpc::kConnectionsMin + kFdCacheEntriesMin));
+      return 2;
+    }
+    spdlog::warn("open file limit {}: {} connections and descriptor caches of {} entries each",
+                 fd_limit, connections_max, fd_cache);
   }
 
   auto exp = ds::Export::Open(real, fd_cache);
@@ -121,6 +133,7 @@ int main(int argc, char** argv) {
   server_options.port = port;
   server_options.worker_threads = threads;
   server_options.io_spin_us = io_spin_us;
+  server_options.connections_max = connections_max;
   // A WRITE of io_bytes_max plus its headers must fit in one record.
   server_options.record_bytes_max = options.io_bytes_max + (64u << 10);
   rpc::Server server(server_options, dispatcher);

@@ -28,6 +28,12 @@ namespace {
 
 using namespace manifold;
 
+// Descriptors beside RocksDB's table files, the volumes' and the connections: RocksDB's WAL,
+// manifest and logs, epoll and event descriptors, the log file.
+constexpr uint64_t kFdsReserved = 128;
+// A volume's libnfs socket (two while it reconnects) and its loop's eventfd.
+constexpr uint64_t kFdsPerVolume = 4;
+
 // Exit status after a failed WAL sync (EX_IOERR in sysexits.h): a supervisor restarts the MDS.
 constexpr int kExitStoreFailed = 74;
 
@@ -121,6 +127,20 @@ int main(int argc, char** argv) {
     spdlog::default_logger_raw()->flush();
     std::_Exit(kExitStoreFailed);
   };
+  // Descriptors: RocksDB's table files, a few per volume, a few more, and one per connection.
+  const uint64_t fd_limit = rpc::RaiseOpenFileLimit();
+  const uint64_t fds_reserved = uint64_t(ns_options.kv.open_files_max) + kFdsReserved +
+                                kFdsPerVolume * config->volumes.size();
+  const size_t connections_max =
+      rpc::ConnectionsThatFit(fd_limit, fds_reserved, rpc::kConnectionsMaxDefault);
+  if (connections_max == 0) {
+    spdlog::error("open file limit {} is too low; raise it (ulimit -n) to at least {}", fd_limit,
+                  fds_reserved + rpc::kConnectionsMin);
+    return 2;
+  }
+  if (connections_max < rpc::kConnectionsMaxDefault) {
+    spdlog::warn("open file limit {}: at most {} connections", fd_limit, connections_max);
+  }
   auto ns = meta::Namespace::Open(config->meta_dir, ns_options);
   if (!ns.ok()) {
     spdlog::error("cannot open the namespace in {}: {}", config->meta_dir, ns.status().ToString());
@@ -169,6 +189,7 @@ int main(int argc, char** argv) {
   server_options.port = port;
   server_options.record_bytes_max = MANIFOLD_NFS4_IO_MAX + (64u << 10);
   server_options.io_spin_us = config->io_spin_us;
+  server_options.connections_max = connections_max;
   rpc::Server server(server_options, dispatcher);
   if (Status s = server.Start(); !s.ok()) {
     spdlog::error("{}", s.ToString());

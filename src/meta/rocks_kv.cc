@@ -216,6 +216,7 @@ rocksdb::DBOptions MakeDbOptions(const RocksKvOptions& options) {
   db.db_write_buffer_size = options.memtable_bytes_max;
   db.max_total_wal_size = options.wal_bytes_max;
   db.keep_log_file_num = kInfoLogFilesKept;
+  db.max_open_files = options.open_files_max;
   // Deferred durability: commits append to RocksDB's WAL buffer and the syncer writes and syncs
   // it once per round (FlushWAL), instead of one write(2) per commit. Nothing is lost that was
   // answered for: every reply waits for a sync that covers what it saw.

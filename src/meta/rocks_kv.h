@@ -49,6 +49,8 @@ class TransactionDB;
 
 namespace manifold::meta {
 
+inline constexpr int kRocksOpenFilesMaxDefault = 512;
+
 struct RocksKvOptions {
   // WriteOptions.sync for every commit. Only tests turn it off (to prove that the crash tests
   // can fail, and to populate large directories quickly).
@@ -82,6 +84,9 @@ struct RocksKvOptions {
   // a fault-injecting FileSystem.
   rocksdb::Env* env = nullptr;
   bool create_if_missing = true;
+  // Table files kept open (DBOptions.max_open_files); others are opened as needed. Without it
+  // RocksDB keeps every table file open, a descriptor each, however large the namespace grows.
+  int open_files_max = kRocksOpenFilesMaxDefault;
 };
 
 class RocksKv final : public Kv {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,6 +30,7 @@ struct Server::Impl {
   size_t next_io = 0;  // accept loop only
   asio::thread_pool pool;
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> accept_retry;  // the accept loop's wait after a failure
   std::mutex mu;
   std::list<std::weak_ptr<Connection>> connections;  // guarded by mu
   bool stopped = false;
@@ -66,24 +68,55 @@ Status Server::Start() {
   }
   bound_port_ = acceptor->local_endpoint().port();
   impl_->acceptor = std::move(acceptor);
+  impl_->accept_retry = std::make_unique<asio::steady_timer>(impl_->io());
+  // Asio makes a context's reactor (an epoll, an eventfd and a timerfd) with the first socket
+  // on it, which for a connection happens inside async_accept, where a failure to get those
+  // descriptors ends the process. Make them all now.
+  for (auto& io : impl_->ios) tcp::socket reactor_maker(*io);
 
   asio::co_spawn(
       impl_->io(),
       [this]() -> asio::awaitable<void> {
+        using Clock = std::chrono::steady_clock;
+        uint64_t failures_in_a_row = 0;
+        uint64_t refusals_unreported = 0;
+        Clock::time_point last_refusal_warning;
         for (;;) {
-          boost::system::error_code aec;
+          boost::system::error_code ec;
           tcp::socket socket = co_await impl_->acceptor->async_accept(
-              impl_->NextIo(), asio::redirect_error(asio::use_awaitable, aec));
-          if (aec) {
-            if (aec == asio::error::operation_aborted) co_return;
-            spdlog::warn("rpc: accept failed: {}", aec.message());
+              impl_->NextIo(), asio::redirect_error(asio::use_awaitable, ec));
+          if (ec == asio::error::operation_aborted || !impl_->acceptor->is_open()) co_return;
+          if (ec) {
+            stats_->accept_failures++;
+            if (failures_in_a_row++ == 0) {
+              spdlog::warn("rpc: accept failed: {}; trying again every {} ms", ec.message(),
+                           kAcceptRetryDelay.count());
+            }
+            // A peer that gave up before the accept (ECONNABORTED) leaves nothing behind.
+            if (ec == asio::error::connection_aborted) continue;
+            impl_->accept_retry->expires_after(kAcceptRetryDelay);
+            co_await impl_->accept_retry->async_wait(
+                asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == asio::error::operation_aborted) co_return;
             continue;
+          }
+          if (failures_in_a_row > 0) {
+            spdlog::info("rpc: accepting again after {} failed accepts", failures_in_a_row);
+            failures_in_a_row = 0;
           }
           if (stats_->connections_open.load() >= options_.connections_max) {
             stats_->connections_refused_limit++;
-            spdlog::warn("rpc: {} connections open (connections_max); refusing one",
-                         options_.connections_max);
-            socket.close(aec);
+            refusals_unreported++;
+            const Clock::time_point now = Clock::now();
+            if (last_refusal_warning == Clock::time_point() ||
+                now - last_refusal_warning >= kRefusalWarnInterval) {
+              spdlog::warn("rpc: {} connections open (connections_max): refused {} since the "
+                           "last warning",
+                           options_.connections_max, refusals_unreported);
+              last_refusal_warning = now;
+              refusals_unreported = 0;
+            }
+            socket.close(ec);
             continue;
           }
           stats_->connections_accepted++;
@@ -99,6 +132,23 @@ Status Server::Start() {
       },
       asio::detached);
   return Status::Ok();
+}
+
+uint64_t RaiseOpenFileLimit() {
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) return 0;
+  if (nofile.rlim_cur < nofile.rlim_max) {
+    struct rlimit raised = nofile;
+    raised.rlim_cur = nofile.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) nofile = raised;
+  }
+  return nofile.rlim_cur;
+}
+
+size_t ConnectionsThatFit(uint64_t limit, uint64_t reserved, size_t wanted) {
+  const uint64_t room = limit > reserved ? limit - reserved : 0;
+  if (room < kConnectionsMin) return 0;
+  return static_cast<size_t>(std::min<uint64_t>(room, wanted));
 }
 
 namespace {
@@ -154,6 +204,7 @@ void Server::Stop() {
   asio::post(impl_->io(), [this] {
     boost::system::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
+    if (impl_->accept_retry) impl_->accept_retry->cancel();
     std::lock_guard lock(impl_->mu);
     for (auto& w : impl_->connections) {
       if (auto c = w.lock()) c->Close();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,17 @@ namespace manifold::rpc {
 inline constexpr uint32_t kIoSpinUsDefault = 50;
 inline constexpr uint32_t kIoSpinUsMax = 10000;
 
+// After an accept fails (out of descriptors, buffers or memory) the acceptor waits this long
+// before it tries again. The connection stays in the listen backlog, so trying again at once
+// would fail at once, over and over, burning a core and flooding the log.
+inline constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+// Warnings about connections refused at connections_max: at most one per interval, with the
+// count of refusals since the last one.
+inline constexpr std::chrono::seconds kRefusalWarnInterval{10};
+// The fewest connections a server is started with (see ConnectionsThatFit).
+inline constexpr size_t kConnectionsMin = 16;
+inline constexpr size_t kConnectionsMaxDefault = 4096;
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: pick a free port (tests)
@@ -32,7 +44,9 @@ struct ServerOptions {
   // counted); past it the server stops reading from it until the peer reads. One reply may
   // be larger by itself.
   size_t queued_reply_bytes_per_connection_max = 8u << 20;
-  size_t connections_max = 4096;
+  // Connections open at once; one more is accepted and closed at once. Each costs a
+  // descriptor: ConnectionsThatFit keeps them within the process's open file limit.
+  size_t connections_max = kConnectionsMaxDefault;
   // Procedure threads. 0: four per core, since procedures block in fsync and disk reads.
   size_t worker_threads = 0;
   // Threads reading and writing sockets (and running inline procedures). 0: one per core.
@@ -45,6 +59,7 @@ struct ServerOptions {
 struct ServerStats {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_refused_limit{0};
+  std::atomic<uint64_t> accept_failures{0};  // accept(2) errors (out of descriptors, ...)
   std::atomic<uint64_t> records_oversized{0};
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> calls_inline{0};  // of `calls`, those answered on the I/O thread
@@ -52,6 +67,13 @@ struct ServerStats {
   std::atomic<uint64_t> calls_dropped{0};
   std::atomic<uint64_t> connections_open{0};
 };
+
+// Raises the process's soft limit on open descriptors to its hard limit; returns the soft limit
+// then in force.
+uint64_t RaiseOpenFileLimit();
+// How many connections fit beside `reserved` other descriptors under an open file limit of
+// `limit`: `wanted`, or fewer if they do not fit; 0 if not even kConnectionsMin do.
+size_t ConnectionsThatFit(uint64_t limit, uint64_t reserved, size_t wanted);
 
 class Server {
  public:

@@ -63,5 +63,22 @@ check "SIGTERM: pid file removed" [ ! -e "$work/ds.pid" ]
 check "SIGTERM: logged a clean stop" grep -q "stopped" "$work/ds.log"
 check "SIGTERM: rpcbind entries removed" bash -c "! $(declare -f registered); in_ns() { ip netns exec $ns \"\$@\"; }; port=$port; ! registered"
 
+# The open file limit: too low for the fewest connections and descriptor caches is a clear error
+# at start; a low one that fits cuts connections and caches to it, and the server serves.
+(ulimit -n 100; in_ns "$ds" --export "$work/export" --listen "127.0.0.1:$((port + 1))" \
+  --rpcbind off --log-file "$work/ds-fd100.log" >/dev/null 2>&1)
+rc=$?
+check "open file limit 100: exit status 2" [ "$rc" -eq 2 ]
+check "and says what to raise it to" grep -q "open file limit 100 is too low; raise it" "$work/ds-fd100.log"
+(ulimit -n 300; exec ip netns exec "$ns" "$ds" --export "$work/export" \
+  --listen "127.0.0.1:$((port + 1))" --rpcbind off --log-file "$work/ds-fd300.log") &
+low_pid=$!
+pids+=("$low_pid")
+for _ in $(seq 50); do grep -q "serving" "$work/ds-fd300.log" 2>/dev/null && break; sleep 0.1; done
+check "open file limit 300: connections and caches cut to fit" \
+  grep -q "open file limit 300: 118 connections and descriptor caches of 59 entries each" "$work/ds-fd300.log"
+check "and it serves" bash -c "ip netns exec $ns nfs-ls 'nfs://127.0.0.1$work/export?nfsport=$((port + 1))&mountport=$((port + 1))' | grep -q hello.txt"
+kill -TERM "$low_pid"
+
 [ "$fails" -eq 0 ] && echo "ds_lifecycle: all checks passed" || echo "ds_lifecycle: $fails checks failed"
 exit $((fails > 0))

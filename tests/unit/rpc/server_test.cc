@@ -6,16 +6,20 @@
 #include "rpc/server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <set>
@@ -809,6 +813,97 @@ TEST_F(ServerTest, RecordOfExactlyTheBoundIsServed) {
   auto r = c->CallRaw(xid, rec, kCallTimeout);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(EchoResult(*r), payload);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections: the limit, and a process out of descriptors.
+
+// Past connections_max a new connection is accepted and closed at once; the others are served,
+// and once one closes a new one is served again.
+TEST_F(ServerTest, AConnectionPastTheLimitIsClosedAndTheOthersServed) {
+  StopServer();
+  ServerOptions options;
+  options.connections_max = 2;
+  StartServer(options);
+  auto a = Connect();
+  auto b = Connect();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(WaitConnectionsOpen(2));
+  RawConn third(server_->port());
+  ASSERT_TRUE(third.connected());  // the kernel completes the handshake; the server closes it
+  EXPECT_TRUE(third.WaitClosed(5s)) << "a connection past connections_max was kept";
+  EXPECT_EQ(server_->stats().connections_refused_limit.load(), 1u);
+  auto r = Echo(*a, "within the limit");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(EchoResult(*r), "within the limit");
+  b.reset();
+  ASSERT_TRUE(WaitConnectionsOpen(1));
+  ExpectServerStillServes();
+}
+
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n++;
+  return n;
+}
+
+// The process has no descriptor left when a connection arrives: accept(2) fails with EMFILE
+// and the connection stays in the listen backlog. The acceptor must wait kAcceptRetryDelay
+// between tries, not try again at once (which spins a core and floods the log), and serve the
+// connection once a descriptor is free.
+TEST_F(ServerTest, AnAcceptOutOfDescriptorsWaitsBetweenTriesAndServesOnceOneIsFree) {
+  struct rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  std::vector<int> fillers;
+  auto release = [&] {
+    for (int fd : fillers) ::close(fd);
+    fillers.clear();
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+  };
+  struct rlimit low = saved;
+  low.rlim_cur = OpenDescriptors() + 16;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  for (;;) {
+    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    fillers.push_back(fd);
+  }
+  const int fill_errno = errno;
+  if (fill_errno != EMFILE || fillers.empty()) {
+    release();
+    FAIL() << "could not use up the descriptors: " << std::strerror(fill_errno);
+  }
+  // One descriptor for the client's socket; none is left for the server's accept.
+  ::close(fillers.back());
+  fillers.pop_back();
+  RawConn raw(server_->port());
+  const bool connected = raw.connected();
+  const auto held = 1s;
+  std::this_thread::sleep_for(held);
+  const uint64_t failures = server_->stats().accept_failures.load();
+  const uint64_t accepted = server_->stats().connections_accepted.load();
+  release();
+
+  ASSERT_TRUE(connected);
+  EXPECT_EQ(accepted, 0u) << "the server accepted a connection with no descriptor free";
+  EXPECT_GE(failures, 1u);
+  // One try per kAcceptRetryDelay, and the first: a loop that tries again at once makes
+  // hundreds of thousands in a second.
+  EXPECT_LE(failures, uint64_t(held / kAcceptRetryDelay) + 2);
+  Bytes call = CallRecord(0x5151, kTestProg, 1, kProcNull, {});
+  ASSERT_TRUE(raw.Send(call));
+  auto reply = raw.ReadRecord(5s);
+  ASSERT_TRUE(reply) << "the connection was not served once descriptors were free";
+  ExpectServerStillServes();
+}
+
+TEST(ConnectionsThatFitTest, WhatIsLeftBesideTheReservedDescriptorsUpToTheWanted) {
+  EXPECT_EQ(ConnectionsThatFit(20000, 644, 4096), 4096u);
+  EXPECT_EQ(ConnectionsThatFit(1024, 644, 4096), 380u);
+  EXPECT_EQ(ConnectionsThatFit(1024, 644, 2), 2u);
+  EXPECT_EQ(ConnectionsThatFit(644 + kConnectionsMin, 644, 4096), kConnectionsMin);
+  EXPECT_EQ(ConnectionsThatFit(644 + kConnectionsMin - 1, 644, 4096), 0u);
+  EXPECT_EQ(ConnectionsThatFit(100, 644, 4096), 0u);
 }
 
 // A client that cannot connect (nothing listens, or a bad address) is an error, and the half
