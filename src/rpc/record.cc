@@ -43,16 +43,19 @@ Status RecordParser::Consume(std::span<const uint8_t> in) {
 
 std::span<uint8_t> RecordParser::DirectBuffer() {
   if (!in_body_ || failed_) return {};
-  size_t at = record_.size();
-  record_.resize(at + fragment_remaining_);
+  const size_t at = record_.size();
+  const size_t n = std::min(fragment_remaining_, std::max(kDirectReadBytesFirst, at));
+  record_.resize(at + n);
   direct_at_ = at;
-  return {record_.data() + at, fragment_remaining_};
+  direct_offered_ = n;
+  return {record_.data() + at, n};
 }
 
 void RecordParser::CommitDirect(size_t n) {
-  MANIFOLD_CHECK(in_body_ && n <= fragment_remaining_);
-  // DirectBuffer grew the record by the whole remaining fragment; give back the unread part.
+  MANIFOLD_CHECK(in_body_ && n <= direct_offered_);
+  // DirectBuffer grew the record by what it offered; give back the unread part.
   record_.resize(direct_at_ + n);
+  direct_offered_ = 0;
   fragment_remaining_ -= n;
   FinishFragmentIfDone();
 }

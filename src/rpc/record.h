@@ -12,6 +12,11 @@
 namespace manifold::rpc {
 
 inline constexpr uint32_t kLastFragmentBit = 0x80000000u;
+// What a DirectBuffer offers at first. The record grows (zero-filled) by what it offers, so
+// each offer is at most this or as much as the record already holds: a peer that announces a
+// large record and sends little of it makes the server hold at most twice what it sent plus
+// this, not the record_bytes_max it announced.
+inline constexpr size_t kDirectReadBytesFirst = 64u << 10;
 
 class RecordParser {
  public:
@@ -22,7 +27,8 @@ class RecordParser {
   Status Consume(std::span<const uint8_t> in);
 
   // While inside a fragment body, the caller may read socket bytes straight into this span
-  // (the rest of the current fragment) and report them with CommitDirect, skipping a copy.
+  // (the rest of the current fragment, or as much of it as kDirectReadBytesFirst allows) and
+  // report them with CommitDirect, skipping a copy.
   std::span<uint8_t> DirectBuffer();
   void CommitDirect(size_t n);
   size_t body_remaining() const { return in_body_ ? fragment_remaining_ : 0; }
@@ -43,6 +49,7 @@ class RecordParser {
   size_t fragment_remaining_ = 0;
   std::vector<uint8_t> record_;
   size_t direct_at_ = 0;
+  size_t direct_offered_ = 0;  // the size of the last DirectBuffer, until CommitDirect
   std::deque<std::vector<uint8_t>> ready_;
 };
 

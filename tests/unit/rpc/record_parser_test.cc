@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -220,6 +221,36 @@ TEST(RecordParserTest, DirectBufferAndCommitDirectFillAFragment) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0], rec);
   EXPECT_EQ(got[1], next);
+}
+
+// A large fragment is offered kDirectReadBytesFirst at first, then at most as much as the
+// record holds: a peer that announces a large record and sends little makes the record grow by
+// at most twice what it sent plus kDirectReadBytesFirst, not by the whole announced length.
+TEST(RecordParserTest, DirectBufferOffersAtMostWhatTheRecordHoldsAlready) {
+  const size_t first = 1000;  // through Consume, in the first fragment
+  const size_t len = 8 * kDirectReadBytesFirst + 123;
+  Bytes rec = Body(first + len, 21), stream;
+  AppendRecord(stream, rec, {first, len});
+  RecordParser p(first + len);
+  ASSERT_TRUE(p.Consume({stream.data(), 4 + first + 4}).ok());
+  size_t at = 4 + first + 4, held = first;
+  int offers = 0;
+  while (p.body_remaining() > 0) {
+    auto direct = p.DirectBuffer();
+    ASSERT_EQ(direct.size(),
+              std::min(p.body_remaining(), std::max(kDirectReadBytesFirst, held)));
+    // Half of what is offered arrives in each read.
+    const size_t n = std::max<size_t>(1, direct.size() / 2);
+    std::memcpy(direct.data(), stream.data() + at, n);
+    p.CommitDirect(n);
+    at += n;
+    held += n;
+    offers++;
+  }
+  EXPECT_GT(offers, 4);
+  auto got = PopAll(p);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], rec);
 }
 
 TEST(RecordParserTest, RecordOfExactlyTheBoundIsAccepted) {
