@@ -18,9 +18,48 @@ constexpr size_t kReadChunkBytes = 64 * 1024;
 size_t WireBytes(const Reply& r) { return r.head.size() + r.tail.size; }
 }  // namespace
 
+CallSlot::CallSlot(CallAdmission* admission) : admission_(admission) {
+  if (admission_) admission_->Take();
+}
+
+CallSlot& CallSlot::operator=(CallSlot&& other) noexcept {
+  if (this != &other) {
+    Release();
+    admission_ = std::exchange(other.admission_, nullptr);
+  }
+  return *this;
+}
+
+void CallSlot::Release() {
+  if (admission_) std::exchange(admission_, nullptr)->Give();
+}
+
+void CallAdmission::Give() {
+  // Only the call that takes the count below the bound wakes the waiting readers.
+  if (in_progress_.fetch_sub(1, std::memory_order_relaxed) != max_) return;
+  std::vector<std::weak_ptr<Connection>> waiting;
+  {
+    std::lock_guard lock(mu_);
+    waiting.swap(waiting_);
+  }
+  for (auto& w : waiting) {
+    if (auto c = w.lock()) c->WakeReader();
+  }
+}
+
+void CallAdmission::WaitForRoom(const std::shared_ptr<Connection>& connection) {
+  {
+    std::lock_guard lock(mu_);
+    waiting_.push_back(connection);
+  }
+  // A call that finished before the line above found nobody to wake.
+  if (!Full()) connection->WakeReader();
+}
+
 Connection::Connection(tcp::socket socket, asio::thread_pool& workers,
                        std::shared_ptr<Dispatcher> dispatcher, const ServerOptions& options,
-                       std::shared_ptr<ServerStats> stats)
+                       std::shared_ptr<ServerStats> stats,
+                       std::shared_ptr<CallAdmission> admission)
     : socket_(std::move(socket)),
       strand_(asio::make_strand(socket_.get_executor())),
       workers_(workers),
@@ -28,6 +67,7 @@ Connection::Connection(tcp::socket socket, asio::thread_pool& workers,
       inflight_max_(options.inflight_per_connection_max),
       queued_bytes_max_(options.queued_reply_bytes_per_connection_max),
       stats_(std::move(stats)),
+      admission_(std::move(admission)),
       parser_(options.record_bytes_max),
       resume_(strand_) {
   boost::system::error_code ec;
@@ -89,6 +129,7 @@ asio::awaitable<void> Connection::ReadLoop() {
     while (!closed_ && parser_.ready_count() > 0) {
       while (Saturated() && !closed_) {
         resume_.expires_at(asio::steady_timer::time_point::max());
+        if (admission_->Full()) admission_->WaitForRoom(shared_from_this());
         co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
       if (closed_ || !parser_.Pop(record)) break;
@@ -106,15 +147,21 @@ asio::awaitable<void> Connection::ReadLoop() {
 
 void Connection::Dispatch(std::vector<uint8_t> record) {
   stats_->calls++;
+  CallSlot slot(admission_.get());
   if (dispatcher_->RunsInline(record)) {  // on the strand already: answer right here
     stats_->calls_inline++;
     auto reply = dispatcher_->DispatchReply(record, peer_, shared_from_this(), /*on_io_thread=*/true);
-    if (reply) Deliver(std::move(*reply));
+    if (reply) {
+      reply->slot = std::move(slot);
+      Deliver(std::move(*reply));
+    }
     return;
   }
   ++inflight_;
-  asio::post(workers_, [self = shared_from_this(), record = std::move(record)]() mutable {
+  asio::post(workers_, [self = shared_from_this(), record = std::move(record),
+                        slot = std::move(slot)]() mutable {
     auto reply = self->dispatcher_->DispatchReply(record, self->peer_, self);
+    if (reply) reply->slot = std::move(slot);
     asio::post(self->strand_, [self, record = std::move(record), reply = std::move(reply)]() mutable {
       --self->inflight_;
       self->resume_.cancel();
@@ -130,11 +177,28 @@ void Connection::Dispatch(std::vector<uint8_t> record) {
 }
 
 bool Connection::Saturated() const {
-  return inflight_ >= inflight_max_ || queued_bytes_ >= queued_bytes_max_;
+  return inflight_ >= inflight_max_ || queued_bytes_ >= queued_bytes_max_ || admission_->Full();
+}
+
+void Connection::WakeReader() {
+  asio::post(strand_, [self = shared_from_this()] { self->resume_.cancel(); });
+}
+
+void Connection::CloseIfStalled(std::chrono::milliseconds timeout) {
+  asio::post(strand_, [self = shared_from_this(), timeout] {
+    if (self->closed_ || self->writes_.empty()) return;
+    if (std::chrono::steady_clock::now() - self->last_write_progress_ < timeout) return;
+    self->stats_->connections_closed_stalled++;
+    spdlog::warn("rpc {}: has taken no whole reply in {} ms ({} bytes queued) while calls in "
+                 "progress are at their bound; closing",
+                 self->peer_, timeout.count(), self->queued_bytes_);
+    self->Abort();
+  });
 }
 
 void Connection::Queue(Reply reply) {
   if (closed_) return;
+  if (writes_.empty()) last_write_progress_ = std::chrono::steady_clock::now();
   queued_bytes_ += WireBytes(reply);
   writes_.push_back(std::move(reply));
   DoWrite();
@@ -163,7 +227,9 @@ void Connection::Deliver(Reply reply) {
 
 void Connection::Send(std::vector<uint8_t> record) {
   asio::post(strand_, [self = shared_from_this(), record = std::move(record)]() mutable {
-    self->Queue(Reply{std::move(record), {}});
+    Reply call;  // a call of the server's own (the backchannel): not under the bound
+    call.head = std::move(record);
+    self->Queue(std::move(call));
   });
 }
 
@@ -184,6 +250,7 @@ void Connection::DoWrite() {
                       self->queued_bytes_ -= WireBytes(self->writes_.front());
                       self->writes_.pop_front();
                       if (ec) return self->Abort();
+                      self->last_write_progress_ = std::chrono::steady_clock::now();
                       if (was_saturated && !self->Saturated()) self->resume_.cancel();
                       self->DoWrite();
                     }));

@@ -3,9 +3,12 @@
 // only makes the late reply be dropped.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,12 +20,36 @@ namespace manifold::rpc {
 
 struct ServerOptions;
 struct ServerStats;
+class Connection;
+
+// The server-wide bound on calls in progress: read, and not yet answered on the wire (running,
+// held by a gate or queued for sending). While it is reached no connection reads another call,
+// so what calls and replies hold in memory is bounded however many connections send at once.
+// Thread-safe.
+class CallAdmission {
+ public:
+  explicit CallAdmission(size_t max) : max_(max) {}
+  bool Full() const { return in_progress_.load(std::memory_order_relaxed) >= max_; }
+  size_t in_progress() const { return in_progress_.load(std::memory_order_relaxed); }
+  // `connection` found the bound reached: it is woken (WakeReader) once a call finishes.
+  void WaitForRoom(const std::shared_ptr<Connection>& connection);
+
+ private:
+  friend class CallSlot;
+  void Take() { in_progress_.fetch_add(1, std::memory_order_relaxed); }
+  void Give();
+
+  const size_t max_;
+  std::atomic<size_t> in_progress_{0};
+  std::mutex mu_;
+  std::vector<std::weak_ptr<Connection>> waiting_;  // guarded by mu_
+};
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::ip::tcp::socket socket, boost::asio::thread_pool& workers,
              std::shared_ptr<Dispatcher> dispatcher, const ServerOptions& options,
-             std::shared_ptr<ServerStats> stats);
+             std::shared_ptr<ServerStats> stats, std::shared_ptr<CallAdmission> admission);
   ~Connection();
 
   void Start();
@@ -36,6 +63,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SetReplySink(std::function<void(std::vector<uint8_t>)> sink);
   // Runs once when the connection ends (the NFSv4.1 state unbinds it from its sessions).
   void SetCloseHook(std::function<void()> hook);
+  // Thread-safe: a read loop waiting for room under the server's bound checks again.
+  void WakeReader();
+  // Thread-safe: closes the connection if it has had replies queued and the peer has taken
+  // none of their bytes for `timeout`. The server asks while calls in progress are at their
+  // bound, so that peers that send calls and read no replies cannot hold it.
+  void CloseIfStalled(std::chrono::milliseconds timeout);
 
  private:
   boost::asio::awaitable<void> ReadLoop();
@@ -59,12 +92,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const size_t inflight_max_;
   const size_t queued_bytes_max_;
   std::shared_ptr<ServerStats> stats_;  // shared: a connection may outlive its server
+  std::shared_ptr<CallAdmission> admission_;
   std::string peer_;
   RecordParser parser_;
   size_t inflight_ = 0;  // strand only
   boost::asio::steady_timer resume_;
   std::deque<Reply> writes_;  // strand only
   size_t queued_bytes_ = 0;   // strand only: the bytes in writes_
+  // Strand only: when a write last completed, or writes_ last became non-empty.
+  std::chrono::steady_clock::time_point last_write_progress_;
   bool writing_ = false;
   bool closed_ = false;
   std::function<void(std::vector<uint8_t>)> reply_sink_;  // strand only

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rpc/message.h"
@@ -18,6 +19,25 @@
 namespace manifold::rpc {
 
 class Connection;
+class CallAdmission;
+
+// A call's place under the server's bound on calls in progress (ServerOptions::
+// calls_in_progress_max): taken when the call is read, given back when this goes, with the
+// call if it has no reply, else with the reply once it is sent or dropped. Move-only.
+class CallSlot {
+ public:
+  CallSlot() = default;
+  explicit CallSlot(CallAdmission* admission);
+  CallSlot(CallSlot&& other) noexcept : admission_(std::exchange(other.admission_, nullptr)) {}
+  CallSlot& operator=(CallSlot&& other) noexcept;
+  CallSlot(const CallSlot&) = delete;
+  CallSlot& operator=(const CallSlot&) = delete;
+  ~CallSlot() { Release(); }
+
+ private:
+  void Release();
+  CallAdmission* admission_ = nullptr;
+};
 
 // Bulk data that goes on the wire right after a procedure's encoded results (READ's file
 // data), kept out of the results vector: growing that vector would zero-fill the data's room
@@ -51,6 +71,7 @@ struct Reply {
   // Set when the reply must wait for `gate` to pass `gate_mark` before it is sent.
   ReplyGate* gate = nullptr;
   uint64_t gate_mark = 0;
+  CallSlot slot;  // the call's, until the reply is sent or dropped
 };
 
 struct CallContext {

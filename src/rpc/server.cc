@@ -31,6 +31,8 @@ struct Server::Impl {
   asio::thread_pool pool;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::steady_timer> accept_retry;  // the accept loop's wait after a failure
+  std::unique_ptr<asio::steady_timer> stall_check;   // the stall sweep's wait
+  std::shared_ptr<CallAdmission> admission;
   std::mutex mu;
   std::list<std::weak_ptr<Connection>> connections;  // guarded by mu
   bool stopped = false;
@@ -43,6 +45,7 @@ Server::Server(ServerOptions options, std::shared_ptr<Dispatcher> dispatcher)
   }
   if (options_.io_threads == 0) options_.io_threads = std::max(1u, std::thread::hardware_concurrency());
   impl_ = std::make_unique<Impl>(options_.worker_threads, options_.io_threads);
+  impl_->admission = std::make_shared<CallAdmission>(options_.calls_in_progress_max);
 }
 
 Server::~Server() {
@@ -121,7 +124,7 @@ Status Server::Start() {
           }
           stats_->connections_accepted++;
           auto conn = std::make_shared<Connection>(std::move(socket), impl_->pool, dispatcher_,
-                                                   options_, stats_);
+                                                   options_, stats_, impl_->admission);
           {
             std::lock_guard lock(impl_->mu);
             impl_->connections.remove_if([](auto& w) { return w.expired(); });
@@ -131,8 +134,31 @@ Status Server::Start() {
         }
       },
       asio::detached);
+
+  // While calls in progress are at their bound, close the connections whose peers take no
+  // replies (ServerOptions::reply_stall_timeout).
+  impl_->stall_check = std::make_unique<asio::steady_timer>(impl_->io());
+  asio::co_spawn(
+      impl_->io(),
+      [this]() -> asio::awaitable<void> {
+        for (;;) {
+          boost::system::error_code ec;
+          impl_->stall_check->expires_after(kStallCheckInterval);
+          co_await impl_->stall_check->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec == asio::error::operation_aborted) co_return;
+          if (!impl_->admission->Full()) continue;
+          std::lock_guard lock(impl_->mu);
+          if (impl_->stopped) co_return;
+          for (auto& w : impl_->connections) {
+            if (auto c = w.lock()) c->CloseIfStalled(options_.reply_stall_timeout);
+          }
+        }
+      },
+      asio::detached);
   return Status::Ok();
 }
+
+size_t Server::calls_in_progress() const { return impl_->admission->in_progress(); }
 
 uint64_t RaiseOpenFileLimit() {
   struct rlimit nofile;
@@ -205,6 +231,7 @@ void Server::Stop() {
     boost::system::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
     if (impl_->accept_retry) impl_->accept_retry->cancel();
+    if (impl_->stall_check) impl_->stall_check->cancel();
     std::lock_guard lock(impl_->mu);
     for (auto& w : impl_->connections) {
       if (auto c = w.lock()) c->Close();

@@ -29,6 +29,10 @@ inline constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // Warnings about connections refused at connections_max: at most one per interval, with the
 // count of refusals since the last one.
 inline constexpr std::chrono::seconds kRefusalWarnInterval{10};
+inline constexpr size_t kCallsInProgressMaxDefault = 256;
+inline constexpr std::chrono::milliseconds kReplyStallTimeoutDefault{5000};
+// How often the server looks for stalled peers while calls in progress are at their bound.
+inline constexpr std::chrono::milliseconds kStallCheckInterval{250};
 // The fewest connections a server is started with (see ConnectionsThatFit).
 inline constexpr size_t kConnectionsMin = 16;
 inline constexpr size_t kConnectionsMaxDefault = 4096;
@@ -47,6 +51,15 @@ struct ServerOptions {
   // Connections open at once; one more is accepted and closed at once. Each costs a
   // descriptor: ConnectionsThatFit keeps them within the process's open file limit.
   size_t connections_max = kConnectionsMaxDefault;
+  // Calls in progress on all connections together: read and not yet answered on the wire
+  // (running, held by a gate, or queued for sending). While it is reached no connection reads
+  // another call, so calls and replies hold at most about this many records of memory
+  // however many peers send (each connection's own bounds above do not add up to a bound).
+  size_t calls_in_progress_max = kCallsInProgressMaxDefault;
+  // While calls in progress are at their bound, a connection whose peer has taken no whole
+  // reply for this long is closed: peers that send calls and read no replies cannot hold the
+  // bound and stop everyone else.
+  std::chrono::milliseconds reply_stall_timeout = kReplyStallTimeoutDefault;
   // Procedure threads. 0: four per core, since procedures block in fsync and disk reads.
   size_t worker_threads = 0;
   // Threads reading and writing sockets (and running inline procedures). 0: one per core.
@@ -60,6 +73,7 @@ struct ServerStats {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_refused_limit{0};
   std::atomic<uint64_t> accept_failures{0};  // accept(2) errors (out of descriptors, ...)
+  std::atomic<uint64_t> connections_closed_stalled{0};  // see reply_stall_timeout
   std::atomic<uint64_t> records_oversized{0};
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> calls_inline{0};  // of `calls`, those answered on the I/O thread
@@ -92,6 +106,8 @@ class Server {
   // Thread-safe. Stops accepting, closes connections, waits for in-flight procedures.
   void Stop();
   const ServerStats& stats() const { return *stats_; }
+  // Calls in progress on all connections now (see calls_in_progress_max).
+  size_t calls_in_progress() const;
 
  private:
   struct Impl;

@@ -706,6 +706,86 @@ TEST_F(ServerTest, APeerThatReadsNoRepliesIsNotReadOnceTheyPileUp) {
   EXPECT_EQ(answered.size(), kCalls);
 }
 
+// Calls in progress on all connections together are bounded: while one connection's slow
+// calls hold the bound, another's call is not read, and it is answered once they finish.
+TEST_F(ServerTest, WhileCallsInProgressAreAtTheirBoundNoConnectionIsRead) {
+  StopServer();
+  ServerOptions o;
+  o.calls_in_progress_max = 4;
+  StartServer(o);
+  RawConn slow(server_->port());
+  ASSERT_TRUE(slow.connected());
+  Bytes calls;
+  for (uint32_t xid = 1; xid <= 4; ++xid) {
+    Bytes one = CallRecord(xid, kTestProg, 1, kProcSlow, SlowArgs(600, "slow"));
+    calls.insert(calls.end(), one.begin(), one.end());
+  }
+  ASSERT_TRUE(slow.Send(calls));
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server_->calls_in_progress() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(server_->calls_in_progress(), 4u);
+  const auto held_from = std::chrono::steady_clock::now();
+  auto other = Connect();
+  ASSERT_TRUE(other);
+  auto r = Echo(*other, "after the slow ones");
+  const auto waited = std::chrono::steady_clock::now() - held_from;
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(EchoResult(*r), "after the slow ones");
+  EXPECT_GE(waited, 300ms) << "a call was read while the bound was reached";
+  EXPECT_EQ(program_->slow_done(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(slow.ReadRecord(5s)) << "slow reply " << i;
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (server_->calls_in_progress() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(server_->calls_in_progress(), 0u) << "a finished call kept its place";
+}
+
+// A peer that sends calls and reads no replies fills the bound on calls in progress with
+// replies nobody takes. It is closed after reply_stall_timeout, and the others are served;
+// without that it would stop the whole server.
+TEST_F(ServerTest, APeerThatHoldsTheBoundWithUnreadRepliesIsClosedAndOthersAreServed) {
+  StopServer();
+  ServerOptions o;
+  o.calls_in_progress_max = 8;
+  o.reply_stall_timeout = 500ms;
+  StartServer(o);
+  RawConn hog(server_->port());
+  ASSERT_TRUE(hog.connected());
+  Bytes calls;
+  for (uint32_t xid = 1; xid <= 64; ++xid) {
+    Bytes one = CallRecord(xid, kTestProg, 1, kProcBulk, BulkArgs(kEchoBytesMax));
+    calls.insert(calls.end(), one.begin(), one.end());
+  }
+  ASSERT_TRUE(hog.Send(calls));  // 64 MiB of replies, far past the sockets' buffers
+  // The sockets' buffers take the first replies; then the hog's calls stop at the bound, with
+  // their replies queued.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  uint64_t ran = 0;
+  for (;;) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the hog never filled the bound";
+    std::this_thread::sleep_for(100ms);
+    const uint64_t now_ran = server_->stats().calls.load();
+    if (now_ran == ran && server_->calls_in_progress() >= 8) break;
+    ran = now_ran;
+  }
+  ASSERT_LT(ran, 64u) << "the buffers took every reply; the test needs larger ones";
+  auto other = Connect();
+  ASSERT_TRUE(other);
+  auto r = Echo(*other, "served");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(EchoResult(*r), "served");
+  EXPECT_EQ(server_->stats().connections_closed_stalled.load(), 1u);
+  EXPECT_EQ(server_->stats().calls.load(), ran + 1) << "a call was read past the bound";
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (server_->calls_in_progress() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(server_->calls_in_progress(), 0u) << "the closed peer's replies kept their places";
+}
+
 TEST_F(ServerTest, ClientSendingHalfARecordThenDisconnectingLeavesTheServerServing) {
   auto other = Connect();
   ASSERT_TRUE(other);
