@@ -44,7 +44,7 @@ constexpr Row kRows[] = {
     // The public filehandle is the root (RFC 8881 18.20).
     {OP_PUTPUBFH, {"PUTPUBFH", ops::PutRootFh, kIn | kSt | kRo}},
     {OP_PUTROOTFH, {"PUTROOTFH", ops::PutRootFh, kIn | kSt | kRo}},
-    {OP_READ, {"READ", ops::Read, kFh}},
+    {OP_READ, {"READ", ops::Read, kFh | kRo}},
     {OP_READDIR, {"READDIR", ops::ReadDir, kFh | kIn | kRo}},
     {OP_READLINK, {"READLINK", ops::ReadLink, kFh | kIn | kRo}},
     {OP_REMOVE, {"REMOVE", ops::Remove, kFh | kCo}},
@@ -90,8 +90,8 @@ constexpr Row kRows[] = {
     {OP_LAYOUTSTATS, {"LAYOUTSTATS", nullptr, kFh | kMinor2}},
     {OP_OFFLOAD_CANCEL, {"OFFLOAD_CANCEL", nullptr, kFh | kMinor2}},
     {OP_OFFLOAD_STATUS, {"OFFLOAD_STATUS", nullptr, kFh | kMinor2}},
-    {OP_READ_PLUS, {"READ_PLUS", ops::ReadPlus, kFh | kMinor2}},
-    {OP_SEEK, {"SEEK", ops::Seek, kFh | kMinor2}},
+    {OP_READ_PLUS, {"READ_PLUS", ops::ReadPlus, kFh | kMinor2 | kRo}},
+    {OP_SEEK, {"SEEK", ops::Seek, kFh | kMinor2 | kRo}},
     {OP_WRITE_SAME, {"WRITE_SAME", nullptr, kFh | kMinor2}},
     {OP_CLONE, {"CLONE", nullptr, kFh | kMinor2}},
     // RFC 8276 extended attributes.

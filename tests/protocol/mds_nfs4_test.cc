@@ -1312,9 +1312,12 @@ class RawSession {
     return self;
   }
 
+  // The minor version of the compounds sent from now on (1 by default).
+  void set_minor_version(uint32_t minor) { minor_ = minor; }
+
   Result<nfs4client::CompoundResult> Run(const CompoundBuilder& b) {
     std::vector<uint8_t> args;
-    if (Status st = b.Encode(args, 1); !st.ok()) return st;
+    if (Status st = b.Encode(args, minor_); !st.ok()) return st;
     auto reply = rpc_->Call(NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, rpc::AuthSysCred(0, 0), args);
     if (!reply.ok()) return reply.status();
     return nfs4client::CompoundResult::Decode(reply->results());
@@ -1333,7 +1336,7 @@ class RawSession {
     b.Sequence(sid_, ++seq_, 0, 0, false);
     for (size_t i = 0; i < ops.size(); ++i) b.Raw(ops.at(i));
     std::vector<uint8_t> args;
-    EXPECT_TRUE(b.Encode(args, 1).ok());
+    EXPECT_TRUE(b.Encode(args, minor_).ok());
     std::vector<uint8_t> call;
     rpc::AppendCall(call, ++xid_, NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND,
                     rpc::AuthSysCred(0, 0));
@@ -1359,6 +1362,7 @@ class RawSession {
   clientid4 clientid_ = 0;
   sequenceid4 seq_ = 0;
   uint32_t xid_ = 0;
+  uint32_t minor_ = 1;
   channel_attrs4 fore_{};
 };
 
@@ -1501,6 +1505,85 @@ TEST_F(MdsNfs4Test, AReadOnlyReplyWaitsOnlyForChangesToWhatItRead) {
   ASSERT_NFS4_OK(status);
   EXPECT_TRUE(answered_at_once(busy_list, &status));
   EXPECT_TRUE(answered_at_once(quiet_lookup, &status));
+}
+
+// READ, READ_PLUS and SEEK change nothing in the namespace; their replies rest on what they
+// read of it (the file's record, its extents) and on the data the volume holds. So a read of a
+// file nobody changed is answered while another directory's create is unsynced, and a read of
+// a file whose size an unsynced WRITE changed waits for that WRITE's sync.
+TEST_F(MdsNfs4Test, AReadOfDataWaitsOnlyForChangesToTheFileItRead) {
+  RestartUnsynced();
+  auto c = Connect(2);  // over TCP: the set-up's replies wait for their syncs
+  ASSERT_TRUE(c);
+  auto root = c->LookupPath("/");
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  auto quiet = c->Mkdir(*root, "quiet", 0755);
+  auto busy = c->Mkdir(*root, "busy", 0755);
+  ASSERT_TRUE(quiet.ok() && busy.ok());
+  auto f = c->OpenCreate(*quiet, "data", 0644);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  const std::vector<uint8_t> bytes = Pattern(5000, 7);
+  auto wrote = c->Write(*f, 0, bytes);
+  ASSERT_TRUE(wrote.ok() && *wrote == bytes.size());
+  ASSERT_TRUE(c->Close(*f).ok());
+
+  auto s = RawSession::Open(server_->port(), "read-marks-io", 1 << 16, 4096);
+  ASSERT_TRUE(s);
+  s->set_minor_version(2);
+  CompoundBuilder reclaimed;
+  reclaimed.ReclaimComplete();
+  ASSERT_TRUE(s->InSession(reclaimed, false).ok());
+  rpc::Dispatcher dispatcher;  // replies handed back unsent, so nothing waits for a sync
+  dispatcher.Add(std::make_shared<nfs4::Nfs4Program>(*mds_));
+  auto dispatch = [&](const CompoundBuilder& ops) { return Dispatch(dispatcher, s->Call(ops)); };
+
+  const nfs4client::StateOwner owner{s->clientid(), "read-marks-io-owner"};
+  CompoundBuilder create;
+  create.PutFh(*busy).Open(nfs4client::OpenArgs::Create(owner, "fresh", {.mode = 0644}));
+  auto created = dispatch(create);
+  ASSERT_TRUE(created.result && created.result->ok());
+  EXPECT_FALSE(created.at_once);
+  ASSERT_FALSE(ns_->IsDurable(ns_->DurabilityMark()));
+
+  const stateid4 anon = nfs4client::AnonymousStateid();
+  CompoundBuilder read;
+  read.PutFh(f->fh).Read(anon, 0, 8192);
+  auto r = dispatch(read);
+  ASSERT_TRUE(r.result && r.result->ok()) << (r.result ? r.result->Describe() : "");
+  EXPECT_TRUE(r.at_once) << "a READ of a file nobody changed waited for another's create";
+  CompoundBuilder read_plus;
+  read_plus.PutFh(f->fh).ReadPlus(anon, 100, 100);
+  auto rp = dispatch(read_plus);
+  ASSERT_TRUE(rp.result && rp.result->ok()) << (rp.result ? rp.result->Describe() : "");
+  EXPECT_TRUE(rp.at_once);
+  CompoundBuilder seek;
+  seek.PutFh(f->fh).Seek(anon, 0, NFS4_CONTENT_HOLE);
+  auto sk = dispatch(seek);
+  ASSERT_TRUE(sk.result && sk.result->ok()) << (sk.result ? sk.result->Describe() : "");
+  EXPECT_TRUE(sk.at_once);
+  CompoundBuilder past_end;  // an error that rests on the size it read
+  past_end.PutFh(f->fh).Seek(anon, 5000, NFS4_CONTENT_DATA);
+  auto pe = dispatch(past_end);
+  ASSERT_TRUE(pe.result);
+  EXPECT_NFS4(NFS4ERR_NXIO, pe.result->status());
+  EXPECT_TRUE(pe.at_once);
+
+  // An unsynced WRITE past the end: reads of the file now rest on it.
+  CompoundBuilder grow;
+  const std::vector<uint8_t> more = Pattern(100, 8);
+  grow.PutFh(f->fh).Write(anon, 5000, more, UNSTABLE4);
+  auto grew = dispatch(grow);
+  ASSERT_TRUE(grew.result && grew.result->ok()) << (grew.result ? grew.result->Describe() : "");
+  EXPECT_FALSE(grew.at_once);
+  for (const CompoundBuilder* b : {&read, &read_plus, &seek}) {
+    auto again = dispatch(*b);
+    ASSERT_TRUE(again.result && again.result->ok());
+    EXPECT_FALSE(again.at_once) << "a read of the grown file did not wait for the WRITE's sync";
+  }
+  ASSERT_TRUE(ns_->WaitDurable(ns_->DurabilityMark()).ok());
+  auto synced = dispatch(read);
+  ASSERT_TRUE(synced.result && synced.result->ok());
+  EXPECT_TRUE(synced.at_once);
 }
 
 // What a read-only compound tells of a removal or a rename waits for it: a name gone (NOENT),
