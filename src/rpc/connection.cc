@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cstdint>
 
 #include "rpc/server.h"
 
@@ -35,20 +36,34 @@ void CallSlot::Release() {
 }
 
 void CallAdmission::Give() {
-  // Only the call that takes the count below the bound wakes the waiting readers.
+  // Only the call that takes the count below the bound wakes waiting readers, the first
+  // kWakePerRelease of them; a woken reader that takes no place leaves it to WakeAll.
   if (in_progress_.fetch_sub(1, std::memory_order_relaxed) != max_) return;
-  std::vector<std::weak_ptr<Connection>> waiting;
+  Wake(kWakePerRelease);
+}
+
+void CallAdmission::WakeAll() { Wake(SIZE_MAX); }
+
+void CallAdmission::Wake(size_t most) {
+  std::vector<std::shared_ptr<Connection>> woken;
   {
     std::lock_guard lock(mu_);
-    waiting.swap(waiting_);
+    while (!waiting_.empty() && woken.size() < most) {
+      std::shared_ptr<Connection> c = waiting_.front().lock();
+      waiting_.pop_front();
+      if (c && c->waiting_for_room_.exchange(false)) woken.push_back(std::move(c));
+    }
   }
-  for (auto& w : waiting) {
-    if (auto c = w.lock()) c->WakeReader();
-  }
+  for (auto& c : woken) c->WakeReader();
+}
+
+bool CallAdmission::AnyWaiting() {
+  std::lock_guard lock(mu_);
+  return !waiting_.empty();
 }
 
 void CallAdmission::WaitForRoom(const std::shared_ptr<Connection>& connection) {
-  {
+  if (!connection->waiting_for_room_.exchange(true)) {
     std::lock_guard lock(mu_);
     waiting_.push_back(connection);
   }
@@ -129,7 +144,9 @@ asio::awaitable<void> Connection::ReadLoop() {
     while (!closed_ && parser_.ready_count() > 0) {
       while (Saturated() && !closed_) {
         resume_.expires_at(asio::steady_timer::time_point::max());
-        if (admission_->Full()) admission_->WaitForRoom(shared_from_this());
+        // Its own calls and writes wake it (they cancel resume_); room under the server's
+        // bound does through the admission, which wakes it at once if there is room now.
+        admission_->WaitForRoom(shared_from_this());
         co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
       if (closed_ || !parser_.Pop(record)) break;
@@ -246,12 +263,11 @@ void Connection::DoWrite() {
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      boost::system::error_code ec, size_t) {
                       self->writing_ = false;
-                      const bool was_saturated = self->Saturated();
                       self->queued_bytes_ -= WireBytes(self->writes_.front());
                       self->writes_.pop_front();
                       if (ec) return self->Abort();
                       self->last_write_progress_ = std::chrono::steady_clock::now();
-                      if (was_saturated && !self->Saturated()) self->resume_.cancel();
+                      self->resume_.cancel();  // a reader waiting for room checks again
                       self->DoWrite();
                     }));
 }
@@ -267,6 +283,7 @@ void Connection::DropQueued() {
 
 void Connection::Abort() {
   closed_ = true;
+  resume_.cancel();  // a read loop waiting for room ends, and the connection with it
   DropQueued();
   boost::system::error_code ignored;
   socket_.close(ignored);

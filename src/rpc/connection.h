@@ -31,18 +31,27 @@ class CallAdmission {
   explicit CallAdmission(size_t max) : max_(max) {}
   bool Full() const { return in_progress_.load(std::memory_order_relaxed) >= max_; }
   size_t in_progress() const { return in_progress_.load(std::memory_order_relaxed); }
-  // `connection` found the bound reached: it is woken (WakeReader) once a call finishes.
+  // `connection`'s reader waits: it is woken (WakeReader) when a call finishes at the bound,
+  // at once if there is room now, and by WakeAll. Once per wait: a connection is on the list
+  // at most once.
   void WaitForRoom(const std::shared_ptr<Connection>& connection);
+  // Wakes every waiting reader: the server's sweep does, so that none waits for long should a
+  // woken one take no place.
+  void WakeAll();
+  bool AnyWaiting();
 
  private:
   friend class CallSlot;
+  // Readers woken by a call that finishes at the bound.
+  static constexpr size_t kWakePerRelease = 4;
   void Take() { in_progress_.fetch_add(1, std::memory_order_relaxed); }
   void Give();
+  void Wake(size_t most);
 
   const size_t max_;
   std::atomic<size_t> in_progress_{0};
   std::mutex mu_;
-  std::vector<std::weak_ptr<Connection>> waiting_;  // guarded by mu_
+  std::deque<std::weak_ptr<Connection>> waiting_;  // guarded by mu_; oldest first
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -65,9 +74,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SetCloseHook(std::function<void()> hook);
   // Thread-safe: a read loop waiting for room under the server's bound checks again.
   void WakeReader();
-  // Thread-safe: closes the connection if it has had replies queued and the peer has taken
-  // none of their bytes for `timeout`. The server asks while calls in progress are at their
-  // bound, so that peers that send calls and read no replies cannot hold it.
+  // Thread-safe: closes the connection if it has had replies queued and the peer has taken no
+  // whole reply for `timeout`. The server asks while calls in progress are at their bound, so
+  // that peers that send calls and read no replies cannot hold it.
   void CloseIfStalled(std::chrono::milliseconds timeout);
 
  private:
@@ -93,6 +102,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const size_t queued_bytes_max_;
   std::shared_ptr<ServerStats> stats_;  // shared: a connection may outlive its server
   std::shared_ptr<CallAdmission> admission_;
+  friend class CallAdmission;
+  std::atomic<bool> waiting_for_room_{false};  // on admission_'s list
   std::string peer_;
   RecordParser parser_;
   size_t inflight_ = 0;  // strand only

@@ -14,8 +14,9 @@ namespace manifold::rpc {
 inline constexpr uint32_t kLastFragmentBit = 0x80000000u;
 // What a DirectBuffer offers at first. The record grows (zero-filled) by what it offers, so
 // each offer is at most this or as much as the record already holds: a peer that announces a
-// large record and sends little of it makes the server hold at most twice what it sent plus
-// this, not the record_bytes_max it announced.
+// large record and sends little of it makes the server touch (keep resident) at most twice
+// what it sent plus this, not the record_bytes_max it announced (the announced length is
+// reserved, but its untouched pages take no memory).
 inline constexpr size_t kDirectReadBytesFirst = 64u << 10;
 
 class RecordParser {

@@ -45,6 +45,7 @@ Server::Server(ServerOptions options, std::shared_ptr<Dispatcher> dispatcher)
   }
   if (options_.io_threads == 0) options_.io_threads = std::max(1u, std::thread::hardware_concurrency());
   impl_ = std::make_unique<Impl>(options_.worker_threads, options_.io_threads);
+  options_.calls_in_progress_max = std::max<size_t>(1, options_.calls_in_progress_max);
   impl_->admission = std::make_shared<CallAdmission>(options_.calls_in_progress_max);
 }
 
@@ -75,7 +76,11 @@ Status Server::Start() {
   // Asio makes a context's reactor (an epoll, an eventfd and a timerfd) with the first socket
   // on it, which for a connection happens inside async_accept, where a failure to get those
   // descriptors ends the process. Make them all now.
-  for (auto& io : impl_->ios) tcp::socket reactor_maker(*io);
+  try {
+    for (auto& io : impl_->ios) tcp::socket reactor_maker(*io);
+  } catch (const boost::system::system_error& e) {
+    return Status(Code::kUnavailable, std::string("cannot set up the I/O threads: ") + e.what());
+  }
 
   asio::co_spawn(
       impl_->io(),
@@ -95,8 +100,6 @@ Status Server::Start() {
               spdlog::warn("rpc: accept failed: {}; trying again every {} ms", ec.message(),
                            kAcceptRetryDelay.count());
             }
-            // A peer that gave up before the accept (ECONNABORTED) leaves nothing behind.
-            if (ec == asio::error::connection_aborted) continue;
             impl_->accept_retry->expires_after(kAcceptRetryDelay);
             co_await impl_->accept_retry->async_wait(
                 asio::redirect_error(asio::use_awaitable, ec));
@@ -136,7 +139,7 @@ Status Server::Start() {
       asio::detached);
 
   // While calls in progress are at their bound, close the connections whose peers take no
-  // replies (ServerOptions::reply_stall_timeout).
+  // replies (ServerOptions::reply_stall_timeout); below it, wake readers still waiting.
   impl_->stall_check = std::make_unique<asio::steady_timer>(impl_->io());
   asio::co_spawn(
       impl_->io(),
@@ -146,7 +149,11 @@ Status Server::Start() {
           impl_->stall_check->expires_after(kStallCheckInterval);
           co_await impl_->stall_check->async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (ec == asio::error::operation_aborted) co_return;
-          if (!impl_->admission->Full()) continue;
+          if (!impl_->admission->Full()) {
+            // Room, and readers still waiting: the ones woken last took no place.
+            if (impl_->admission->AnyWaiting()) impl_->admission->WakeAll();
+            continue;
+          }
           std::lock_guard lock(impl_->mu);
           if (impl_->stopped) co_return;
           for (auto& w : impl_->connections) {
