@@ -116,8 +116,8 @@ enum OpFlags : uint32_t {
   // conflicting grant is told, or a restart would let the old owner reclaim over it.
   kStateOnly = 1u << 7,
   // Changes nothing in the namespace, and its result rests only on namespace records it reads
-  // (through the Kv, which notes the last change to each: meta::ReadMarks), on data read from
-  // a volume (READ: no crash of the MDS takes data back from a volume), on its arguments,
+  // (through the Kv, which notes the last change to each: meta::ReadMarks), on volume data it
+  // reached through such records (READ; docs/schema.md, "Change marks"), on its arguments,
   // the compound's filehandles, the session and state that tells of no namespace change (a
   // GETATTR's NFS4ERR_DELAY while a delegation is recalled): a COMPOUND of only such operations
   // waits for the changes to what it read, not for every change made before it. One that fails

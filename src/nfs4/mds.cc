@@ -5,8 +5,10 @@
 
 #include <cstring>
 
+#include "meta/change_marks.h"
 #include "nfs4/compound.h"
 #include "nfs4/filehandle.h"
+#include "state/stateid.h"
 
 namespace manifold::nfs4 {
 
@@ -31,6 +33,10 @@ nfsstat4 Mds::CheckIoStateid(CompoundContext& ctx, const stateid4& stateid, uint
                              bool write) {
   stateid4 id = stateid;
   if (nfsstat4 s = ResolveCurrentStateid(ctx, id); s != NFS4_OK) return s;
+  // I/O under a special stateid is checked against other clients' share reservations and
+  // delegations now, which rest on client records a lease expiry or the end of grace may have
+  // changed without a sync: a read-only compound's reply then waits for every change.
+  if (state::IsSpecialStateid(id)) meta::ReadMarks::Note(ns_.DurabilityMark());
   return state_.CheckIo(ctx.clientid, id, fileid, write);
 }
 

@@ -45,13 +45,20 @@ void CallAdmission::Give() {
 void CallAdmission::WakeAll() { Wake(SIZE_MAX); }
 
 void CallAdmission::Wake(size_t most) {
-  std::vector<std::shared_ptr<Connection>> woken;
+  // Entries of readers that stopped waiting (their flag is down) or of connections gone are
+  // dropped on the way, outside the count; they are released after the lock.
+  std::vector<std::shared_ptr<Connection>> woken, dropped;
   {
     std::lock_guard lock(mu_);
     while (!waiting_.empty() && woken.size() < most) {
       std::shared_ptr<Connection> c = waiting_.front().lock();
       waiting_.pop_front();
-      if (c && c->waiting_for_room_.exchange(false)) woken.push_back(std::move(c));
+      if (!c) continue;
+      if (c->waiting_for_room_.exchange(false)) {
+        woken.push_back(std::move(c));
+      } else {
+        dropped.push_back(std::move(c));
+      }
     }
   }
   for (auto& c : woken) c->WakeReader();
@@ -63,7 +70,8 @@ bool CallAdmission::AnyWaiting() {
 }
 
 void CallAdmission::WaitForRoom(const std::shared_ptr<Connection>& connection) {
-  if (!connection->waiting_for_room_.exchange(true)) {
+  connection->waiting_for_room_.store(true);
+  {
     std::lock_guard lock(mu_);
     waiting_.push_back(connection);
   }
@@ -144,10 +152,12 @@ asio::awaitable<void> Connection::ReadLoop() {
     while (!closed_ && parser_.ready_count() > 0) {
       while (Saturated() && !closed_) {
         resume_.expires_at(asio::steady_timer::time_point::max());
-        // Its own calls and writes wake it (they cancel resume_); room under the server's
-        // bound does through the admission, which wakes it at once if there is room now.
-        admission_->WaitForRoom(shared_from_this());
+        // Held by its own bounds: its own calls and writes wake it (they cancel resume_).
+        // Else by the server's: the admission wakes it, at once if there is room by now.
+        if (!OwnBoundsReached()) admission_->WaitForRoom(shared_from_this());
+        stats_->reader_waits++;
         co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        waiting_for_room_.store(false);  // an entry left on the admission's list is skipped
       }
       if (closed_ || !parser_.Pop(record)) break;
       Dispatch(std::move(record));
@@ -193,9 +203,11 @@ void Connection::Dispatch(std::vector<uint8_t> record) {
   });
 }
 
-bool Connection::Saturated() const {
-  return inflight_ >= inflight_max_ || queued_bytes_ >= queued_bytes_max_ || admission_->Full();
+bool Connection::OwnBoundsReached() const {
+  return inflight_ >= inflight_max_ || queued_bytes_ >= queued_bytes_max_;
 }
+
+bool Connection::Saturated() const { return OwnBoundsReached() || admission_->Full(); }
 
 void Connection::WakeReader() {
   asio::post(strand_, [self = shared_from_this()] { self->resume_.cancel(); });

@@ -31,9 +31,9 @@ class CallAdmission {
   explicit CallAdmission(size_t max) : max_(max) {}
   bool Full() const { return in_progress_.load(std::memory_order_relaxed) >= max_; }
   size_t in_progress() const { return in_progress_.load(std::memory_order_relaxed); }
-  // `connection`'s reader waits: it is woken (WakeReader) when a call finishes at the bound,
-  // at once if there is room now, and by WakeAll. Once per wait: a connection is on the list
-  // at most once.
+  // `connection`'s reader waits for room: it is woken (WakeReader) when a call finishes at
+  // the bound, at once if there is room now, and by WakeAll. Its flag marks it waiting; the
+  // reader lowers it when it wakes for any reason, and Wake skips entries whose flag is down.
   void WaitForRoom(const std::shared_ptr<Connection>& connection);
   // Wakes every waiting reader: the server's sweep does, so that none waits for long should a
   // woken one take no place.
@@ -86,8 +86,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Deliver(Reply reply);
   // Strand only: queues `reply` for sending and starts a write if none is under way.
   void Queue(Reply reply);
-  // Strand only: the read loop must wait (calls in flight or replies queued at their bound).
+  // Strand only: the read loop must wait: the connection's own calls in flight or replies
+  // queued are at their bound, or the server's calls in progress are at theirs.
   bool Saturated() const;
+  bool OwnBoundsReached() const;
   void DoWrite();
   // Strand only: closes the socket at once and drops every reply not yet sent.
   void Abort();
@@ -103,7 +105,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<ServerStats> stats_;  // shared: a connection may outlive its server
   std::shared_ptr<CallAdmission> admission_;
   friend class CallAdmission;
-  std::atomic<bool> waiting_for_room_{false};  // on admission_'s list
+  std::atomic<bool> waiting_for_room_{false};  // waiting on admission_'s list
   std::string peer_;
   RecordParser parser_;
   size_t inflight_ = 0;  // strand only

@@ -74,6 +74,7 @@ struct ServerStats {
   std::atomic<uint64_t> connections_refused_limit{0};
   std::atomic<uint64_t> accept_failures{0};  // accept(2) errors (out of descriptors, ...)
   std::atomic<uint64_t> connections_closed_stalled{0};  // see reply_stall_timeout
+  std::atomic<uint64_t> reader_waits{0};  // a read loop stopped to wait for room or replies
   std::atomic<uint64_t> records_oversized{0};
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> calls_inline{0};  // of `calls`, those answered on the I/O thread

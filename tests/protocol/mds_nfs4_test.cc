@@ -1545,24 +1545,43 @@ TEST_F(MdsNfs4Test, AReadOfDataWaitsOnlyForChangesToTheFileItRead) {
   EXPECT_FALSE(created.at_once);
   ASSERT_FALSE(ns_->IsDurable(ns_->DurabilityMark()));
 
+  // I/O under an open's stateid; one under a special stateid is checked against other
+  // clients' state, which may rest on unsynced client records, and waits for everything.
+  CompoundBuilder open;
+  open.PutFh(*quiet).Open(nfs4client::OpenArgs::Existing(owner, "data"));
+  auto opened = dispatch(open);
+  ASSERT_TRUE(opened.result && opened.result->ok() && opened.result->Open())
+      << (opened.result ? opened.result->Describe() : "");
+  const stateid4 st = opened.result->Open()->stateid;
   const stateid4 anon = nfs4client::AnonymousStateid();
+  CompoundBuilder anon_read;
+  anon_read.PutFh(f->fh).Read(anon, 0, 10);
+  auto ar = dispatch(anon_read);
+  ASSERT_TRUE(ar.result && ar.result->ok()) << (ar.result ? ar.result->Describe() : "");
+  EXPECT_FALSE(ar.at_once) << "a READ under a special stateid did not wait for everything";
+
   CompoundBuilder read;
-  read.PutFh(f->fh).Read(anon, 0, 8192);
+  read.PutFh(f->fh).Read(st, 0, 8192);
   auto r = dispatch(read);
   ASSERT_TRUE(r.result && r.result->ok()) << (r.result ? r.result->Describe() : "");
   EXPECT_TRUE(r.at_once) << "a READ of a file nobody changed waited for another's create";
+  ASSERT_TRUE(r.result->Read());
+  const READ4resok* got = r.result->Read();
+  EXPECT_EQ(std::vector<uint8_t>(got->data.data_val, got->data.data_val + got->data.data_len),
+            bytes);
+  EXPECT_TRUE(got->eof);
   CompoundBuilder read_plus;
-  read_plus.PutFh(f->fh).ReadPlus(anon, 100, 100);
+  read_plus.PutFh(f->fh).ReadPlus(st, 100, 100);
   auto rp = dispatch(read_plus);
   ASSERT_TRUE(rp.result && rp.result->ok()) << (rp.result ? rp.result->Describe() : "");
   EXPECT_TRUE(rp.at_once);
   CompoundBuilder seek;
-  seek.PutFh(f->fh).Seek(anon, 0, NFS4_CONTENT_HOLE);
+  seek.PutFh(f->fh).Seek(st, 0, NFS4_CONTENT_HOLE);
   auto sk = dispatch(seek);
   ASSERT_TRUE(sk.result && sk.result->ok()) << (sk.result ? sk.result->Describe() : "");
   EXPECT_TRUE(sk.at_once);
   CompoundBuilder past_end;  // an error that rests on the size it read
-  past_end.PutFh(f->fh).Seek(anon, 5000, NFS4_CONTENT_DATA);
+  past_end.PutFh(f->fh).Seek(st, 5000, NFS4_CONTENT_DATA);
   auto pe = dispatch(past_end);
   ASSERT_TRUE(pe.result);
   EXPECT_NFS4(NFS4ERR_NXIO, pe.result->status());
@@ -1571,7 +1590,7 @@ TEST_F(MdsNfs4Test, AReadOfDataWaitsOnlyForChangesToTheFileItRead) {
   // An unsynced WRITE past the end: reads of the file now rest on it.
   CompoundBuilder grow;
   const std::vector<uint8_t> more = Pattern(100, 8);
-  grow.PutFh(f->fh).Write(anon, 5000, more, UNSTABLE4);
+  grow.PutFh(f->fh).Write(st, 5000, more, UNSTABLE4);
   auto grew = dispatch(grow);
   ASSERT_TRUE(grew.result && grew.result->ok()) << (grew.result ? grew.result->Describe() : "");
   EXPECT_FALSE(grew.at_once);

@@ -743,6 +743,27 @@ TEST_F(ServerTest, WhileCallsInProgressAreAtTheirBoundNoConnectionIsRead) {
   EXPECT_EQ(server_->calls_in_progress(), 0u) << "a finished call kept its place";
 }
 
+// A connection held by its own bound on calls in flight, while the server's bound is far: its
+// read loop sleeps until one of its calls finishes, a handful of waits in all, not a loop
+// that wakes itself over and over.
+TEST_F(ServerTest, AReaderHeldByItsOwnBoundSleepsUntilItsCallsFinish) {
+  StopServer();
+  ServerOptions o;
+  o.inflight_per_connection_max = 2;
+  StartServer(o);
+  RawConn raw(server_->port());
+  ASSERT_TRUE(raw.connected());
+  Bytes calls;
+  for (uint32_t xid = 1; xid <= 6; ++xid) {
+    Bytes one = CallRecord(xid, kTestProg, 1, kProcSlow, SlowArgs(300, "slow"));
+    calls.insert(calls.end(), one.begin(), one.end());
+  }
+  ASSERT_TRUE(raw.Send(calls));
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(raw.ReadRecord(10s)) << "reply " << i;
+  // Three rounds of two calls: a few waits per round (each finished call or write wakes it).
+  EXPECT_LE(server_->stats().reader_waits.load(), 30u);
+}
+
 // Many connections contending for a bound of two places, on two I/O threads: every call is
 // answered. A reader that waits for room and is never woken (a place freed on the other
 // thread between its check and its wait) would leave its client's call unanswered.
