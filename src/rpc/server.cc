@@ -57,6 +57,14 @@ Server::~Server() {
 }
 
 Status Server::Start() {
+  // Asio makes a context's reactor (an epoll, an eventfd and a timerfd) with the first socket
+  // on it, which for a connection happens inside async_accept, where a failure to get those
+  // descriptors ends the process. Make them all now, before anything listens.
+  try {
+    for (auto& io : impl_->ios) tcp::socket reactor_maker(*io);
+  } catch (const boost::system::system_error& e) {
+    return Status(Code::kUnavailable, std::string("cannot set up the I/O threads: ") + e.what());
+  }
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options_.address, ec);
   if (ec) return Status(Code::kInvalid, "bad listen address '" + options_.address + "'");
@@ -73,14 +81,6 @@ Status Server::Start() {
   bound_port_ = acceptor->local_endpoint().port();
   impl_->acceptor = std::move(acceptor);
   impl_->accept_retry = std::make_unique<asio::steady_timer>(impl_->io());
-  // Asio makes a context's reactor (an epoll, an eventfd and a timerfd) with the first socket
-  // on it, which for a connection happens inside async_accept, where a failure to get those
-  // descriptors ends the process. Make them all now.
-  try {
-    for (auto& io : impl_->ios) tcp::socket reactor_maker(*io);
-  } catch (const boost::system::system_error& e) {
-    return Status(Code::kUnavailable, std::string("cannot set up the I/O threads: ") + e.what());
-  }
 
   asio::co_spawn(
       impl_->io(),
