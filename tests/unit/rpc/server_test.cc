@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -286,6 +287,17 @@ class ServerTest : public ::testing::Test {
     EXPECT_EQ(EchoResult(*r), "still here");
   }
 
+  // Polls `done` until it holds or `timeout` passes; returns its last answer.
+  static bool WaitUntil(const std::function<bool()>& done,
+                        std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return done();
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+
   // Waits until the server has exactly `n` connections open (closed ones are freed).
   bool WaitConnectionsOpen(uint64_t n, std::chrono::milliseconds timeout = 5s) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -481,6 +493,16 @@ Bytes BulkArgs(uint32_t n, bool fail = false) {
   w.U32(n);
   w.U32(fail ? 1 : 0);
   return b;
+}
+
+// `count` calls of `proc` with `args` (xids 1..count), back to back as one stream.
+Bytes CallRecords(uint32_t count, uint32_t proc, const Bytes& args) {
+  Bytes calls;
+  for (uint32_t xid = 1; xid <= count; ++xid) {
+    Bytes one = CallRecord(xid, kTestProg, 1, proc, args);
+    calls.insert(calls.end(), one.begin(), one.end());
+  }
+  return calls;
 }
 
 std::string BulkPattern(size_t n) {
@@ -715,17 +737,8 @@ TEST_F(ServerTest, WhileCallsInProgressAreAtTheirBoundNoConnectionIsRead) {
   StartServer(o);
   RawConn slow(server_->port());
   ASSERT_TRUE(slow.connected());
-  Bytes calls;
-  for (uint32_t xid = 1; xid <= 4; ++xid) {
-    Bytes one = CallRecord(xid, kTestProg, 1, kProcSlow, SlowArgs(600, "slow"));
-    calls.insert(calls.end(), one.begin(), one.end());
-  }
-  ASSERT_TRUE(slow.Send(calls));
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (server_->calls_in_progress() < 4 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  ASSERT_EQ(server_->calls_in_progress(), 4u);
+  ASSERT_TRUE(slow.Send(CallRecords(4, kProcSlow, SlowArgs(600, "slow"))));
+  ASSERT_TRUE(WaitUntil([&] { return server_->calls_in_progress() == 4; }));
   const auto held_from = std::chrono::steady_clock::now();
   auto other = Connect();
   ASSERT_TRUE(other);
@@ -736,11 +749,8 @@ TEST_F(ServerTest, WhileCallsInProgressAreAtTheirBoundNoConnectionIsRead) {
   EXPECT_GE(waited, 300ms) << "a call was read while the bound was reached";
   EXPECT_GE(program_->slow_done(), 1);
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(slow.ReadRecord(5s)) << "slow reply " << i;
-  deadline = std::chrono::steady_clock::now() + 5s;
-  while (server_->calls_in_progress() != 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  EXPECT_EQ(server_->calls_in_progress(), 0u) << "a finished call kept its place";
+  EXPECT_TRUE(WaitUntil([&] { return server_->calls_in_progress() == 0; }))
+      << "a finished call kept its place";
 }
 
 // A connection held by its own bound on calls in flight, while the server's bound is far: its
@@ -753,12 +763,7 @@ TEST_F(ServerTest, AReaderHeldByItsOwnBoundSleepsUntilItsCallsFinish) {
   StartServer(o);
   RawConn raw(server_->port());
   ASSERT_TRUE(raw.connected());
-  Bytes calls;
-  for (uint32_t xid = 1; xid <= 6; ++xid) {
-    Bytes one = CallRecord(xid, kTestProg, 1, kProcSlow, SlowArgs(300, "slow"));
-    calls.insert(calls.end(), one.begin(), one.end());
-  }
-  ASSERT_TRUE(raw.Send(calls));
+  ASSERT_TRUE(raw.Send(CallRecords(6, kProcSlow, SlowArgs(300, "slow"))));
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(raw.ReadRecord(10s)) << "reply " << i;
   // Three rounds of two calls: a few waits per round (each finished call or write wakes it).
   EXPECT_LE(server_->stats().reader_waits.load(), 30u);
@@ -810,12 +815,8 @@ TEST_F(ServerTest, APeerThatHoldsTheBoundWithUnreadRepliesIsClosedAndOthersAreSe
   StartServer(o);
   RawConn hog(server_->port());
   ASSERT_TRUE(hog.connected());
-  Bytes calls;
-  for (uint32_t xid = 1; xid <= 64; ++xid) {
-    Bytes one = CallRecord(xid, kTestProg, 1, kProcBulk, BulkArgs(kEchoBytesMax));
-    calls.insert(calls.end(), one.begin(), one.end());
-  }
-  ASSERT_TRUE(hog.Send(calls));  // 64 MiB of replies, far past the sockets' buffers
+  // 64 MiB of replies, far past the sockets' buffers.
+  ASSERT_TRUE(hog.Send(CallRecords(64, kProcBulk, BulkArgs(kEchoBytesMax))));
   // The sockets' buffers take the first replies; then the hog's calls stop at the bound, with
   // their replies queued.
   auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -835,11 +836,8 @@ TEST_F(ServerTest, APeerThatHoldsTheBoundWithUnreadRepliesIsClosedAndOthersAreSe
   EXPECT_EQ(EchoResult(*r), "served");
   EXPECT_EQ(server_->stats().connections_closed_stalled.load(), 1u);
   EXPECT_EQ(server_->stats().calls.load(), ran + 1) << "a call was read past the bound";
-  deadline = std::chrono::steady_clock::now() + 5s;
-  while (server_->calls_in_progress() != 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  EXPECT_EQ(server_->calls_in_progress(), 0u) << "the closed peer's replies kept their places";
+  EXPECT_TRUE(WaitUntil([&] { return server_->calls_in_progress() == 0; }))
+      << "the closed peer's replies kept their places";
   // The closed connection is gone, not parked in its read loop: only `other` is open.
   EXPECT_TRUE(WaitConnectionsOpen(1)) << server_->stats().connections_open.load() << " open";
 }
