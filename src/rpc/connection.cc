@@ -174,6 +174,7 @@ asio::awaitable<void> Connection::ReadLoop() {
 
 void Connection::Dispatch(std::vector<uint8_t> record) {
   stats_->calls++;
+  record_seen_ = true;
   CallSlot slot(admission_.get());
   if (dispatcher_->RunsInline(record)) {  // on the strand already: answer right here
     stats_->calls_inline++;
@@ -221,6 +222,18 @@ void Connection::CloseIfStalled(std::chrono::milliseconds timeout) {
     spdlog::warn("rpc {}: has taken no whole reply in {} ms ({} bytes queued) while calls in "
                  "progress are at their bound; closing",
                  self->peer_, timeout.count(), self->queued_bytes_);
+    self->Abort();
+  });
+}
+
+void Connection::CloseIfSilent(std::chrono::milliseconds timeout) {
+  asio::post(strand_, [self = shared_from_this(), timeout] {
+    if (self->closed_ || self->record_seen_) return;
+    // A record already read but not yet dispatched (the bounds hold it) counts as sent.
+    if (self->parser_.ready_count() > 0) return;
+    if (std::chrono::steady_clock::now() - self->accepted_at_ < timeout) return;
+    self->stats_->connections_closed_silent++;
+    spdlog::debug("rpc {}: sent no whole record in {} ms; closing", self->peer_, timeout.count());
     self->Abort();
   });
 }

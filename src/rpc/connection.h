@@ -78,6 +78,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // whole reply for `timeout`. The server asks while calls in progress are at their bound, so
   // that peers that send calls and read no replies cannot hold it.
   void CloseIfStalled(std::chrono::milliseconds timeout);
+  // Thread-safe: closes the connection if it has not sent one whole record in the `timeout`
+  // since it was accepted.
+  void CloseIfSilent(std::chrono::milliseconds timeout);
 
  private:
   boost::asio::awaitable<void> ReadLoop();
@@ -112,6 +115,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer resume_;
   std::deque<Reply> writes_;  // strand only
   size_t queued_bytes_ = 0;   // strand only: the bytes in writes_
+  const std::chrono::steady_clock::time_point accepted_at_ = std::chrono::steady_clock::now();
+  bool record_seen_ = false;  // strand only: a whole record has come
   // Strand only: when a write last completed, or writes_ last became non-empty.
   std::chrono::steady_clock::time_point last_write_progress_;
   bool writing_ = false;

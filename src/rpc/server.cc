@@ -139,25 +139,39 @@ Status Server::Start() {
       asio::detached);
 
   // While calls in progress are at their bound, close the connections whose peers take no
-  // replies (ServerOptions::reply_stall_timeout); below it, wake readers still waiting.
+  // replies (ServerOptions::reply_stall_timeout); below it, wake readers still waiting. Every
+  // kSilentCheckInterval, close the connections that sent nothing (first_record_timeout).
   impl_->stall_check = std::make_unique<asio::steady_timer>(impl_->io());
   asio::co_spawn(
       impl_->io(),
       [this]() -> asio::awaitable<void> {
+        constexpr uint64_t kSilentCheckTicks = kSilentCheckInterval / kStallCheckInterval;
+        uint64_t ticks = 0, silent_reported = 0;
         for (;;) {
           boost::system::error_code ec;
           impl_->stall_check->expires_after(kStallCheckInterval);
           co_await impl_->stall_check->async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (ec == asio::error::operation_aborted) co_return;
-          if (!impl_->admission->Full()) {
-            // Room, and readers still waiting: the ones woken last took no place.
-            if (impl_->admission->AnyWaiting()) impl_->admission->WakeAll();
-            continue;
+          const bool full = impl_->admission->Full();
+          const bool silent_check = ++ticks % kSilentCheckTicks == 0;
+          // Room, and readers still waiting: the ones woken last took no place.
+          if (!full && impl_->admission->AnyWaiting()) impl_->admission->WakeAll();
+          if (!full && !silent_check) continue;
+          if (silent_check) {
+            const uint64_t closed = stats_->connections_closed_silent.load();
+            if (closed != silent_reported) {
+              spdlog::warn("rpc: closed {} connections that sent no whole record within {} ms",
+                           closed - silent_reported, options_.first_record_timeout.count());
+              silent_reported = closed;
+            }
           }
           std::lock_guard lock(impl_->mu);
           if (impl_->stopped) co_return;
           for (auto& w : impl_->connections) {
-            if (auto c = w.lock()) c->CloseIfStalled(options_.reply_stall_timeout);
+            auto c = w.lock();
+            if (!c) continue;
+            if (full) c->CloseIfStalled(options_.reply_stall_timeout);
+            if (silent_check) c->CloseIfSilent(options_.first_record_timeout);
           }
         }
       },

@@ -33,6 +33,9 @@ inline constexpr size_t kCallsInProgressMaxDefault = 256;
 inline constexpr std::chrono::milliseconds kReplyStallTimeoutDefault{5000};
 // How often the server looks for stalled peers while calls in progress are at their bound.
 inline constexpr std::chrono::milliseconds kStallCheckInterval{250};
+inline constexpr std::chrono::milliseconds kFirstRecordTimeoutDefault{30000};
+// How often the server looks for connections that have sent no whole record yet.
+inline constexpr std::chrono::milliseconds kSilentCheckInterval{1000};
 // The fewest connections a server is started with (see ConnectionsThatFit).
 inline constexpr size_t kConnectionsMin = 16;
 inline constexpr size_t kConnectionsMaxDefault = 4096;
@@ -60,6 +63,11 @@ struct ServerOptions {
   // reply for this long is closed: peers that send calls and read no replies cannot hold the
   // bound and stop everyone else.
   std::chrono::milliseconds reply_stall_timeout = kReplyStallTimeoutDefault;
+  // A connection that has not sent one whole record this long after it was accepted is
+  // closed: peers that open connections and send nothing, or a record a few bytes at a time,
+  // cannot hold connections_max. (A client's first call comes at once; later idleness is not
+  // limited.)
+  std::chrono::milliseconds first_record_timeout = kFirstRecordTimeoutDefault;
   // Procedure threads. 0: four per core, since procedures block in fsync and disk reads.
   size_t worker_threads = 0;
   // Threads reading and writing sockets (and running inline procedures). 0: one per core.
@@ -74,6 +82,7 @@ struct ServerStats {
   std::atomic<uint64_t> connections_refused_limit{0};
   std::atomic<uint64_t> accept_failures{0};  // accept(2) errors (out of descriptors, ...)
   std::atomic<uint64_t> connections_closed_stalled{0};  // see reply_stall_timeout
+  std::atomic<uint64_t> connections_closed_silent{0};   // see first_record_timeout
   std::atomic<uint64_t> reader_waits{0};  // a read loop stopped to wait for room or replies
   std::atomic<uint64_t> records_oversized{0};
   std::atomic<uint64_t> calls{0};

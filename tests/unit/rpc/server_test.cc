@@ -977,6 +977,32 @@ TEST_F(ServerTest, AConnectionPastTheLimitIsClosedAndTheOthersServed) {
   ExpectServerStillServes();
 }
 
+// A connection that sends nothing, or a record a few bytes at a time, is closed once
+// first_record_timeout has passed since it was accepted, so such peers cannot hold
+// connections_max; a client that made a call and then idles is kept.
+TEST_F(ServerTest, AConnectionThatSendsNoWholeRecordIsClosedAndAnIdleClientIsKept) {
+  StopServer();
+  ServerOptions options;
+  options.first_record_timeout = 300ms;
+  StartServer(options);
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  auto first = Echo(*client, "first");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  RawConn silent(server_->port());
+  RawConn trickle(server_->port());
+  ASSERT_TRUE(silent.connected() && trickle.connected());
+  ASSERT_TRUE(trickle.Send({0x80, 0x00, 0x00}));  // three bytes of a record mark, then nothing
+  EXPECT_TRUE(silent.WaitClosed(5s)) << "a connection that sent nothing was kept";
+  EXPECT_TRUE(trickle.WaitClosed(5s)) << "a connection that sent part of a record was kept";
+  EXPECT_EQ(server_->stats().connections_closed_silent.load(), 2u);
+  // The client has been idle for longer than the timeout by now: it is still served.
+  ASSERT_TRUE(client->connected());
+  auto later = Echo(*client, "after idling");
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_EQ(EchoResult(*later), "after idling");
+}
+
 size_t OpenDescriptors() {
   size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n++;
