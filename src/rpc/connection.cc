@@ -174,7 +174,7 @@ asio::awaitable<void> Connection::ReadLoop() {
 
 void Connection::Dispatch(std::vector<uint8_t> record) {
   stats_->calls++;
-  record_seen_ = true;
+  record_seen_.store(true, std::memory_order_relaxed);
   CallSlot slot(admission_.get());
   if (dispatcher_->RunsInline(record)) {  // on the strand already: answer right here
     stats_->calls_inline++;
@@ -228,7 +228,7 @@ void Connection::CloseIfStalled(std::chrono::milliseconds timeout) {
 
 void Connection::CloseIfSilent(std::chrono::milliseconds timeout) {
   asio::post(strand_, [self = shared_from_this(), timeout] {
-    if (self->closed_ || self->record_seen_) return;
+    if (self->closed_ || self->record_seen()) return;
     // A record already read but not yet dispatched (the bounds hold it) counts as sent.
     if (self->parser_.ready_count() > 0) return;
     if (std::chrono::steady_clock::now() - self->accepted_at_ < timeout) return;

@@ -81,6 +81,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Thread-safe: closes the connection if it has not sent one whole record in the `timeout`
   // since it was accepted.
   void CloseIfSilent(std::chrono::milliseconds timeout);
+  // Thread-safe: a whole record has come (CloseIfSilent has nothing more to do).
+  bool record_seen() const { return record_seen_.load(std::memory_order_relaxed); }
 
  private:
   boost::asio::awaitable<void> ReadLoop();
@@ -116,7 +118,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<Reply> writes_;  // strand only
   size_t queued_bytes_ = 0;   // strand only: the bytes in writes_
   const std::chrono::steady_clock::time_point accepted_at_ = std::chrono::steady_clock::now();
-  bool record_seen_ = false;  // strand only: a whole record has come
+  std::atomic<bool> record_seen_{false};  // a whole record has come (set on the strand)
   // Strand only: when a write last completed, or writes_ last became non-empty.
   std::chrono::steady_clock::time_point last_write_progress_;
   bool writing_ = false;

@@ -46,6 +46,9 @@ Server::Server(ServerOptions options, std::shared_ptr<Dispatcher> dispatcher)
   if (options_.io_threads == 0) options_.io_threads = std::max(1u, std::thread::hardware_concurrency());
   impl_ = std::make_unique<Impl>(options_.worker_threads, options_.io_threads);
   options_.calls_in_progress_max = std::max<size_t>(1, options_.calls_in_progress_max);
+  if (options_.first_record_timeout <= std::chrono::milliseconds::zero()) {
+    options_.first_record_timeout = kFirstRecordTimeoutDefault;
+  }
   impl_->admission = std::make_shared<CallAdmission>(options_.calls_in_progress_max);
 }
 
@@ -145,7 +148,10 @@ Status Server::Start() {
   asio::co_spawn(
       impl_->io(),
       [this]() -> asio::awaitable<void> {
+        static_assert(kSilentCheckInterval >= kStallCheckInterval &&
+                      kSilentCheckInterval % kStallCheckInterval == decltype(kStallCheckInterval){});
         constexpr uint64_t kSilentCheckTicks = kSilentCheckInterval / kStallCheckInterval;
+        constexpr uint64_t kSilentReportTicks = kSilentCheckTicks * (kRefusalWarnInterval / kSilentCheckInterval);
         uint64_t ticks = 0, silent_reported = 0;
         for (;;) {
           boost::system::error_code ec;
@@ -157,7 +163,7 @@ Status Server::Start() {
           // Room, and readers still waiting: the ones woken last took no place.
           if (!full && impl_->admission->AnyWaiting()) impl_->admission->WakeAll();
           if (!full && !silent_check) continue;
-          if (silent_check) {
+          if (ticks % kSilentReportTicks == 0) {  // one warning per kRefusalWarnInterval
             const uint64_t closed = stats_->connections_closed_silent.load();
             if (closed != silent_reported) {
               spdlog::warn("rpc: closed {} connections that sent no whole record within {} ms",
@@ -171,7 +177,7 @@ Status Server::Start() {
             auto c = w.lock();
             if (!c) continue;
             if (full) c->CloseIfStalled(options_.reply_stall_timeout);
-            if (silent_check) c->CloseIfSilent(options_.first_record_timeout);
+            if (silent_check && !c->record_seen()) c->CloseIfSilent(options_.first_record_timeout);
           }
         }
       },

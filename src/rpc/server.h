@@ -64,9 +64,10 @@ struct ServerOptions {
   // bound and stop everyone else.
   std::chrono::milliseconds reply_stall_timeout = kReplyStallTimeoutDefault;
   // A connection that has not sent one whole record this long after it was accepted is
-  // closed: peers that open connections and send nothing, or a record a few bytes at a time,
-  // cannot hold connections_max. (A client's first call comes at once; later idleness is not
-  // limited.)
+  // closed, so that peers that open connections and send nothing, or a record a few bytes at
+  // a time, do not keep them. A client's first call comes at once; later idleness is not
+  // limited. It does not stop a peer that sends one record per connection or keeps opening
+  // new ones: connections_max still bounds those.
   std::chrono::milliseconds first_record_timeout = kFirstRecordTimeoutDefault;
   // Procedure threads. 0: four per core, since procedures block in fsync and disk reads.
   size_t worker_threads = 0;

@@ -983,7 +983,7 @@ TEST_F(ServerTest, AConnectionPastTheLimitIsClosedAndTheOthersServed) {
 TEST_F(ServerTest, AConnectionThatSendsNoWholeRecordIsClosedAndAnIdleClientIsKept) {
   StopServer();
   ServerOptions options;
-  options.first_record_timeout = 300ms;
+  options.first_record_timeout = 1s;
   StartServer(options);
   auto client = Connect();
   ASSERT_TRUE(client);
@@ -996,11 +996,33 @@ TEST_F(ServerTest, AConnectionThatSendsNoWholeRecordIsClosedAndAnIdleClientIsKep
   EXPECT_TRUE(silent.WaitClosed(5s)) << "a connection that sent nothing was kept";
   EXPECT_TRUE(trickle.WaitClosed(5s)) << "a connection that sent part of a record was kept";
   EXPECT_EQ(server_->stats().connections_closed_silent.load(), 2u);
-  // The client has been idle for longer than the timeout by now: it is still served.
+  // The client has been idle for longer than the timeout, and a check more: still served.
+  std::this_thread::sleep_for(kSilentCheckInterval + 200ms);
   ASSERT_TRUE(client->connected());
   auto later = Echo(*client, "after idling");
   ASSERT_TRUE(later.ok()) << later.status().ToString();
   EXPECT_EQ(EchoResult(*later), "after idling");
+}
+
+// A first record that has come but waits for room under the calls-in-progress bound counts
+// as sent: its connection is not closed for silence, and is answered once there is room.
+TEST_F(ServerTest, AFirstRecordHeldByTheBoundIsNotTakenForSilence) {
+  StopServer();
+  ServerOptions options;
+  options.first_record_timeout = 500ms;
+  options.calls_in_progress_max = 1;
+  StartServer(options);
+  RawConn slow(server_->port());
+  ASSERT_TRUE(slow.connected());
+  ASSERT_TRUE(slow.Send(CallRecords(1, kProcSlow, SlowArgs(2500, "slow"))));
+  ASSERT_TRUE(WaitUntil([&] { return server_->calls_in_progress() == 1; }));
+  RawConn held(server_->port());
+  ASSERT_TRUE(held.connected());
+  ASSERT_TRUE(held.Send(CallRecord(7, kTestProg, 1, kProcNull, {})));
+  auto reply = held.ReadRecord(10s);
+  EXPECT_TRUE(reply) << "a connection whose first call waited for room was closed";
+  EXPECT_EQ(server_->stats().connections_closed_silent.load(), 0u);
+  EXPECT_TRUE(slow.ReadRecord(5s));
 }
 
 size_t OpenDescriptors() {
