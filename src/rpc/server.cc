@@ -149,9 +149,10 @@ Status Server::Start() {
       impl_->io(),
       [this]() -> asio::awaitable<void> {
         static_assert(kSilentCheckInterval >= kStallCheckInterval &&
-                      kSilentCheckInterval % kStallCheckInterval == decltype(kStallCheckInterval){});
+                      (kSilentCheckInterval % kStallCheckInterval).count() == 0);
         constexpr uint64_t kSilentCheckTicks = kSilentCheckInterval / kStallCheckInterval;
-        constexpr uint64_t kSilentReportTicks = kSilentCheckTicks * (kRefusalWarnInterval / kSilentCheckInterval);
+        constexpr uint64_t kSilentReportTicks =
+            kSilentCheckTicks * (kRefusalWarnInterval / kSilentCheckInterval);
         uint64_t ticks = 0, silent_reported = 0;
         for (;;) {
           boost::system::error_code ec;
