@@ -64,11 +64,6 @@ void CallAdmission::Wake(size_t most) {
   for (auto& c : woken) c->WakeReader();
 }
 
-bool CallAdmission::AnyWaiting() {
-  std::lock_guard lock(mu_);
-  return !waiting_.empty();
-}
-
 void CallAdmission::WaitForRoom(const std::shared_ptr<Connection>& connection) {
   connection->waiting_for_room_.store(true);
   {

@@ -38,7 +38,6 @@ class CallAdmission {
   // Wakes every waiting reader: the server's sweep does, so that none waits for long should a
   // woken one take no place.
   void WakeAll();
-  bool AnyWaiting();
 
  private:
   friend class CallSlot;

@@ -162,7 +162,7 @@ Status Server::Start() {
           const bool full = impl_->admission->Full();
           const bool silent_check = ++ticks % kSilentCheckTicks == 0;
           // Room, and readers still waiting: the ones woken last took no place.
-          if (!full && impl_->admission->AnyWaiting()) impl_->admission->WakeAll();
+          if (!full) impl_->admission->WakeAll();
           if (!full && !silent_check) continue;
           if (ticks % kSilentReportTicks == 0) {  // one warning per kRefusalWarnInterval
             const uint64_t closed = stats_->connections_closed_silent.load();

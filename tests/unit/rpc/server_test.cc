@@ -263,6 +263,12 @@ class ServerTest : public ::testing::Test {
     server_->RunInBackground();
   }
 
+  // The fixture's server stopped and started again with `options`.
+  void RestartServer(ServerOptions options) {
+    StopServer();
+    StartServer(std::move(options));
+  }
+
   void StopServer() {
     if (server_) server_->Stop();
     server_.reset();
@@ -640,10 +646,9 @@ TEST_F(ServerTest, FastReplyComesFirstOnTheWire) {
 // With at most 2 calls in flight per connection the server stops reading, but every call is
 // still answered once earlier ones finish.
 TEST_F(ServerTest, InflightLimitStillAnswersEveryCall) {
-  StopServer();
   ServerOptions o;
   o.inflight_per_connection_max = 2;
-  StartServer(o);
+  RestartServer(o);
   auto c = Connect();
   ASSERT_TRUE(c);
   constexpr int kCalls = 12;
@@ -663,10 +668,9 @@ TEST_F(ServerTest, InflightLimitStillAnswersEveryCall) {
 // ServerOptions: "Calls a connection may have in flight; past it the server stops reading from
 // it." Twelve calls that arrive in one TCP segment must still run at most two at a time.
 TEST_F(ServerTest, InflightLimitBoundsCallsThatArriveInOneRead) {
-  StopServer();
   ServerOptions o;
   o.inflight_per_connection_max = 2;
-  StartServer(o);
+  RestartServer(o);
   RawConn raw(server_->port());
   ASSERT_TRUE(raw.connected());
   constexpr uint32_t kCalls = 12;
@@ -694,11 +698,10 @@ TEST_F(ServerTest, InflightLimitBoundsCallsThatArriveInOneRead) {
 // stops reading from it until the peer reads." A peer that sends calls and reads no replies
 // must not make the server run them all and keep what they answer.
 TEST_F(ServerTest, APeerThatReadsNoRepliesIsNotReadOnceTheyPileUp) {
-  StopServer();
   ServerOptions o;
   o.inflight_per_connection_max = 4;
   o.queued_reply_bytes_per_connection_max = 1u << 20;
-  StartServer(o);
+  RestartServer(o);
   RawConn raw(server_->port());
   ASSERT_TRUE(raw.connected());
   constexpr uint32_t kCalls = 400;
@@ -731,10 +734,9 @@ TEST_F(ServerTest, APeerThatReadsNoRepliesIsNotReadOnceTheyPileUp) {
 // Calls in progress on all connections together are bounded: while one connection's slow
 // calls hold the bound, another's call is not read, and it is answered once they finish.
 TEST_F(ServerTest, WhileCallsInProgressAreAtTheirBoundNoConnectionIsRead) {
-  StopServer();
   ServerOptions o;
   o.calls_in_progress_max = 4;
-  StartServer(o);
+  RestartServer(o);
   RawConn slow(server_->port());
   ASSERT_TRUE(slow.connected());
   ASSERT_TRUE(slow.Send(CallRecords(4, kProcSlow, SlowArgs(600, "slow"))));
@@ -757,10 +759,9 @@ TEST_F(ServerTest, WhileCallsInProgressAreAtTheirBoundNoConnectionIsRead) {
 // read loop sleeps until one of its calls finishes, a handful of waits in all, not a loop
 // that wakes itself over and over.
 TEST_F(ServerTest, AReaderHeldByItsOwnBoundSleepsUntilItsCallsFinish) {
-  StopServer();
   ServerOptions o;
   o.inflight_per_connection_max = 2;
-  StartServer(o);
+  RestartServer(o);
   RawConn raw(server_->port());
   ASSERT_TRUE(raw.connected());
   ASSERT_TRUE(raw.Send(CallRecords(6, kProcSlow, SlowArgs(300, "slow"))));
@@ -773,11 +774,10 @@ TEST_F(ServerTest, AReaderHeldByItsOwnBoundSleepsUntilItsCallsFinish) {
 // answered. A reader that waits for room and is never woken (a place freed on the other
 // thread between its check and its wait) would leave its client's call unanswered.
 TEST_F(ServerTest, ManyConnectionsContendingForASmallBoundAreAllServed) {
-  StopServer();
   ServerOptions o;
   o.calls_in_progress_max = 2;
   o.io_threads = 2;
-  StartServer(o);
+  RestartServer(o);
   constexpr int kClients = 16, kCalls = 300;
   std::atomic<int> answered{0}, failed{0};
   std::vector<std::thread> threads;
@@ -808,11 +808,10 @@ TEST_F(ServerTest, ManyConnectionsContendingForASmallBoundAreAllServed) {
 // replies nobody takes. It is closed after reply_stall_timeout, and the others are served;
 // without that it would stop the whole server.
 TEST_F(ServerTest, APeerThatHoldsTheBoundWithUnreadRepliesIsClosedAndOthersAreServed) {
-  StopServer();
   ServerOptions o;
   o.calls_in_progress_max = 8;
   o.reply_stall_timeout = 1s;
-  StartServer(o);
+  RestartServer(o);
   RawConn hog(server_->port());
   ASSERT_TRUE(hog.connected());
   // 64 MiB of replies, far past the sockets' buffers.
@@ -957,10 +956,9 @@ TEST_F(ServerTest, RecordOfExactlyTheBoundIsServed) {
 // Past connections_max a new connection is accepted and closed at once; the others are served,
 // and once one closes a new one is served again.
 TEST_F(ServerTest, AConnectionPastTheLimitIsClosedAndTheOthersServed) {
-  StopServer();
   ServerOptions options;
   options.connections_max = 2;
-  StartServer(options);
+  RestartServer(options);
   auto a = Connect();
   auto b = Connect();
   ASSERT_TRUE(a && b);
@@ -981,10 +979,9 @@ TEST_F(ServerTest, AConnectionPastTheLimitIsClosedAndTheOthersServed) {
 // first_record_timeout has passed since it was accepted, so such peers cannot hold
 // connections_max; a client that made a call and then idles is kept.
 TEST_F(ServerTest, AConnectionThatSendsNoWholeRecordIsClosedAndAnIdleClientIsKept) {
-  StopServer();
   ServerOptions options;
   options.first_record_timeout = 1s;
-  StartServer(options);
+  RestartServer(options);
   auto client = Connect();
   ASSERT_TRUE(client);
   auto first = Echo(*client, "first");
@@ -1007,11 +1004,10 @@ TEST_F(ServerTest, AConnectionThatSendsNoWholeRecordIsClosedAndAnIdleClientIsKep
 // A first record that has come but waits for room under the calls-in-progress bound counts
 // as sent: its connection is not closed for silence, and is answered once there is room.
 TEST_F(ServerTest, AFirstRecordHeldByTheBoundIsNotTakenForSilence) {
-  StopServer();
   ServerOptions options;
   options.first_record_timeout = 500ms;
   options.calls_in_progress_max = 1;
-  StartServer(options);
+  RestartServer(options);
   RawConn slow(server_->port());
   ASSERT_TRUE(slow.connected());
   ASSERT_TRUE(slow.Send(CallRecords(1, kProcSlow, SlowArgs(2500, "slow"))));
