@@ -89,6 +89,7 @@ struct ServerStats {
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> calls_inline{0};  // of `calls`, those answered on the I/O thread
   std::atomic<uint64_t> replies_held{0};  // replies that waited for their changes' sync
+  std::atomic<uint64_t> calls_redone{0};  // calls run again once their reply's wait ended
   std::atomic<uint64_t> calls_dropped{0};
   std::atomic<uint64_t> connections_open{0};
 };
