@@ -351,7 +351,8 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
   } else if (reads && read_only && (reply.status == NFS4_OK || failed_on_read)) {
     *call.gate_mark = reads->mark();
     // Held for a change its reads saw: run again once that change is durable (compound.h).
-    if (call.redo && ctx.slot && !reads_data && !mds.ns().IsDurable(*call.gate_mark)) {
+    if (call.redo && ctx.slot && !reads_data && !ctx.asked_a_client &&
+        !mds.ns().IsDurable(*call.gate_mark)) {
       auto done = std::make_unique<SequenceDone>(SequenceDone{
           std::move(ctx.slot), ctx.sequence_resok, ctx.clientid, ctx.sessionid});
       *call.redo = std::make_unique<CompoundRedo>(mds, args, std::move(done), compound_reply);

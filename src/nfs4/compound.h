@@ -91,6 +91,8 @@ struct CompoundContext {
   SEQUENCE4resok sequence_resok{};
   // A run again: SEQUENCE takes its slot and result from here.
   std::unique_ptr<SequenceDone> sequence_done;
+  // An operation asked another client (CB_GETATTR, a recall): the compound is not run again.
+  bool asked_a_client = false;
   uint64_t clientid = 0;
   std::array<uint8_t, NFS4_SESSIONID_SIZE> sessionid{};
   // Set by SEQUENCE when the request is a retry of the slot's last one: the loop answers
@@ -170,10 +172,10 @@ void SetResultStatus(nfs_resop4& res, nfsstat4 status);
 // Runs a whole COMPOUND call: `args` are the procedure's argument bytes, the COMPOUND4res is
 // appended to `out`. Returns kGarbageArgs only when not even the header decodes.
 //
-// A compound that only read (kReadOnly operations, no READ or READ_PLUS) and whose reads saw
-// a change not yet durable is run again once that change is (rpc::CallRedo, via call.redo),
-// keeping its SEQUENCE's slot meanwhile (a retry of it gets NFS4ERR_DELAY); `sequence_done`
-// is that slot on the second run.
+// A compound that only read (kReadOnly operations, no READ or READ_PLUS, no callback to
+// another client) and whose reads saw a change not yet durable is run again once that change
+// is (rpc::CallRedo, via call.redo), keeping its SEQUENCE's slot meanwhile (a retry of it gets
+// NFS4ERR_DELAY); `sequence_done` is that slot on the run again.
 rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
                             std::span<const uint8_t> args, std::vector<uint8_t>& out,
                             std::unique_ptr<SequenceDone> sequence_done = nullptr);

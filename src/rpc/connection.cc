@@ -258,6 +258,7 @@ void Connection::Deliver(Reply reply) {
       if (!durable) {
         // Its changes may be lost: no reply; the client retries on a new connection.
         spdlog::error("rpc {}: a reply's changes could not be made durable; closing", self->peer_);
+        held->redo.reset();  // here, not on the gate's thread with its locks
         return self->Abort();
       }
       if (held->redo) return self->Redo(std::move(*held));

@@ -58,7 +58,7 @@ bool Dispatcher::RunsInline(std::span<const uint8_t> record) const {
 
 template <typename Run>
 Reply Dispatcher::Answer(Reply reply, const CallHeader& header, const std::string& peer,
-                         ReplyGate* gate, bool may_redo, Run&& run,
+                         ReplyGate* gate, int runs, Run&& run,
                          std::shared_ptr<Connection> connection, bool on_io_thread) {
   std::vector<uint8_t>& out = reply.head;
   AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
@@ -67,7 +67,7 @@ Reply Dispatcher::Answer(Reply reply, const CallHeader& header, const std::strin
   std::unique_ptr<CallRedo> redo;
   CallContext ctx{header,         peer,           std::move(connection), &reply.tail,
                   on_io_thread,   &wait_for_gate, &gate_mark,
-                  may_redo && gate != nullptr ? &redo : nullptr};
+                  gate != nullptr && runs < CallRedo::kCallRunsMax ? &redo : nullptr};
   AcceptStat stat = run(ctx, out);
   if (stat != AcceptStat::kSuccess) {
     if (stat == AcceptStat::kGarbageArgs) {
@@ -86,6 +86,7 @@ Reply Dispatcher::Answer(Reply reply, const CallHeader& header, const std::strin
     if (redo && stat == AcceptStat::kSuccess) {
       redo->header_ = header;
       redo->gate_ = gate;
+      redo->runs_ = runs;
       reply.redo = std::move(redo);
     }
   }
@@ -104,8 +105,8 @@ std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
     return passed.get_future().get();
   };
   if (!passes(*reply)) return std::nullopt;
-  if (reply->redo) {
-    reply = Redo(std::move(*reply), peer, std::move(connection));
+  while (reply->redo) {
+    reply = Redo(std::move(*reply), peer, connection);
     if (!passes(*reply)) return std::nullopt;
   }
   std::vector<uint8_t> out = std::move(reply->head);
@@ -153,7 +154,7 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     WriteRecordMark(out);
     return reply;
   }
-  return Answer(std::move(reply), header, peer, program.reply_gate(), /*may_redo=*/true,
+  return Answer(std::move(reply), header, peer, program.reply_gate(), /*runs=*/1,
                 [&](const CallContext& ctx, std::vector<uint8_t>& results) {
                   return program.Call(ctx, args, results);
                 }, std::move(connection), on_io_thread);
@@ -165,7 +166,7 @@ Reply Dispatcher::Redo(Reply held, const std::string& peer,
   Reply reply;
   reply.head.resize(kRecordMarkBytes);
   const CallHeader header = redo->header_;
-  return Answer(std::move(reply), header, peer, redo->gate_, /*may_redo=*/false,
+  return Answer(std::move(reply), header, peer, redo->gate_, redo->runs_ + 1,
                 [&](const CallContext& ctx, std::vector<uint8_t>& results) {
                   return redo->Run(ctx, results);
                 }, std::move(connection), /*on_io_thread=*/false);

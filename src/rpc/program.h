@@ -73,17 +73,23 @@ class ReplyGate {
 // WRITE, and a client that applies the two replies out of order keeps the older size). Run
 // again after the wait, it shows at least every change released with it. A program sets one
 // (CallContext::redo) only for calls that change nothing, so running them twice is harmless.
+//
+// A run again may be held for a change made meanwhile and ask to run again in turn, up to
+// kCallRunsMax runs in all: under a steady stream of changes each run waits one more sync.
 class CallRedo {
  public:
+  static constexpr int kCallRunsMax = 4;
   virtual ~CallRedo() = default;
   // Appends the results of the call run again to `out`, like Program::Call; `ctx` has the
-  // call's header and a null `redo`: a call runs again at most once.
+  // call's header, and a null `redo` on the last run allowed.
   virtual AcceptStat Run(const CallContext& ctx, std::vector<uint8_t>& out) = 0;
 
  private:
   friend class Dispatcher;
-  CallHeader header_;  // set by the Dispatcher
+  // Set by the Dispatcher.
+  CallHeader header_;
   ReplyGate* gate_ = nullptr;
+  int runs_ = 1;  // of the call so far
 };
 
 // A whole reply record: `head` starts with the record mark, which counts the tail too.
@@ -195,7 +201,8 @@ class Dispatcher {
                                      std::shared_ptr<Connection> connection,
                                      bool on_io_thread = false) const;
   // Runs the call of `held` (a reply with a redo, whose gate has passed) again, on a worker
-  // thread, and returns its new reply (which may be held by its gate in turn, never redone).
+  // thread, and returns its new reply (which may be held by its gate and have a redo in turn,
+  // up to CallRedo::kCallRunsMax runs).
   static Reply Redo(Reply held, const std::string& peer, std::shared_ptr<Connection> connection);
   // The same reply as one contiguous record, once its gate has passed (tests and the fuzzer);
   // nullopt also when the gate cannot pass.
@@ -209,11 +216,12 @@ class Dispatcher {
   bool RunsInline(std::span<const uint8_t> record) const;
 
  private:
-  // Runs a call (`run`, like Program::Call) and completes `reply` (whose head holds the record
-  // mark's room) with its accepted reply, its gate and, if `may_redo`, its redo.
+  // Runs a call (`run`, like Program::Call), its run number `runs` (1: the first), and
+  // completes `reply` (whose head holds the record mark's room) with its accepted reply, its
+  // gate and, below CallRedo::kCallRunsMax runs, the redo it asks for.
   template <typename Run>
   static Reply Answer(Reply reply, const CallHeader& header, const std::string& peer,
-                      ReplyGate* gate, bool may_redo, Run&& run,
+                      ReplyGate* gate, int runs, Run&& run,
                       std::shared_ptr<Connection> connection, bool on_io_thread);
 
   std::map<uint32_t, std::shared_ptr<Program>> programs_;

@@ -115,7 +115,9 @@ class Server {
   void Run();
   // Starts the threads and returns at once (tests).
   void RunInBackground();
-  // Thread-safe. Stops accepting, closes connections, waits for in-flight procedures.
+  // Thread-safe. Stops accepting, closes connections, waits for in-flight procedures. Replies
+  // still held then, and their calls' redos (CallRedo), are dropped when the Server is
+  // destroyed: what a program's redo refers to (the MDS's session slots) must outlive it.
   void Stop();
   const ServerStats& stats() const { return *stats_; }
   // Calls in progress on all connections now (see calls_in_progress_max).

@@ -1674,20 +1674,25 @@ TEST_F(MdsNfs4Test, AReadOnlyReplyHeldForAChangeIsMadeAgainWhenItsWaitEnds) {
   EXPECT_NFS4(NFS4ERR_DELAY, busy.result->status());
   grow_to(300);  // made after the GETATTR's read, made durable by the same sync
   ASSERT_TRUE(wait_for_gate(*held));
+  grow_to(350);  // made after that sync, before the run again: which is held for it in turn
   rpc::Reply again = rpc::Dispatcher::Redo(std::move(*held), peer, nullptr);
-  EXPECT_EQ(300u, size_in(again));
-  EXPECT_EQ(nullptr, again.redo) << "a call runs again at most once";
-  EXPECT_TRUE(again.gate == nullptr || again.gate->IsDurable(again.gate_mark));
-  // The slot cached the second reply: a retry gets it.
+  EXPECT_EQ(350u, size_in(again));
+  ASSERT_NE(nullptr, again.redo) << "a run again held for a newer change is not made again";
+  ASSERT_TRUE(wait_for_gate(again));
+  rpc::Reply third = rpc::Dispatcher::Redo(std::move(again), peer, nullptr);
+  EXPECT_EQ(350u, size_in(third));
+  EXPECT_EQ(nullptr, third.redo) << "its reads are durable: nothing to run again";
+  EXPECT_TRUE(third.gate == nullptr || third.gate->IsDurable(third.gate_mark));
+  // The slot cached the last reply: a retry gets it.
   Dispatched retry = Dispatch(dispatcher, call);
   ASSERT_TRUE(retry.result && retry.result->Attributes()) << (retry.result ? retry.result->Describe() : "");
-  EXPECT_EQ(300u, retry.result->Attributes()->size);
+  EXPECT_EQ(350u, retry.result->Attributes()->size);
 
   // Nothing unsynced to rest on: no wait, nothing made again.
   auto quiet = dispatcher.DispatchReply(reader->Call(getattr), peer, nullptr);
   ASSERT_TRUE(quiet);
   EXPECT_EQ(nullptr, quiet->redo);
-  EXPECT_EQ(300u, size_in(*quiet));
+  EXPECT_EQ(350u, size_in(*quiet));
 
   // A READ is not made again: it is for the data, which reading twice would cost.
   grow_to(400);
@@ -1713,6 +1718,19 @@ TEST_F(MdsNfs4Test, AReadOnlyReplyHeldForAChangeIsMadeAgainWhenItsWaitEnds) {
   auto next = dispatcher.DispatchReply(reader->Call(getattr), peer, nullptr);
   ASSERT_TRUE(next);
   EXPECT_EQ(600u, size_in(*next));
+  next.reset();
+
+  // Over TCP (rpc::Connection): held for an unsynced WRITE, the GETATTR runs again on a
+  // worker before its reply goes, and its slot is free afterwards.
+  grow_to(700);
+  const uint64_t redone = server_->stats().calls_redone.load();
+  auto over_tcp = reader->InSession(getattr, false);
+  ASSERT_TRUE(over_tcp.ok() && over_tcp->Attributes()) << over_tcp.status().ToString();
+  EXPECT_EQ(700u, over_tcp->Attributes()->size);
+  EXPECT_EQ(redone + 1, server_->stats().calls_redone.load());
+  auto after = reader->InSession(getattr, false);
+  ASSERT_TRUE(after.ok() && after->Attributes()) << after.status().ToString();
+  EXPECT_EQ(700u, after->Attributes()->size);
 }
 
 // What a read-only compound tells of a removal or a rename waits for it: a name gone (NOENT),

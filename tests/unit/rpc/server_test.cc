@@ -178,12 +178,13 @@ class GatedProgram : public Program {
   AcceptStat Call(const CallContext& ctx, std::span<const uint8_t> args,
                   std::vector<uint8_t>& out) override {
     if (ctx.header.proc != kProcValue) return AcceptStat::kProcUnavail;
-    if (ctx.redo != nullptr) *ctx.redo = std::make_unique<Again>(*this);
-    return Answer(out);
+    return Answer(ctx, out);
   }
 
   std::atomic<uint32_t> value{0};
   std::atomic<int> runs{0};
+  std::atomic<int> redos_wanted{1000};
+  std::atomic<int> last_runs_refused{0};  // runs that could not ask for another
   mutable ManualGate gate_;
 
  private:
@@ -191,16 +192,22 @@ class GatedProgram : public Program {
    public:
     explicit Again(GatedProgram& program) : program_(program) {}
     AcceptStat Run(const CallContext& ctx, std::vector<uint8_t>& out) override {
-      EXPECT_EQ(nullptr, ctx.redo) << "asked to run a third time";
       EXPECT_EQ(kProcValue, ctx.header.proc);
-      return program_.Answer(out);
+      return program_.Answer(ctx, out);
     }
 
    private:
     GatedProgram& program_;
   };
-  AcceptStat Answer(std::vector<uint8_t>& out) {
+  // Asks to be run again while `redos_wanted` lasts (and the server lets it).
+  AcceptStat Answer(const CallContext& ctx, std::vector<uint8_t>& out) {
     runs++;
+    if (ctx.redo != nullptr && redos_wanted > 0) {
+      redos_wanted--;
+      *ctx.redo = std::make_unique<Again>(*this);
+    } else if (ctx.redo == nullptr) {
+      last_runs_refused++;
+    }
     XdrWriter(out).U32(value.load());
     return AcceptStat::kSuccess;
   }
@@ -652,6 +659,7 @@ TEST_F(ServerTest, AHeldReplyWithARedoIsMadeAgainWhenItsGatePasses) {
   RawConn conn(server_->port());
   ASSERT_TRUE(conn.connected());
   gated_->value = 1;
+  gated_->redos_wanted = 1;
   ASSERT_TRUE(conn.Send(CallRecord(0x51, kGatedProg, 1, kProcValue, {})));
   ASSERT_TRUE(WaitUntil([&] { return gated_->gate_.waiting() == 1; }));
   EXPECT_FALSE(conn.ReadRecord(100ms).has_value()) << "a held reply was sent";
@@ -667,16 +675,18 @@ TEST_F(ServerTest, AHeldReplyWithARedoIsMadeAgainWhenItsGatePasses) {
   EXPECT_EQ(5u, r.U32());
   EXPECT_EQ(2, gated_->runs.load());
   EXPECT_EQ(1u, server_->stats().calls_redone.load());
-  // Past the gate, a call still runs again (once) before its reply goes: the program kept
-  // what it needs to answer for it until then.
+  // Past the gate, a call that asks runs again before its reply goes (the program kept what
+  // it needs to answer for it until then), each run asking again: kCallRunsMax runs in all.
   gated_->value = 7;
+  gated_->redos_wanted = 1000;
   auto c = Connect();
   ASSERT_TRUE(c);
   auto again = c->Call(kGatedProg, 1, kProcValue, Credential{}, {}, kCallTimeout);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(7u, XdrReader(again->results()).U32());
-  EXPECT_EQ(4, gated_->runs.load());
-  EXPECT_EQ(2u, server_->stats().calls_redone.load());
+  EXPECT_EQ(2 + CallRedo::kCallRunsMax, gated_->runs.load());
+  EXPECT_EQ(1, gated_->last_runs_refused.load());
+  EXPECT_EQ(uint64_t(CallRedo::kCallRunsMax), server_->stats().calls_redone.load());
 }
 
 TEST(DispatcherTest, ContiguousDispatchRunsAHeldCallAgainOnceItsGatePasses) {
@@ -684,16 +694,21 @@ TEST(DispatcherTest, ContiguousDispatchRunsAHeldCallAgainOnceItsGatePasses) {
   auto gated = std::make_shared<GatedProgram>();
   d.Add(gated);
   gated->value = 3;
+  gated->redos_wanted = 1;
   Bytes call = CallRecord(0x43, kGatedProg, 1, kProcValue, {});
   std::optional<Bytes> whole;
   std::thread dispatch([&] {
     whole = d.Dispatch({call.data() + kRecordMarkBytes, call.size() - kRecordMarkBytes}, "test",
                        nullptr);
   });
-  while (gated->gate_.waiting() == 0) std::this_thread::sleep_for(1ms);
+  for (int i = 0; i < 5000 && gated->gate_.waiting() == 0; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  const size_t held = gated->gate_.waiting();
   gated->value = 4;
   gated->gate_.Pass();
   dispatch.join();
+  ASSERT_EQ(1u, held) << "the call was not held";
   ASSERT_TRUE(whole.has_value());
   ReplyHeader h;
   std::span<const uint8_t> results;
