@@ -359,9 +359,7 @@ void RocksKv::SyncLoop() {
     // (SyncUpTo logged the first failure; later rounds answer the same error.)
     for (Waiter& w : batch) w.done(s);  // ok: the sync covered every mark in the batch
     last_batch = batch.size();
-    // What the callbacks hold goes now, not under waiters_mu_ (a held reply may own a session
-    // slot, whose release takes the session table's lock).
-    batch.clear();
+    batch.clear();  // what the callbacks captured goes now, not under waiters_mu_
     lock.lock();
     if (stopping && waiters_.empty()) return;
   }

@@ -196,7 +196,7 @@ struct FsAttrs {
   Timestamp time_delta = {0, 1};  // timestamps are kept to the nanosecond
   uint32_t fh_expire_type = FH4_PERSISTENT;
   uint32_t aclsupport = 0;  // no ACE types: there is no acl attribute
-  change_attr_type4 change_attr_type = NFS4_CHANGE_TYPE_IS_MONOTONIC_INCR;
+  change_attr_type4 change_attr_type = NFS4_CHANGE_TYPE_IS_UNDEFINED;  // attr_table.cc says why
   bool link_support = true;
   bool symlink_support = true;
   bool named_attr = false;  // no OPENATTR; extended attributes are RFC 8276 xattrs

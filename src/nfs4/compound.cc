@@ -112,31 +112,6 @@ bool AppendStatusOnly(ReplyBuilder& reply, uint32_t opnum, nfsstat4 status) {
   return AppendResult(reply.out, res);
 }
 
-// A compound that only read, run again once the change its reads saw is durable (see
-// RunCompound). Until then it keeps the first run's slot; dropped unrun (its connection went),
-// it completes the slot with the first run's reply, which a retry then gets.
-class CompoundRedo final : public rpc::CallRedo {
- public:
-  CompoundRedo(Mds& mds, std::span<const uint8_t> args, std::unique_ptr<SequenceDone> done,
-               std::span<const uint8_t> first_reply)
-      : mds_(mds),
-        args_(args.begin(), args.end()),
-        done_(std::move(done)),
-        first_reply_(first_reply.begin(), first_reply.end()) {}
-  ~CompoundRedo() override {
-    if (done_) done_->slot->Complete(first_reply_);
-  }
-  rpc::AcceptStat Run(const rpc::CallContext& call, std::vector<uint8_t>& out) override {
-    return RunCompound(call, mds_, args_, out, std::move(done_));
-  }
-
- private:
-  Mds& mds_;
-  const std::vector<uint8_t> args_;
-  std::unique_ptr<SequenceDone> done_;
-  const std::vector<uint8_t> first_reply_;
-};
-
 }  // namespace
 
 nfsstat4 ResolveCurrentStateid(const CompoundContext& ctx, stateid4& stateid) {
@@ -208,8 +183,7 @@ bool CompoundRunsInline(std::span<const uint8_t> args, const Mds& mds) {
 }
 
 rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
-                            std::span<const uint8_t> args, std::vector<uint8_t>& out,
-                            std::unique_ptr<SequenceDone> sequence_done) {
+                            std::span<const uint8_t> args, std::vector<uint8_t>& out) {
   rpc::XdrReader r(args);
   auto tag = r.Opaque(kTagBytesMax);
   uint32_t minorversion = r.U32();
@@ -222,7 +196,6 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
   ctx.op_count = op_count;
   // RFC 8881 18.36.3: the channel's sizes count the RPC header (not the record mark).
   ctx.request_bytes = call.header.bytes + args.size();
-  ctx.sequence_done = std::move(sequence_done);
   ReplyBuilder reply{out, out.size()};
   reply.Begin(tag);
   // RFC 8881 16.2.3: an unsupported minor version gets an empty result array.
@@ -250,7 +223,6 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
   bool state_only = true;  // every operation so far carries kStateOnly
   bool read_only = true;   // every operation so far carries kReadOnly
   bool failed_on_read = false;  // the failed operation carries kReadOnly, not kStateOnly
-  bool reads_data = false;      // READ or READ_PLUS: not run again (RunCompound in compound.h)
   // What the namespace reads of this compound rest on, if it turns out to be read-only.
   std::optional<meta::ReadMarks> reads;
   if (call.gate_mark != nullptr && mds.ns().TracksReadMarks()) reads.emplace();
@@ -299,7 +271,6 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     }
     state_only = state_only && (info->flags & kStateOnly);
     read_only = read_only && (info->flags & kReadOnly);
-    reads_data = reads_data || opnum == OP_READ || opnum == OP_READ_PLUS;
     nfs_resop4 res;
     std::memset(&res, 0, sizeof(res));
     res.resop = nfs_opnum4(opnum);
@@ -344,21 +315,13 @@ rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
     }
   }
   reply.Finish();
-  const std::span<const uint8_t> compound_reply{out.data() + reply.start, out.size() - reply.start};
+  if (ctx.slot) ctx.slot->Complete({out.data() + reply.start, out.size() - reply.start});
   // A retry's cached reply (returned above) waits: it may carry any operation's result.
   if (state_only && reply.status == NFS4_OK && call.wait_for_gate) {
     *call.wait_for_gate = false;
   } else if (reads && read_only && (reply.status == NFS4_OK || failed_on_read)) {
     *call.gate_mark = reads->mark();
-    // Held for a change its reads saw: run again once that change is durable (compound.h).
-    if (call.redo && ctx.slot && !reads_data && !ctx.asked_a_client &&
-        !mds.ns().IsDurable(*call.gate_mark)) {
-      auto done = std::make_unique<SequenceDone>(SequenceDone{
-          std::move(ctx.slot), ctx.sequence_resok, ctx.clientid, ctx.sessionid});
-      *call.redo = std::make_unique<CompoundRedo>(mds, args, std::move(done), compound_reply);
-    }
   }
-  if (ctx.slot) ctx.slot->Complete(compound_reply);
   return rpc::AcceptStat::kSuccess;
 }
 

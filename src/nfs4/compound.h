@@ -43,15 +43,6 @@ class SessionSlot {
   virtual uint32_t max_operations() const = 0;
 };
 
-// A SEQUENCE that has run, kept for a compound that runs again (CompoundRedo in compound.cc):
-// the run keeps its slot instead of asking the session for one, and encodes the same result.
-struct SequenceDone {
-  std::unique_ptr<SessionSlot> slot;
-  SEQUENCE4resok resok{};
-  uint64_t clientid = 0;
-  std::array<uint8_t, NFS4_SESSIONID_SIZE> sessionid{};
-};
-
 // State carried from one operation of a COMPOUND to the next.
 struct ExportRule;  // export_rules.h
 
@@ -88,11 +79,6 @@ struct CompoundContext {
   FileHandle looked_up_fh;  // its handle: an operation that puts another one does not use it
   // Set by SEQUENCE: the slot this compound runs in, and its session's client.
   std::unique_ptr<SessionSlot> slot;
-  SEQUENCE4resok sequence_resok{};
-  // A run again: SEQUENCE takes its slot and result from here.
-  std::unique_ptr<SequenceDone> sequence_done;
-  // An operation asked another client (CB_GETATTR, a recall): the compound is not run again.
-  bool asked_a_client = false;
   uint64_t clientid = 0;
   std::array<uint8_t, NFS4_SESSIONID_SIZE> sessionid{};
   // Set by SEQUENCE when the request is a retry of the slot's last one: the loop answers
@@ -171,13 +157,7 @@ void SetResultStatus(nfs_resop4& res, nfsstat4 status);
 
 // Runs a whole COMPOUND call: `args` are the procedure's argument bytes, the COMPOUND4res is
 // appended to `out`. Returns kGarbageArgs only when not even the header decodes.
-//
-// A compound that only read (kReadOnly operations, no READ or READ_PLUS, no callback to
-// another client) and whose reads saw a change not yet durable is run again once that change
-// is (rpc::CallRedo, via call.redo), keeping its SEQUENCE's slot meanwhile (a retry of it gets
-// NFS4ERR_DELAY); `sequence_done` is that slot on the run again.
 rpc::AcceptStat RunCompound(const rpc::CallContext& call, Mds& mds,
-                            std::span<const uint8_t> args, std::vector<uint8_t>& out,
-                            std::unique_ptr<SequenceDone> sequence_done = nullptr);
+                            std::span<const uint8_t> args, std::vector<uint8_t>& out);
 
 }  // namespace manifold::nfs4

@@ -243,10 +243,7 @@ void Connection::Queue(Reply reply) {
 
 void Connection::Deliver(Reply reply) {
   ReplyGate* gate = std::exchange(reply.gate, nullptr);
-  if (gate == nullptr) return Queue(std::move(reply));
-  if (gate->IsDurable(reply.gate_mark)) {
-    return reply.redo ? Redo(std::move(reply)) : Queue(std::move(reply));
-  }
+  if (gate == nullptr || gate->IsDurable(reply.gate_mark)) return Queue(std::move(reply));
   // Held: it counts against the connection's in-flight bound until it goes.
   ++inflight_;
   stats_->replies_held++;
@@ -258,27 +255,9 @@ void Connection::Deliver(Reply reply) {
       if (!durable) {
         // Its changes may be lost: no reply; the client retries on a new connection.
         spdlog::error("rpc {}: a reply's changes could not be made durable; closing", self->peer_);
-        held->redo.reset();  // here, not on the gate's thread with its locks
         return self->Abort();
       }
-      if (held->redo) return self->Redo(std::move(*held));
       self->Queue(std::move(*held));
-    });
-  });
-}
-
-void Connection::Redo(Reply held) {
-  if (closed_) return;  // dropped with its call's slot, like a reply not yet sent
-  stats_->calls_redone++;
-  ++inflight_;
-  asio::post(workers_, [self = shared_from_this(), held = std::move(held)]() mutable {
-    CallSlot slot = std::move(held.slot);
-    Reply again = Dispatcher::Redo(std::move(held), self->peer_, self);
-    again.slot = std::move(slot);
-    asio::post(self->strand_, [self, again = std::move(again)]() mutable {
-      --self->inflight_;
-      self->resume_.cancel();
-      self->Deliver(std::move(again));
     });
   });
 }

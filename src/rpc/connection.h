@@ -88,9 +88,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Dispatch(std::vector<uint8_t> record);
   // Strand only: sends `reply`, or holds it (counted in flight) until its gate passes.
   void Deliver(Reply reply);
-  // Strand only: runs the call of `held`, whose gate has passed, again on a worker and
-  // delivers its new reply (CallRedo).
-  void Redo(Reply held);
   // Strand only: queues `reply` for sending and starts a write if none is under way.
   void Queue(Reply reply);
   // Strand only: the read loop must wait: the connection's own calls in flight or replies

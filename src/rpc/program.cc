@@ -56,58 +56,15 @@ bool Dispatcher::RunsInline(std::span<const uint8_t> record) const {
          program.RunsInline(header, args);
 }
 
-template <typename Run>
-Reply Dispatcher::Answer(Reply reply, const CallHeader& header, const std::string& peer,
-                         ReplyGate* gate, int runs, Run&& run,
-                         std::shared_ptr<Connection> connection, bool on_io_thread) {
-  std::vector<uint8_t>& out = reply.head;
-  AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
-  bool wait_for_gate = true;
-  uint64_t gate_mark = kGateMarkNow;
-  std::unique_ptr<CallRedo> redo;
-  CallContext ctx{header,         peer,           std::move(connection), &reply.tail,
-                  on_io_thread,   &wait_for_gate, &gate_mark,
-                  gate != nullptr && runs < CallRedo::kCallRunsMax ? &redo : nullptr};
-  AcceptStat stat = run(ctx, out);
-  if (stat != AcceptStat::kSuccess) {
-    if (stat == AcceptStat::kGarbageArgs) {
-      spdlog::warn("rpc {} xid {:#x}: prog {} vers {} proc {}: garbage arguments", peer,
-                   header.xid, header.prog, header.vers, header.proc);
-    }
-    out.resize(kRecordMarkBytes);
-    AppendAcceptedReply(out, header.xid, stat);
-    reply.tail = ReplyTail{};
-  }
-  WriteRecordMark(out, reply.tail.size);
-  if (gate != nullptr && (wait_for_gate || stat != AcceptStat::kSuccess)) {
-    reply.gate = gate;
-    reply.gate_mark =
-        stat == AcceptStat::kSuccess && gate_mark != kGateMarkNow ? gate_mark : gate->Mark();
-    if (redo && stat == AcceptStat::kSuccess) {
-      redo->header_ = header;
-      redo->gate_ = gate;
-      redo->runs_ = runs;
-      reply.redo = std::move(redo);
-    }
-  }
-  return reply;
-}
-
 std::optional<std::vector<uint8_t>> Dispatcher::Dispatch(
     std::span<const uint8_t> record, const std::string& peer,
     std::shared_ptr<Connection> connection) const {
-  auto reply = DispatchReply(record, peer, connection);
+  auto reply = DispatchReply(record, peer, std::move(connection));
   if (!reply) return std::nullopt;
-  auto passes = [](const Reply& r) {
-    if (!r.gate || r.gate->IsDurable(r.gate_mark)) return true;
+  if (reply->gate && !reply->gate->IsDurable(reply->gate_mark)) {
     std::promise<bool> passed;
-    r.gate->WhenDurable(r.gate_mark, [&passed](bool ok) { passed.set_value(ok); });
-    return passed.get_future().get();
-  };
-  if (!passes(*reply)) return std::nullopt;
-  while (reply->redo) {
-    reply = Redo(std::move(*reply), peer, connection);
-    if (!passes(*reply)) return std::nullopt;
+    reply->gate->WhenDurable(reply->gate_mark, [&passed](bool ok) { passed.set_value(ok); });
+    if (!passed.get_future().get()) return std::nullopt;
   }
   std::vector<uint8_t> out = std::move(reply->head);
   out.insert(out.end(), reply->tail.bytes.get(), reply->tail.bytes.get() + reply->tail.size);
@@ -154,22 +111,29 @@ std::optional<Reply> Dispatcher::DispatchReply(std::span<const uint8_t> record,
     WriteRecordMark(out);
     return reply;
   }
-  return Answer(std::move(reply), header, peer, program.reply_gate(), /*runs=*/1,
-                [&](const CallContext& ctx, std::vector<uint8_t>& results) {
-                  return program.Call(ctx, args, results);
-                }, std::move(connection), on_io_thread);
-}
-
-Reply Dispatcher::Redo(Reply held, const std::string& peer,
-                       std::shared_ptr<Connection> connection) {
-  std::unique_ptr<CallRedo> redo = std::move(held.redo);
-  Reply reply;
-  reply.head.resize(kRecordMarkBytes);
-  const CallHeader header = redo->header_;
-  return Answer(std::move(reply), header, peer, redo->gate_, redo->runs_ + 1,
-                [&](const CallContext& ctx, std::vector<uint8_t>& results) {
-                  return redo->Run(ctx, results);
-                }, std::move(connection), /*on_io_thread=*/false);
+  AppendAcceptedReply(out, header.xid, AcceptStat::kSuccess);
+  bool wait_for_gate = true;
+  uint64_t gate_mark = kGateMarkNow;
+  CallContext ctx{header,         peer,           std::move(connection), &reply.tail,
+                  on_io_thread,   &wait_for_gate, &gate_mark};
+  AcceptStat stat = program.Call(ctx, args, out);
+  if (stat != AcceptStat::kSuccess) {
+    if (stat == AcceptStat::kGarbageArgs) {
+      spdlog::warn("rpc {} xid {:#x}: prog {} vers {} proc {}: garbage arguments", peer,
+                   header.xid, header.prog, header.vers, header.proc);
+    }
+    out.resize(kRecordMarkBytes);
+    AppendAcceptedReply(out, header.xid, stat);
+    reply.tail = ReplyTail{};
+  }
+  WriteRecordMark(out, reply.tail.size);
+  ReplyGate* gate = program.reply_gate();
+  if (gate != nullptr && (wait_for_gate || stat != AcceptStat::kSuccess)) {
+    reply.gate = gate;
+    reply.gate_mark =
+        stat == AcceptStat::kSuccess && gate_mark != kGateMarkNow ? gate_mark : gate->Mark();
+  }
+  return reply;
 }
 
 }  // namespace manifold::rpc

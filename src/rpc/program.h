@@ -20,8 +20,6 @@ namespace manifold::rpc {
 
 class Connection;
 class CallAdmission;
-class Dispatcher;
-struct CallContext;
 
 // A call's place under the server's bound on calls in progress (ServerOptions::
 // calls_in_progress_max): taken when the call is read, given back when this goes, with the
@@ -66,32 +64,6 @@ class ReplyGate {
   virtual void Quiesce() = 0;
 };
 
-// A call to run once more, its first reply dropped, when that reply's gate passes. A reply that
-// only read and is held for a change it saw goes out with the replies of every change the
-// same sync makes durable, changes made after its reads among them; it would show a state
-// older than theirs (a GETATTR held beside a later WRITE would carry the size from before that
-// WRITE, and a client that applies the two replies out of order keeps the older size). Run
-// again after the wait, it shows at least every change released with it. A program sets one
-// (CallContext::redo) only for calls that change nothing, so running them twice is harmless.
-//
-// A run again may be held for a change made meanwhile and ask to run again in turn, up to
-// kCallRunsMax runs in all: under a steady stream of changes each run waits one more sync.
-class CallRedo {
- public:
-  static constexpr int kCallRunsMax = 4;
-  virtual ~CallRedo() = default;
-  // Appends the results of the call run again to `out`, like Program::Call; `ctx` has the
-  // call's header, and a null `redo` on the last run allowed.
-  virtual AcceptStat Run(const CallContext& ctx, std::vector<uint8_t>& out) = 0;
-
- private:
-  friend class Dispatcher;
-  // Set by the Dispatcher.
-  CallHeader header_;
-  ReplyGate* gate_ = nullptr;
-  int runs_ = 1;  // of the call so far
-};
-
 // A whole reply record: `head` starts with the record mark, which counts the tail too.
 struct Reply {
   std::vector<uint8_t> head;
@@ -99,9 +71,6 @@ struct Reply {
   // Set when the reply must wait for `gate` to pass `gate_mark` before it is sent.
   ReplyGate* gate = nullptr;
   uint64_t gate_mark = 0;
-  // Set with `gate`: once the gate passes, the call runs again (Dispatcher::Redo) and its new
-  // reply goes instead of this one.
-  std::unique_ptr<CallRedo> redo;
   CallSlot slot;  // the call's, until the reply is sent or dropped
 };
 
@@ -124,9 +93,6 @@ struct CallContext {
   // them (one its program's ReplyGate took or gave no later than now); left at kGateMarkNow,
   // the reply waits for the gate's Mark() taken after the call. Null where there is no gate.
   uint64_t* gate_mark = nullptr;
-  // A procedure whose reply its gate holds may set this to run the call again once the gate
-  // passes (CallRedo); the reply it makes now is then dropped. Null where that cannot be.
-  std::unique_ptr<CallRedo>* redo = nullptr;
 };
 
 inline constexpr uint64_t kGateMarkNow = UINT64_MAX;
@@ -200,10 +166,6 @@ class Dispatcher {
   std::optional<Reply> DispatchReply(std::span<const uint8_t> record, const std::string& peer,
                                      std::shared_ptr<Connection> connection,
                                      bool on_io_thread = false) const;
-  // Runs the call of `held` (a reply with a redo, whose gate has passed) again, on a worker
-  // thread, and returns its new reply (which may be held by its gate and have a redo in turn,
-  // up to CallRedo::kCallRunsMax runs).
-  static Reply Redo(Reply held, const std::string& peer, std::shared_ptr<Connection> connection);
   // The same reply as one contiguous record, once its gate has passed (tests and the fuzzer);
   // nullopt also when the gate cannot pass.
   std::optional<std::vector<uint8_t>> Dispatch(std::span<const uint8_t> record,
@@ -216,14 +178,6 @@ class Dispatcher {
   bool RunsInline(std::span<const uint8_t> record) const;
 
  private:
-  // Runs a call (`run`, like Program::Call), its run number `runs` (1: the first), and
-  // completes `reply` (whose head holds the record mark's room) with its accepted reply, its
-  // gate and, below CallRedo::kCallRunsMax runs, the redo it asks for.
-  template <typename Run>
-  static Reply Answer(Reply reply, const CallHeader& header, const std::string& peer,
-                      ReplyGate* gate, int runs, Run&& run,
-                      std::shared_ptr<Connection> connection, bool on_io_thread);
-
   std::map<uint32_t, std::shared_ptr<Program>> programs_;
 };
 

@@ -89,7 +89,6 @@ struct ServerStats {
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> calls_inline{0};  // of `calls`, those answered on the I/O thread
   std::atomic<uint64_t> replies_held{0};  // replies that waited for their changes' sync
-  std::atomic<uint64_t> calls_redone{0};  // calls run again once their reply's wait ended
   std::atomic<uint64_t> calls_dropped{0};
   std::atomic<uint64_t> connections_open{0};
 };
@@ -115,9 +114,7 @@ class Server {
   void Run();
   // Starts the threads and returns at once (tests).
   void RunInBackground();
-  // Thread-safe. Stops accepting, closes connections, waits for in-flight procedures. Replies
-  // still held then, and their calls' redos (CallRedo), are dropped when the Server is
-  // destroyed: what a program's redo refers to (the MDS's session slots) must outlive it.
+  // Thread-safe. Stops accepting, closes connections, waits for in-flight procedures.
   void Stop();
   const ServerStats& stats() const { return *stats_; }
   // Calls in progress on all connections now (see calls_in_progress_max).

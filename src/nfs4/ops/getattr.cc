@@ -33,7 +33,6 @@ nfsstat4 ApplyWriteDelegation(CompoundContext& ctx, const bitmap4& requested, Ob
         d.revoked != state::RevokeReason::kNone) {
       continue;
     }
-    ctx.asked_a_client = true;  // not to be asked again by a run of the compound again
     if (d.recall_requested) return state.BreakDelegations(ctx.clientid, attrs.fileid, false);
     if (ctx.call.on_io_thread) {
       // The holder's answer would arrive on an I/O thread, perhaps this one: recall instead

@@ -82,15 +82,6 @@ nfsstat4 DestroySession(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) 
 
 nfsstat4 Sequence(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   auto& out = res.nfs_resop4_u.opsequence;
-  if (ctx.sequence_done) {  // a run again: the first run's slot and result
-    std::unique_ptr<SequenceDone> done = std::move(ctx.sequence_done);
-    out.sr_status = NFS4_OK;
-    out.SEQUENCE4res_u.sr_resok4 = ctx.sequence_resok = done->resok;
-    ctx.clientid = done->clientid;
-    ctx.sessionid = done->sessionid;
-    ctx.slot = std::move(done->slot);
-    return NFS4_OK;
-  }
   state::CompoundShape shape;
   shape.op_count = uint32_t(ctx.op_count);
   shape.request_bytes = ctx.request_bytes;
@@ -109,7 +100,7 @@ nfsstat4 Sequence(CompoundContext& ctx, nfs_argop4& arg, nfs_resop4& res) {
   }
   state::SlotLease& lease = *outcome.lease;
   out.sr_status = NFS4_OK;
-  out.SEQUENCE4res_u.sr_resok4 = ctx.sequence_resok = lease.resok();
+  out.SEQUENCE4res_u.sr_resok4 = lease.resok();
   ctx.clientid = lease.clientid();
   ctx.sessionid = lease.sessionid();
   ctx.slot = std::make_unique<LeaseSlot>(std::move(lease));

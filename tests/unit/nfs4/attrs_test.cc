@@ -344,7 +344,7 @@ bool CheckValue(uint32_t attr, XDR* x, const ObjectAttrs& o, const FsAttrs& f,
       return true;
     }
     case FATTR4_CHANGE_ATTR_TYPE:
-      EXPECT_EQ(Read(x, xdr_fattr4_change_attr_type), NFS4_CHANGE_TYPE_IS_MONOTONIC_INCR);
+      EXPECT_EQ(Read(x, xdr_fattr4_change_attr_type), NFS4_CHANGE_TYPE_IS_UNDEFINED);
       return true;
     case FATTR4_XATTR_SUPPORT:
       EXPECT_TRUE(Read(x, xdr_fattr4_xattr_support));

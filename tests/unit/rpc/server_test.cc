@@ -22,7 +22,6 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -125,92 +124,6 @@ class TestProgram : public Program {
   std::atomic<int> in_flight_{0};
   std::atomic<int> in_flight_max_{0};
   std::atomic<int> slow_done_{0};
-};
-
-// A program whose replies a gate the test passes by hand holds back: one procedure answers
-// `value` and asks to be run again once its reply's wait ends (CallRedo).
-constexpr uint32_t kGatedProg = 0x20000010;  // not kTestProg + 1, which must stay unknown
-constexpr uint32_t kProcValue = 1;  // results: uint32 value
-
-class ManualGate : public ReplyGate {
- public:
-  uint64_t Mark() override { return 1; }
-  bool IsDurable(uint64_t) override {
-    std::lock_guard lock(mu_);
-    return passed_;
-  }
-  void WhenDurable(uint64_t, std::function<void(bool)> done) override {
-    std::unique_lock lock(mu_);
-    if (passed_) {
-      lock.unlock();
-      return done(true);
-    }
-    waiting_.push_back(std::move(done));
-  }
-  void Quiesce() override { Pass(false); }
-  // Lets every reply held now go (or fail, `durable` false), and every later one pass at once.
-  void Pass(bool durable = true) {
-    std::vector<std::function<void(bool)>> run;
-    {
-      std::lock_guard lock(mu_);
-      passed_ = passed_ || durable;
-      run.swap(waiting_);
-    }
-    for (auto& done : run) done(durable);
-  }
-  size_t waiting() {
-    std::lock_guard lock(mu_);
-    return waiting_.size();
-  }
-
- private:
-  std::mutex mu_;
-  bool passed_ = false;
-  std::vector<std::function<void(bool)>> waiting_;
-};
-
-class GatedProgram : public Program {
- public:
-  uint32_t number() const override { return kGatedProg; }
-  uint32_t version_low() const override { return 1; }
-  uint32_t version_high() const override { return 1; }
-  ReplyGate* reply_gate() const override { return &gate_; }
-  AcceptStat Call(const CallContext& ctx, std::span<const uint8_t> args,
-                  std::vector<uint8_t>& out) override {
-    if (ctx.header.proc != kProcValue) return AcceptStat::kProcUnavail;
-    return Answer(ctx, out);
-  }
-
-  std::atomic<uint32_t> value{0};
-  std::atomic<int> runs{0};
-  std::atomic<int> redos_wanted{1000};
-  std::atomic<int> last_runs_refused{0};  // runs that could not ask for another
-  mutable ManualGate gate_;
-
- private:
-  class Again : public CallRedo {
-   public:
-    explicit Again(GatedProgram& program) : program_(program) {}
-    AcceptStat Run(const CallContext& ctx, std::vector<uint8_t>& out) override {
-      EXPECT_EQ(kProcValue, ctx.header.proc);
-      return program_.Answer(ctx, out);
-    }
-
-   private:
-    GatedProgram& program_;
-  };
-  // Asks to be run again while `redos_wanted` lasts (and the server lets it).
-  AcceptStat Answer(const CallContext& ctx, std::vector<uint8_t>& out) {
-    runs++;
-    if (ctx.redo != nullptr && redos_wanted > 0) {
-      redos_wanted--;
-      *ctx.redo = std::make_unique<Again>(*this);
-    } else if (ctx.redo == nullptr) {
-      last_runs_refused++;
-    }
-    XdrWriter(out).U32(value.load());
-    return AcceptStat::kSuccess;
-  }
 };
 
 Bytes EchoArgs(const std::string& s) {
@@ -341,10 +254,8 @@ class ServerTest : public ::testing::Test {
     options.record_bytes_max = kRecordBytesMax;
     if (options.worker_threads == 0) options.worker_threads = 8;
     program_ = std::make_shared<TestProgram>();
-    gated_ = std::make_shared<GatedProgram>();
     auto dispatcher = std::make_shared<Dispatcher>();
     dispatcher->Add(program_);
-    dispatcher->Add(gated_);
     server_ = std::make_unique<Server>(options, dispatcher);
     Status s = server_->Start();
     ASSERT_TRUE(s.ok()) << s.ToString();
@@ -404,7 +315,6 @@ class ServerTest : public ::testing::Test {
   }
 
   std::shared_ptr<TestProgram> program_;
-  std::shared_ptr<GatedProgram> gated_;
   std::unique_ptr<Server> server_;
 };
 
@@ -651,71 +561,6 @@ TEST(DispatcherTest, ContiguousDispatchAppendsTheTailAndCountsItInTheRecordMark)
   Bytes joined = split->head;
   joined.insert(joined.end(), split->tail.bytes.get(), split->tail.bytes.get() + 8);
   EXPECT_EQ(joined, *whole);
-}
-
-// A reply held by its gate with a redo is not sent: once the gate passes, the call runs again
-// and the new reply goes, made after the changes the same pass released.
-TEST_F(ServerTest, AHeldReplyWithARedoIsMadeAgainWhenItsGatePasses) {
-  RawConn conn(server_->port());
-  ASSERT_TRUE(conn.connected());
-  gated_->value = 1;
-  gated_->redos_wanted = 1;
-  ASSERT_TRUE(conn.Send(CallRecord(0x51, kGatedProg, 1, kProcValue, {})));
-  ASSERT_TRUE(WaitUntil([&] { return gated_->gate_.waiting() == 1; }));
-  EXPECT_FALSE(conn.ReadRecord(100ms).has_value()) << "a held reply was sent";
-  gated_->value = 5;  // a change the pass below releases too
-  gated_->gate_.Pass();
-  auto rec = conn.ReadRecord(kCallTimeout);
-  ASSERT_TRUE(rec.has_value());
-  ReplyHeader h;
-  std::span<const uint8_t> results;
-  ASSERT_TRUE(ParseReply(*rec, h, results));
-  EXPECT_EQ(0x51u, h.xid);
-  XdrReader r(results);
-  EXPECT_EQ(5u, r.U32());
-  EXPECT_EQ(2, gated_->runs.load());
-  EXPECT_EQ(1u, server_->stats().calls_redone.load());
-  // Past the gate, a call that asks runs again before its reply goes (the program kept what
-  // it needs to answer for it until then), each run asking again: kCallRunsMax runs in all.
-  gated_->value = 7;
-  gated_->redos_wanted = 1000;
-  auto c = Connect();
-  ASSERT_TRUE(c);
-  auto again = c->Call(kGatedProg, 1, kProcValue, Credential{}, {}, kCallTimeout);
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(7u, XdrReader(again->results()).U32());
-  EXPECT_EQ(2 + CallRedo::kCallRunsMax, gated_->runs.load());
-  EXPECT_EQ(1, gated_->last_runs_refused.load());
-  EXPECT_EQ(uint64_t(CallRedo::kCallRunsMax), server_->stats().calls_redone.load());
-}
-
-TEST(DispatcherTest, ContiguousDispatchRunsAHeldCallAgainOnceItsGatePasses) {
-  Dispatcher d;
-  auto gated = std::make_shared<GatedProgram>();
-  d.Add(gated);
-  gated->value = 3;
-  gated->redos_wanted = 1;
-  Bytes call = CallRecord(0x43, kGatedProg, 1, kProcValue, {});
-  std::optional<Bytes> whole;
-  std::thread dispatch([&] {
-    whole = d.Dispatch({call.data() + kRecordMarkBytes, call.size() - kRecordMarkBytes}, "test",
-                       nullptr);
-  });
-  for (int i = 0; i < 5000 && gated->gate_.waiting() == 0; ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
-  const size_t held = gated->gate_.waiting();
-  gated->value = 4;
-  gated->gate_.Pass();
-  dispatch.join();
-  ASSERT_EQ(1u, held) << "the call was not held";
-  ASSERT_TRUE(whole.has_value());
-  ReplyHeader h;
-  std::span<const uint8_t> results;
-  ASSERT_TRUE(ParseReply({whole->data() + kRecordMarkBytes, whole->size() - kRecordMarkBytes}, h,
-                         results));
-  EXPECT_EQ(4u, XdrReader(results).U32());
-  EXPECT_EQ(2, gated->runs.load());
 }
 
 // ---------------------------------------------------------------------------------------------
