@@ -6,13 +6,13 @@
 # tools/local-cluster, boots a guest that mounts the MDS and runs a real workload (a source-like
 # tree of ~2000 files unpacked with tar, copied with cp -a, checksummed, renamed across
 # directories, hard and symbolic links, chmod/chown/touch/truncate, the set-id rules the client
-# leaves to the server, appends, a sparse file,
-# fcntl and flock locks, copy_file_range as server-side COPY, user xattrs (RFC 8276), a read delegation recalled for another
-# client, rm -rf), each step a PASS/FAIL line. While the guest unpacks the tree
-# the host kills the MDS with SIGKILL and restarts it: the client must reclaim its state in the
-# grace period and the workload must finish with every checksum intact (and an xattr set before
-# the kill must still be there after it). Exit 0 only if every
-# step passed; 77 = skipped (not root).
+# leaves to the server, appends, a sparse file, asynchronous O_DIRECT appends checked by fstat,
+# fcntl and flock locks, copy_file_range as server-side COPY, user xattrs (RFC 8276), a read
+# delegation recalled for another client, rm -rf), each step a PASS/FAIL line. While the guest
+# unpacks the tree the host kills the MDS with SIGKILL and restarts it: the client must reclaim
+# its state in the grace period and the workload must finish with every checksum intact (and an
+# xattr set before the kill must still be there after it). Exit 0 only if every step passed;
+# 77 = skipped (not root).
 #
 # Env: MANIFOLD_BIN_DIR (default REPO/build/src/bin), MANIFOLD_DELEG_BREAKER (the second
 #      client, default REPO/build/tests/e2e/deleg_breaker), E2E_KEEP=1 keeps the temporary folder,
@@ -71,8 +71,8 @@ done
 ln -s dir0/file0.c "$tmp/src/tree/link-to-file0"
 tar -C "$tmp/src" -czf "$tmp/data/tree.tgz" tree
 (cd "$tmp/src" && find tree -type f | LC_ALL=C sort | xargs sha256sum) >"$tmp/data/tree.sha256"
-for probe in lockprobe xattrprobe copyprobe; do
-  if gcc -static -O2 -o "$tmp/data/$probe" "$repo/tests/e2e/guest/$probe.c"; then
+for probe in lockprobe xattrprobe copyprobe dioprobe; do
+  if gcc -static -O2 -pthread -o "$tmp/data/$probe" "$repo/tests/e2e/guest/$probe.c"; then
     pass "built the $probe"
   else
     fail "gcc -static $probe.c"; exit 1
@@ -141,6 +141,9 @@ s_append() {
   f=$M/w/log && i=0 && while [ $i -lt 50 ]; do echo "line $i" >>$f || return 1; i=$((i + 1)); done &&
   drop && [ "$(wc -l <$f)" = 50 ] && [ "$(tail -n1 $f)" = "line 49" ]
 }
+# Asynchronous O_DIRECT appends, each seen by fstat once complete (xfstests generic/207's check;
+# docs/protocol.md, change_attr_type): one run in about seven failed before, so 20 runs.
+s_dio() { /data/dioprobe $M/w/dio 20; }
 s_sparse() {
   f=$M/w/sparse && dd if=/dev/urandom of=/tmp/blk bs=4096 count=1 2>/dev/null &&
   dd if=/tmp/blk of=$f bs=4096 seek=2560 2>/dev/null && drop &&
@@ -197,6 +200,7 @@ step s_attrs "chmod, chown, touch -d, truncate down and up"
 step s_setid "set-id bits after another user's write and a chgrp; moving another user's directory; setgid directories"
 step s_append "50 appends"
 step s_sparse "a 10 MiB sparse file"
+step s_dio "4,000 asynchronous O_DIRECT appends, each seen by fstat once complete, 20 times"
 step s_locks "fcntl byte-range locks and flock between two processes"
 step s_copy "copy_file_range of 70 MiB as server-side COPY, with offsets"
 step s_xattr "user xattrs: create/replace/remove, 64 KiB, listxattr, rights, after a remount and the MDS restart"
@@ -232,7 +236,7 @@ breaker_pid=$!
 
 ip netns exec "$ns" "$run_guest" --log "$tmp/console.log" --timeout "${MANIFOLD_GUEST_TIMEOUT:-900}" \
   "$tmp/guest.sh" "$tmp/data/cluster.env" "$tmp/data/tree.tgz" "$tmp/data/tree.sha256" "$tmp/data/lockprobe" \
-  "$tmp/data/xattrprobe" "$tmp/data/copyprobe" &
+  "$tmp/data/xattrprobe" "$tmp/data/copyprobe" "$tmp/data/dioprobe" &
 guest_pid=$!
 wait "$guest_pid"
 guest_rc=$?
