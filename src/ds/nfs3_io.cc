@@ -175,7 +175,13 @@ void Nfs3Program::Write(Req& r, WRITE3args& a, WRITE3res& res) {
   stable_how committed = UNSTABLE;
   uint32_t stable = RawEnum(a.stable);
   if (stable == DATA_SYNC || stable == FILE_SYNC) {
-    if (int err = SyncFileData(fd->get(), stable == FILE_SYNC); err != 0) {
+    // Stable WRITEs to one file at once share their syncs: one that starts after this
+    // write's pwrite covers it (a client's O_DIRECT writes come many at a time).
+    const bool metadata_too = stable == FILE_SYNC;
+    SyncBatcher& batcher = metadata_too ? file_syncs_ : data_syncs_;
+    if (int err = batcher.Sync(st.st_dev, st.st_ino,
+                               [&] { return SyncFileData(fd->get(), metadata_too); });
+        err != 0) {
       NewVerifier();  // the write-back error may have taken other clients' unstable data
       res.status = Nfs3StatusFromErrno(err);
       return;

@@ -111,6 +111,8 @@ class Nfs3Program : public rpc::Program {
   std::atomic<uint64_t> verifier_{0};
   std::atomic<uint64_t> metadata_syncs_{0};
   SyncBatcher dir_syncs_;
+  SyncBatcher data_syncs_;  // DATA_SYNC WRITEs (fdatasync), by file
+  SyncBatcher file_syncs_;  // FILE_SYNC WRITEs (fsync), by file
   std::array<std::mutex, kWriteLockStripes> write_locks_;  // by inode number
 };
 

@@ -685,6 +685,41 @@ TEST_F(DsNfs3Test, AFailedSyncChangesTheWriteVerifier) {
   EXPECT_EQ(after, verf(again->WRITE3res_u.resok.verf));
 }
 
+// Stable WRITEs to one file at once share their syncs (a client's O_DIRECT writes come many
+// at a time): fewer syncs than writes, each write still on stable storage before its reply.
+TEST_F(DsNfs3Test, StableWritesToOneFileAtOnceShareTheirSyncs) {
+  std::atomic<int> syncs{0};
+  ds::DsOptions o;
+  o.sync_file_data = [&syncs](int fd, bool metadata_too) {
+    syncs++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow disk: writers gather
+    return (metadata_too ? ::fsync(fd) : ::fdatasync(fd)) == 0 ? 0 : errno;
+  };
+  StartServer(o);
+  Fh fh = CreateFile(root_, "f");
+  constexpr int kWriters = 8;
+  for (stable_how stable : {FILE_SYNC, DATA_SYNC}) {
+    syncs = 0;
+    std::atomic<int> stable_replies{0};
+    std::vector<std::thread> writers;
+    for (int i = 0; i < kWriters; ++i) {
+      writers.emplace_back([&, i] {
+        auto w = Write(fh, uint64_t(i) * 4, "abcd", stable);
+        if (w->status == NFS3_OK && w->WRITE3res_u.resok.committed == stable) stable_replies++;
+      });
+    }
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(kWriters, stable_replies.load()) << "stable_how " << int(stable);
+    EXPECT_GE(syncs.load(), 1);
+    EXPECT_LT(syncs.load(), kWriters) << "no sync was shared (stable_how " << int(stable) << ")";
+  }
+  std::string all;
+  for (int i = 0; i < kWriters; ++i) all += "abcd";
+  auto r = Read(fh, 0, uint32_t(all.size()));
+  ASSERT_NFS3(NFS3_OK, r);
+  EXPECT_EQ(all, std::string(r->READ3res_u.resok.data.data_val, r->READ3res_u.resok.data.data_len));
+}
+
 // An immutable file (chattr +i) cannot be opened for writing, even by root; it is still read
 // (as knfsd serves it), and a WRITE is refused with NFS3ERR_PERM (as knfsd) without changing it.
 TEST_F(DsNfs3Test, AnImmutableFileIsReadAndNotWritten) {
